@@ -1,0 +1,21 @@
+"""xcosmo: differentiable forward models of X-ray cluster surveys (Cerardi et al., XMM cluster cosmology VII).
+
+Modules, one idea each:
+
+- :mod:`xcosmo.params`: the six parameters (Omega_m, sigma_8, A_SN1, A_SN2, A_AGN1, A_AGN2) and their prior.
+- :mod:`xcosmo.cosmology`: flat LCDM background, growth and linear power spectrum.
+- :mod:`xcosmo.hmf`: the Tinker et al. (2008) halo mass function and halo counts.
+- :mod:`xcosmo.precision`: scoped float64 for the analytical side.
+- :mod:`xcosmo.io`: atomic output files.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from xcosmo.params import PARAM_NAMES, PRIOR, Params, Prior
+
+try:
+    __version__ = version("xcosmo")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = ["PARAM_NAMES", "PRIOR", "Params", "Prior", "__version__"]

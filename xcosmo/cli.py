@@ -1,0 +1,161 @@
+"""The ``xcosmo`` command line. This module is the composition root: it alone may import xcosmo, emulators and
+inference together.
+
+Bad input is reported as ``error: ...`` with exit status 2, before any expensive work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+
+app = typer.Typer(
+    help="xcosmo: forward models and inference for X-ray cluster surveys (Cerardi et al., XMM cluster cosmology VII).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(err: Exception) -> None:
+    typer.secho(f"error: {err}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code=2)
+
+
+def _params(omega_m: float, sigma_8: float):
+    from xcosmo.params import Params
+
+    try:
+        return Params(omega_m, sigma_8)
+    except ValueError as err:
+        _fail(err)
+
+
+@app.command()
+def quickstart(
+    out: Path = typer.Option(Path("quickstart-output"), help="Output folder (created if needed)."),
+    omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
+    sigma_8: float = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0)."),
+    area: float = typer.Option(200.0, help="Survey area in deg^2."),
+    m_min: float = typer.Option(1e14, help="Mass threshold M500c in Msun/h for the halo counts."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+):
+    """Run the main job on the embedded defaults: the fiducial mass function and halo counts, printed and plotted.
+
+    Writes mass_function.fits, dndz.fits, mass_function.png and dndz.png into OUT.
+    """
+    from xcosmo.io import ensure_writable_dir
+
+    params = _params(omega_m, sigma_8)
+    try:
+        out = ensure_writable_dir(out)
+    except ValueError as err:
+        _fail(err)
+    _run_counts(params, out, area=area, m_min=m_min, z_min=0.1, z_max=0.5, mdef="500c", quiet=quiet)
+
+
+@app.command()
+def hmf(
+    omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
+    sigma_8: float = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0)."),
+    z: str = typer.Option("0.1,0.3,0.5", help="Comma-separated redshifts."),
+    mdef: str = typer.Option("500c", help="Mass definition: 200m, 200c or 500c."),
+    m_lo: float = typer.Option(1e13, help="Lowest mass, Msun/h."),
+    m_hi: float = typer.Option(10**15.5, help="Highest mass, Msun/h."),
+    n_m: int = typer.Option(60, help="Number of log-spaced masses."),
+    out: Optional[Path] = typer.Option(None, help="Write the table here (FITS, ECSV or any astropy format)."),
+):
+    """Tabulate the Tinker et al. (2008) mass function dn/dlnM [(Mpc/h)^-3] against M [Msun/h]."""
+    from xcosmo.cosmology import Cosmology
+    from xcosmo.hmf import MASS_DEFINITIONS, mass_function
+
+    params = _params(omega_m, sigma_8)
+    try:
+        zs = np.array([float(v) for v in z.split(",")])
+    except ValueError:
+        _fail(ValueError(f"z = {z!r}: expected comma-separated numbers such as 0.1,0.3"))
+    if mdef not in MASS_DEFINITIONS:
+        _fail(ValueError(f"mdef = {mdef!r}: allowed values are {MASS_DEFINITIONS}"))
+    if not (0 < m_lo < m_hi) or n_m < 2:
+        _fail(ValueError(f"mass range: need 0 < m_lo < m_hi and n_m >= 2, got {m_lo:g}, {m_hi:g}, {n_m}"))
+    m = np.geomspace(m_lo, m_hi, n_m)
+    try:
+        values = np.asarray(mass_function(Cosmology.from_params(params), m, zs[:, None], mdef=mdef))
+    except ValueError as err:
+        _fail(err)
+    table = _mass_function_table(m, zs, values, mdef)
+    if out is None:
+        table.pprint(max_lines=-1, max_width=-1)
+    else:
+        from xcosmo.io import write_table
+
+        try:
+            write_table(table, out)
+        except ValueError as err:
+            _fail(err)
+        typer.echo(f"wrote {out}")
+
+
+def _mass_function_table(m, zs, values, mdef):
+    import astropy.cosmology.units as cu
+    import astropy.units as u
+    from astropy.table import QTable
+
+    table = QTable()
+    table["m"] = np.tile(m, len(zs)) * u.Msun / cu.littleh
+    table["z"] = np.repeat(zs, len(m))
+    table["dndlnm"] = values.ravel() * (u.Mpc / cu.littleh) ** -3
+    table["m"].description = f"halo mass M{mdef}"
+    table["dndlnm"].description = "Tinker et al. (2008) dn/dlnM, comoving"
+    table.meta["MDEF"] = mdef
+    return table
+
+
+def _run_counts(params, out: Path, *, area, m_min, z_min, z_max, mdef, quiet):
+    from astropy.table import Table
+
+    from xcosmo import __version__
+    from xcosmo.cosmology import Cosmology
+    from xcosmo.hmf import halo_counts, mass_function
+    from xcosmo.io import write_table
+    from xcosmo.plots import plot_dndz, plot_mass_function
+
+    cosmo = Cosmology.from_params(params)
+    say = (lambda *a: None) if quiet else typer.echo
+    say(f"xcosmo {__version__}: fiducial survey, Omega_m = {params.omega_m}, sigma_8 = {params.sigma_8}")
+    m = np.geomspace(1e13, 10**15.5, 60)
+    zs = np.array([0.1, 0.3, 0.5])
+    values = np.asarray(mass_function(cosmo, m, zs[:, None], mdef=mdef))
+    write_table(_mass_function_table(m, zs, values, mdef), out / "mass_function.fits")
+    plot_mass_function(m, zs, values, mdef, out / "mass_function.png")
+
+    edges = np.linspace(z_min, z_max, 21)
+    try:
+        counts = np.array([float(halo_counts(cosmo, m_min, lo, hi, area, mdef)) for lo, hi in zip(edges[:-1], edges[1:])])
+    except ValueError as err:
+        _fail(err)
+    table = Table({"z_lo": edges[:-1], "z_hi": edges[1:], "n_haloes": counts})
+    table.meta.update({"AREA": (area, "deg2"), "M_MIN": (m_min, f"Msun/h, {mdef}"), "OMEGA_M": params.omega_m,
+                       "SIGMA_8": params.sigma_8, "VERSION": __version__})
+    table["n_haloes"].description = f"expected haloes with M{mdef} > {m_min:g} Msun/h over {area:g} deg2"
+    write_table(table, out / "dndz.fits")
+    plot_dndz(edges, counts, f"$M_{{\\rm {mdef}}} > {m_min:.2g}\\,h^{{-1}}M_\\odot$, {area:g} deg$^2$", out / "dndz.png")
+
+    say(f"\nTinker08 dn/dlnM [(Mpc/h)^-3], M{mdef}:")
+    say("  M [Msun/h]   " + "  ".join(f"z={z:<9.2f}" for z in zs))
+    for i in range(0, len(m), 10):
+        say(f"  {m[i]:10.3e}   " + "  ".join(f"{v:11.4e}" for v in values[:, i]))
+    total = counts.sum()
+    say(f"\nExpected haloes with M{mdef} > {m_min:.3g} Msun/h, {z_min} < z < {z_max}, {area:g} deg^2: {total:.1f}")
+    say(f"wrote {out}/mass_function.fits, dndz.fits, mass_function.png, dndz.png")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,65 @@
+"""Atomic file output: write to a temporary file in the target folder, then rename over the target.
+
+A run killed half-way never leaves a truncated file behind, and an existing result is replaced only by a complete one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+__all__ = ["atomic_path", "ensure_writable_dir", "write_table"]
+
+
+def ensure_writable_dir(path: str | os.PathLike) -> Path:
+    """Create ``path`` (and parents) if needed and check that it is a writable folder; ``ValueError`` if not."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"output directory {str(path)!r} cannot be created: {err.strerror}") from None
+    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"output directory {str(path)!r} is not a writable folder")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; on success it is renamed to ``target``, on error removed.
+
+    The temporary name keeps the target's suffix, so writers that choose a format from it (astropy, matplotlib)
+    behave as they would for the target.
+    """
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=target.suffix)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_table(table, path: str | os.PathLike, format: str | None = None) -> Path:
+    """Write an astropy table atomically; the format follows the suffix (.fits, .ecsv, .csv, .hdf5).
+
+    Columns in h-units (``astropy.cosmology.units.littleh``) are written with TUNIT such as ``solMass / littleh``;
+    astropy reads them back (``QTable.read`` under ``astropy.cosmology.units.with_H0`` or after enabling the unit).
+    """
+    import warnings
+
+    from astropy.utils.exceptions import AstropyUserWarning
+
+    path = Path(path)
+    fmt = format or {".fits": "fits", ".ecsv": "ascii.ecsv", ".csv": "ascii.csv", ".hdf5": "hdf5"}.get(path.suffix)
+    if fmt is None:
+        raise ValueError(f"path = {str(path)!r}: unknown table format, use .fits, .ecsv, .csv or .hdf5")
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*could not be saved in native FITS format.*", category=AstropyUserWarning)
+        table.write(tmp, overwrite=True, format=fmt)
+    return path
