@@ -19,7 +19,7 @@ test: $(BIN)/xcosmo
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/xcosmo
-	$(BIN)/python -m pytest bench -q --benchmark-enable --benchmark-only -p no:randomly
+	$(BIN)/python -m pytest bench -q --benchmark-enable --benchmark-only
 
 clean:
 	rm -rf $(VENV) quickstart-output .pytest_cache .benchmarks

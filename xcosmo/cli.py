@@ -108,8 +108,8 @@ def _mass_function_table(m, zs, values, mdef):
     table["m"] = np.tile(m, len(zs)) * u.Msun / cu.littleh
     table["z"] = np.repeat(zs, len(m))
     table["dndlnm"] = values.ravel() * (u.Mpc / cu.littleh) ** -3
-    table["m"].description = f"halo mass M{mdef}"
-    table["dndlnm"].description = "Tinker et al. (2008) dn/dlnM, comoving"
+    table["m"].info.description = f"halo mass M{mdef}"
+    table["dndlnm"].info.description = "Tinker et al. (2008) dn/dlnM, comoving"
     table.meta["MDEF"] = mdef
     return table
 

@@ -99,7 +99,7 @@ def _validate_mz(m, z) -> None:
         if not np.all(np.isfinite(arr)) or np.any(arr <= low):
             bad = arr[~np.isfinite(arr) | (arr <= low)].flat[0]
             allowed = "m > 0 Msun/h" if name == "m" else "z >= 0"
-            raise ValueError(f"{name} = {bad!r} is not allowed: {allowed}, finite")
+            raise ValueError(f"{name} = {float(bad)!r} is not allowed: {allowed}, finite")
 
 
 @float64

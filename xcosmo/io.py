@@ -48,18 +48,33 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
 def write_table(table, path: str | os.PathLike, format: str | None = None) -> Path:
     """Write an astropy table atomically; the format follows the suffix (.fits, .ecsv, .csv, .hdf5).
 
-    Columns in h-units (``astropy.cosmology.units.littleh``) are written with TUNIT such as ``solMass / littleh``;
-    astropy reads them back (``QTable.read`` under ``astropy.cosmology.units.with_H0`` or after enabling the unit).
+    In FITS every column's unit goes into TUNITn and its description into TCOMMn, so any FITS reader shows them.
+    Units in h-units (``astropy.cosmology.units.littleh``) are not FITS-standard: they are written as strings such
+    as ``solMass / littleh``, which astropy parses back once ``astropy.cosmology.units`` is enabled
+    (``astropy.units.add_enabled_units(astropy.cosmology.units)``).
     """
     import warnings
 
+    from astropy.io import fits
+    from astropy.table import Table
     from astropy.utils.exceptions import AstropyUserWarning
 
     path = Path(path)
     fmt = format or {".fits": "fits", ".ecsv": "ascii.ecsv", ".csv": "ascii.csv", ".hdf5": "hdf5"}.get(path.suffix)
     if fmt is None:
         raise ValueError(f"path = {str(path)!r}: unknown table format, use .fits, .ecsv, .csv or .hdf5")
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*could not be saved in native FITS format.*", category=AstropyUserWarning)
-        table.write(tmp, overwrite=True, format=fmt)
+    with atomic_path(path) as tmp:
+        if fmt != "fits":
+            table.write(tmp, overwrite=True, format=fmt, **({"serialize_meta": True} if fmt == "hdf5" else {}))
+            return path
+        plain = Table(table, copy=False)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*native FITS format.*", category=AstropyUserWarning)
+            hdu = fits.table_to_hdu(plain)
+        for i, col in enumerate(plain.itercols(), start=1):
+            if col.unit is not None:
+                hdu.header[f"TUNIT{i}"] = col.unit.to_string()
+            if col.info.description:
+                hdu.header[f"TCOMM{i}"] = col.info.description
+        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(tmp, overwrite=True)
     return path

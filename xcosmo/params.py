@@ -133,7 +133,7 @@ class Prior:
             bad = ~np.isfinite(arr) | (arr < b.low) | (arr > b.high)
             if np.any(bad):
                 first = arr[bad].flat[0] if arr.ndim else arr.item()
-                raise ValueError(f"{b.name} = {first!r} is outside the prior: allowed range {b.describe()}")
+                raise ValueError(f"{b.name} = {float(first)!r} is outside the prior: allowed range {b.describe()}")
         return params
 
     # --- unit-cube transform (used by designs and by numpyro reparametrisations) ---------------------------------

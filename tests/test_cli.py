@@ -1,0 +1,77 @@
+"""The ``xcosmo`` console script: help on every subcommand, the quickstart outputs, clear errors."""
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from xcosmo.cli import app
+
+runner = CliRunner()
+
+
+def _subcommands():
+    import typer.main
+
+    return sorted(typer.main.get_command(app).commands)
+
+
+def test_help_everywhere():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "quickstart" in result.output
+    for name in _subcommands():
+        sub = runner.invoke(app, [name, "--help"])
+        assert sub.exit_code == 0, name
+        assert "Usage" in sub.output
+
+
+def test_quickstart_writes_tables_and_plots(tmp_path):
+    from astropy.io import fits
+    from astropy.table import Table
+
+    result = runner.invoke(app, ["quickstart", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Expected haloes" in result.output
+    for name in ("mass_function.fits", "dndz.fits", "mass_function.png", "dndz.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    dndz = Table.read(tmp_path / "dndz.fits")
+    assert dndz["n_haloes"].sum() > 10
+    header = fits.getheader(tmp_path / "mass_function.fits", 1)
+    assert header["TUNIT1"] == "solMass / littleh"
+    assert np.all(Table.read(tmp_path / "mass_function.fits")["dndlnm"] > 0)
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_quiet_prints_nothing(tmp_path):
+    result = runner.invoke(app, ["quickstart", "--out", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0 and result.output == ""
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["quickstart", "--omega-m", "0.7"], "omega_m = 0.7 is outside the prior"),
+        (["quickstart", "--sigma-8", "nan"], "sigma_8 = nan"),
+        (["hmf", "--mdef", "vir"], "mdef = 'vir'"),
+        (["hmf", "--z", "a,b"], "z = 'a,b'"),
+        (["quickstart", "--out", "/proc/forbidden"], "output directory"),
+    ],
+)
+def test_bad_input_exit_2_with_message(args, match):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert match in result.output
+
+
+def test_hmf_table_output(tmp_path):
+    from astropy.table import Table
+
+    out = tmp_path / "hmf.ecsv"
+    result = runner.invoke(app, ["hmf", "--z", "0.2,0.4", "--n-m", "5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    import astropy.cosmology.units as cu
+    import astropy.units as u
+
+    with u.add_enabled_units(cu):
+        table = Table.read(out)
+    assert len(table) == 10 and table["m"].unit == u.Msun / cu.littleh
