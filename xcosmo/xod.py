@@ -1,0 +1,152 @@
+"""The survey and the X-ray Observable Diagram (XOD): a 3-D histogram of clusters in (z, CR, HR).
+
+CR is the pn+MOS1+MOS2 count rate in the observer-frame [0.5-2] keV band (counts/s), HR = CR[1-2] / CR[0.5-1] the
+hardness ratio (Clerc et al. 2012; paper section 2.3). One :class:`Binning` is shared by the analytical model, the
+simulation pipeline and simulation-based inference, so their XODs can be compared bin by bin. Arrays are ordered
+``(n_z, n_cr, n_hr)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from jax.typing import ArrayLike
+
+__all__ = ["Survey", "Binning", "OVERFLOW_POLICIES"]
+
+OVERFLOW_POLICIES = ("clip", "drop", "error")
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+@dataclass(frozen=True)
+class Survey:
+    """An X-ray cluster survey with a flux-limited selection.
+
+    Attributes
+    ----------
+    area_deg2 : solid angle in deg^2 (paper: 200 deg^2, ten 20 deg^2 light cones).
+    exposure_ks : exposure time in ks (10 ks, XXL-like); count rates do not depend on it, Poisson counts would.
+    cr_min : selection threshold on the [0.5-2] keV count rate, counts/s (paper: 0.02 c/s, XXL C1-like density).
+    z_min, z_max : redshift range.
+    """
+
+    area_deg2: float = 200.0
+    exposure_ks: float = 10.0
+    cr_min: float = 0.02
+    z_min: float = 0.1
+    z_max: float = 0.5
+
+    def __post_init__(self):
+        for name in ("area_deg2", "exposure_ks", "cr_min", "z_min", "z_max"):
+            value = getattr(self, name)
+            _require(isinstance(value, (int, float)) and math.isfinite(value), f"{name} = {value!r}: must be a finite number")
+        _require(0 < self.area_deg2 <= 41252.97, f"area_deg2 = {self.area_deg2!r}: allowed 0 < area <= 41253 deg^2")
+        _require(self.exposure_ks > 0, f"exposure_ks = {self.exposure_ks!r}: must be > 0 ks")
+        _require(self.cr_min > 0, f"cr_min = {self.cr_min!r}: must be > 0 counts/s")
+        _require(self.z_min >= 0, f"z_min = {self.z_min!r}: must be >= 0")
+        _require(self.z_max > self.z_min, f"z_max = {self.z_max!r}: must be > z_min = {self.z_min!r}")
+
+    @property
+    def area_sr(self) -> float:
+        """Solid angle in steradians."""
+        return self.area_deg2 * (math.pi / 180.0) ** 2
+
+
+@dataclass(frozen=True)
+class Binning:
+    """Bin edges of the XOD: linear in z, logarithmic in CR (counts/s) and HR.
+
+    The defaults (8 z x 12 CR x 12 HR) span the survey's redshift range 0.1-0.5, CR from the 0.02 c/s selection
+    threshold to 20 c/s (brighter clusters fall in the top bin with ``overflow="clip"``) and HR from 0.15 to 1.5,
+    which covers kT = 0.5-15 keV plasmas at z = 0.1-0.5 through the EPIC response.
+    """
+
+    z_edges: tuple[float, ...] = field(default_factory=lambda: tuple(np.linspace(0.1, 0.5, 9)))
+    cr_edges: tuple[float, ...] = field(default_factory=lambda: tuple(np.geomspace(0.02, 20.0, 13)))
+    hr_edges: tuple[float, ...] = field(default_factory=lambda: tuple(np.geomspace(0.15, 1.5, 13)))
+
+    def __post_init__(self):
+        for name in ("z_edges", "cr_edges", "hr_edges"):
+            edges = np.asarray(getattr(self, name), dtype=float)
+            _require(edges.ndim == 1 and edges.size >= 2, f"{name}: need at least two edges, got {edges.size}")
+            _require(bool(np.all(np.isfinite(edges))), f"{name}: edges must be finite, got {edges.tolist()}")
+            _require(bool(np.all(np.diff(edges) > 0)), f"{name}: edges must increase strictly, got {edges.tolist()}")
+            object.__setattr__(self, name, tuple(float(e) for e in edges))
+        _require(self.cr_edges[0] > 0 and self.hr_edges[0] > 0, "cr_edges and hr_edges must be positive (log bins)")
+
+    @classmethod
+    def regular(
+        cls,
+        n_z: int = 8,
+        n_cr: int = 12,
+        n_hr: int = 12,
+        z_range: tuple[float, float] = (0.1, 0.5),
+        cr_range: tuple[float, float] = (0.02, 20.0),
+        hr_range: tuple[float, float] = (0.15, 1.5),
+    ) -> "Binning":
+        """Linear z bins and log-spaced CR and HR bins over the given ranges."""
+        for name, n in (("n_z", n_z), ("n_cr", n_cr), ("n_hr", n_hr)):
+            _require(isinstance(n, int) and n >= 1, f"{name} = {n!r}: must be a positive integer")
+        return cls(
+            tuple(np.linspace(*z_range, n_z + 1)),
+            tuple(np.geomspace(*cr_range, n_cr + 1)),
+            tuple(np.geomspace(*hr_range, n_hr + 1)),
+        )
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (len(self.z_edges) - 1, len(self.cr_edges) - 1, len(self.hr_edges) - 1)
+
+    @property
+    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return np.asarray(self.z_edges), np.asarray(self.cr_edges), np.asarray(self.hr_edges)
+
+    def check_xod(self, xod: ArrayLike, name: str = "xod") -> np.ndarray:
+        """Validate an XOD array against this binning: shape, finite, non-negative. Returns it as numpy."""
+        arr = np.asarray(xod)
+        _require(arr.shape == self.shape, f"{name}: shape {arr.shape} does not match the binning {self.shape} (n_z, n_cr, n_hr)")
+        _require(bool(np.all(np.isfinite(arr))), f"{name}: contains NaN or infinite counts")
+        _require(bool(np.all(arr >= 0)), f"{name}: contains negative counts (min {arr.min()!r})")
+        return arr
+
+    def histogram(self, cr: ArrayLike, hr: ArrayLike, z: ArrayLike, overflow: str = "clip") -> np.ndarray:
+        """Count clusters per XOD bin.
+
+        Parameters
+        ----------
+        cr : [0.5-2] keV count rates, counts/s.
+        hr : hardness ratios CR[1-2]/CR[0.5-1].
+        z : redshifts.
+        overflow : what to do with clusters outside the CR or HR edges. ``"clip"`` (default) puts them in the first
+            or last bin of that axis, ``"drop"`` leaves them out, ``"error"`` raises. Clusters outside the redshift
+            edges are always left out (they are outside the survey), and so are clusters below the lowest CR edge
+            (they are below the flux cut).
+
+        Returns
+        -------
+        counts of shape ``(n_z, n_cr, n_hr)``, integer.
+        """
+        _require(overflow in OVERFLOW_POLICIES, f"overflow = {overflow!r}: allowed values are {OVERFLOW_POLICIES}")
+        cr, hr, z = (np.asarray(a, dtype=float).ravel() for a in (cr, hr, z))
+        _require(cr.shape == hr.shape == z.shape, f"cr, hr, z must have one length, got {cr.size}, {hr.size}, {z.size}")
+        for name, a in (("cr", cr), ("hr", hr), ("z", z)):
+            _require(bool(np.all(np.isfinite(a))), f"{name}: contains NaN or infinite values")
+        z_e, cr_e, hr_e = self.edges
+        keep = (z >= z_e[0]) & (z < z_e[-1]) & (cr >= cr_e[0])
+        outside = keep & ((cr >= cr_e[-1]) | (hr < hr_e[0]) | (hr >= hr_e[-1]))
+        if overflow == "error" and np.any(outside):
+            raise ValueError(f"{int(outside.sum())} clusters fall outside the CR/HR edges (overflow='error')")
+        if overflow == "drop":
+            keep &= ~outside
+        iz = np.searchsorted(z_e, z[keep], side="right") - 1
+        icr = np.clip(np.searchsorted(cr_e, cr[keep], side="right") - 1, 0, len(cr_e) - 2)
+        ihr = np.clip(np.searchsorted(hr_e, hr[keep], side="right") - 1, 0, len(hr_e) - 2)
+        counts = np.zeros(self.shape, dtype=np.int64)
+        np.add.at(counts, (iz, icr, ihr), 1)
+        return counts
