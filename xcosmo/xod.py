@@ -63,13 +63,14 @@ class Binning:
     """Bin edges of the XOD: linear in z, logarithmic in CR (counts/s) and HR.
 
     The defaults (8 z x 12 CR x 12 HR) span the survey's redshift range 0.1-0.5, CR from the 0.02 c/s selection
-    threshold to 20 c/s (brighter clusters fall in the top bin with ``overflow="clip"``) and HR from 0.15 to 1.5,
-    which covers kT = 0.5-15 keV plasmas at z = 0.1-0.5 through the EPIC response.
+    threshold to 20 c/s (brighter clusters fall in the top bin with ``overflow="clip"``) and HR from 0.1 to 1.5:
+    through the built-in EPIC response a plasma has HR = 0.1 at kT ~ 0.6 keV and HR = 1.2 at 20 keV (z = 0.1-0.5),
+    and real responses give ~10% harder ratios.
     """
 
     z_edges: tuple[float, ...] = field(default_factory=lambda: tuple(np.linspace(0.1, 0.5, 9)))
     cr_edges: tuple[float, ...] = field(default_factory=lambda: tuple(np.geomspace(0.02, 20.0, 13)))
-    hr_edges: tuple[float, ...] = field(default_factory=lambda: tuple(np.geomspace(0.15, 1.5, 13)))
+    hr_edges: tuple[float, ...] = field(default_factory=lambda: tuple(np.geomspace(0.1, 1.5, 13)))
 
     def __post_init__(self):
         for name in ("z_edges", "cr_edges", "hr_edges"):
@@ -88,7 +89,7 @@ class Binning:
         n_hr: int = 12,
         z_range: tuple[float, float] = (0.1, 0.5),
         cr_range: tuple[float, float] = (0.02, 20.0),
-        hr_range: tuple[float, float] = (0.15, 1.5),
+        hr_range: tuple[float, float] = (0.1, 1.5),
     ) -> "Binning":
         """Linear z bins and log-spaced CR and HR bins over the given ranges."""
         for name, n in (("n_z", n_z), ("n_cr", n_cr), ("n_hr", n_hr)):

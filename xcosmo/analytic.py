@@ -1,0 +1,223 @@
+"""The analytical forward model: expected cluster counts in every (z, CR, HR) bin of the XOD (paper 4.1, 5.1).
+
+    lambda_i(theta) = Omega int_{z in i} dz dV/dz/dOmega int dlnM dn/dlnM(M, z)
+                      int dlnT p(ln T | M, z) 1[HR(T, z) in i] P(CR in i | T, z)
+
+- dn/dlnM: Tinker et al. (2008) for M500c (:mod:`xcosmo.hmf`); dV/dz/dOmega of the flat LCDM background.
+- p(ln T | M, z): log-normal around the inverted M-T relation, sigma_lnT|M = sigma_lnM|T / alpha_MT
+  (:mod:`xcosmo.scaling`).
+- HR(T, z) = CR[1-2]/CR[0.5-1] of the plasma through the response (:mod:`xcosmo.xray.countrates`): it depends on T
+  and z only and rises with T, so each HR bin is an interval of T at each redshift (found once, by inverting the
+  tabulated HR(T)), integrated with Gauss-Legendre nodes; the probability below the table's lowest temperature goes
+  to the first HR bin and above its highest to the last one (HR "clip", as :meth:`Binning.histogram` does).
+- P(CR | T, z): L_bol is log-normal around the L-T relation, and CR = L_bol / Lambda(T) * 1e-14 R(T, z) /
+  (4 pi chi(z)^2), with Lambda the bolometric emissivity, R the count rate per unit apec norm and chi the comoving
+  distance in cm (D_A (1+z) = chi in a flat universe). So ln CR is normal with sigma_lnL|T and the CR bins are
+  differences of error functions. The lowest CR edge is raised to the survey's flux cut; the top bin is open.
+
+Everything below depends on theta only through smooth functions, so lambda is differentiable in the 2 cosmological
+and 6 scaling-relation parameters. The model is built once per (survey, binning) (:class:`AnalyticModel`), holding
+every theta-independent table, and evaluated under ``jax.jit`` in float64.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import ndtr
+
+from xcosmo.cosmology import Cosmology, comoving_distance, comoving_volume_element
+from xcosmo.hmf import _mass_function
+from xcosmo.params import Params
+from xcosmo.precision import float64
+from xcosmo.scaling import NUISANCE_NAMES, ScalingRelations
+from xcosmo.xod import Binning, Survey
+
+__all__ = ["AnalyticModel", "expected_counts", "dndz", "THETA_NAMES", "fiducial_theta"]
+
+THETA_NAMES: tuple[str, ...] = ("omega_m", "sigma_8") + NUISANCE_NAMES
+"""The 2 + 6 parameters of the analytical model, in the order of its parameter vectors."""
+
+M_MAX = 1e16  # Msun/h
+MPC_CM = 3.0856775814913673e24
+_N_Z, _N_M, _N_T = 4, 64, 8  # Gauss-Legendre nodes per z bin, over ln M, per HR bin in ln T
+
+
+def _gauss_legendre(lo, hi, n):
+    x, w = np.polynomial.legendre.leggauss(n)
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    half = 0.5 * (hi - lo)
+    return (lo + half)[..., None] + half[..., None] * x, half[..., None] * w
+
+
+def fiducial_theta() -> np.ndarray:
+    """(Omega_m, sigma_8) = (0.3, 0.8) and the default scaling relations, in the order of :data:`THETA_NAMES`."""
+    return np.concatenate([[0.3, 0.8], np.asarray(ScalingRelations().to_array())])
+
+
+class AnalyticModel(eqx.Module):
+    """Expected XOD counts for one survey and binning; call :meth:`expected_counts` or :meth:`from_theta`.
+
+    Build with :meth:`build` (it tabulates the X-ray quantities at the quadrature nodes: a couple of seconds).
+    """
+
+    z_nodes: jax.Array  # (n_zbin, _N_Z)
+    z_weights: jax.Array
+    ln_m: jax.Array  # (_N_M,)
+    ln_m_weights: jax.Array
+    ln_t: jax.Array  # (n_zbin, _N_Z, n_hr, _N_T + 2): GL nodes of each HR bin, then the two tail nodes
+    ln_t_weights: jax.Array  # GL weights (0 for the tail nodes)
+    tail: jax.Array  # (n_zbin, _N_Z, n_hr, _N_T + 2): -1 lower tail node, +1 upper tail node, 0 otherwise
+    ln_conv: jax.Array  # ln[1e-14 R_tot(T, z) / (4 pi Lambda(T))] at the T nodes, ln of counts/s per erg/s * cm^2
+    ln_cr_edges: jax.Array  # (n_cr + 1,), lowest raised to the flux cut, top = +inf
+    area_sr: float = eqx.field(static=True)
+    m_min: float = eqx.field(static=True)
+    shape: tuple[int, int, int] = eqx.field(static=True)
+
+    @classmethod
+    @float64
+    def build(
+        cls,
+        survey: Survey | None = None,
+        binning: Binning | None = None,
+        m_min: float = 5e12,
+        count_rate_table=None,
+    ) -> "AnalyticModel":
+        """Precompute every theta-independent quantity for ``survey`` and ``binning`` (defaults: :class:`Survey`,
+        :class:`Binning`); ``m_min`` (Msun/h) is the lowest M500c integrated over (below it no cluster reaches
+        0.02 c/s at z > 0.1)."""
+        from xcosmo.xray.countrates import bolometric_emissivity, default_table
+
+        survey = Survey() if survey is None else survey
+        binning = Binning() if binning is None else binning
+        if not 0 < m_min < M_MAX:
+            raise ValueError(f"m_min = {m_min!r} is not allowed: 0 < m_min < {M_MAX:g} Msun/h")
+        z_e, cr_e, hr_e = binning.edges
+        if z_e[0] < survey.z_min - 1e-9 or z_e[-1] > survey.z_max + 1e-9:
+            raise ValueError(
+                f"binning z edges [{z_e[0]:g}, {z_e[-1]:g}] go beyond the survey's z range "
+                f"[{survey.z_min:g}, {survey.z_max:g}]"
+            )
+        table = default_table() if count_rate_table is None else count_rate_table
+        zs, wz = _gauss_legendre(z_e[:-1], z_e[1:], _N_Z)  # (n_zbin, _N_Z)
+        ln_m, wm = _gauss_legendre(math.log(m_min), math.log(M_MAX), _N_M)
+
+        # HR(T) at every z node on the table's temperature knots, inverted at the HR edges.
+        ln_knots = np.asarray(table.ln_kt)
+        rates = np.asarray(table(np.exp(ln_knots)[None, :], zs.reshape(-1)[:, None]))  # (n_z, n_kt, 2)
+        ln_hr = np.log(rates[..., 1] / rates[..., 0])
+        if np.any(np.diff(ln_hr, axis=1) <= 0):
+            raise ValueError(f"HR(T) is not increasing with T for the response {table.response_name!r}")
+        ln_t_edges = np.stack([np.interp(np.log(hr_e), row, ln_knots) for row in ln_hr])  # clipped to the table
+        ln_t_edges[:, 0], ln_t_edges[:, -1] = ln_knots[0], ln_knots[-1]  # HR clip: first/last bins take the rest
+        nodes, weights = _gauss_legendre(ln_t_edges[:, :-1], ln_t_edges[:, 1:], _N_T)  # (n_z, n_hr, _N_T)
+        n_z, n_hr = nodes.shape[:2]
+        lo_tail = np.full((n_z, n_hr, 1), ln_knots[0])
+        hi_tail = np.full((n_z, n_hr, 1), ln_knots[-1])
+        ln_t = np.concatenate([nodes, lo_tail, hi_tail], axis=-1)
+        w_t = np.concatenate([weights, np.zeros((n_z, n_hr, 2))], axis=-1)
+        tail = np.zeros_like(ln_t)
+        tail[:, 0, _N_T] = -1.0  # lower tail belongs to the first HR bin, upper tail to the last one
+        tail[:, -1, _N_T + 1] = 1.0
+
+        t_nodes = np.exp(ln_t)
+        z_b = np.broadcast_to(zs.reshape(-1)[:, None, None], t_nodes.shape)
+        r_tot = np.asarray(table(t_nodes, z_b)).sum(axis=-1)
+        lam = np.asarray(bolometric_emissivity(t_nodes))
+        ln_conv = np.log(1e-14 * r_tot / (4.0 * math.pi * lam))
+
+        cr_low = max(cr_e[0], survey.cr_min)
+        ln_cr = np.log(np.maximum(cr_e, cr_low))
+        ln_cr[-1] = np.inf
+        shape = binning.shape
+        r = lambda a: jnp.asarray(a.reshape((shape[0], _N_Z) + a.shape[1:]))  # noqa: E731
+        return cls(
+            jnp.asarray(zs), jnp.asarray(wz), jnp.asarray(ln_m), jnp.asarray(wm),
+            r(ln_t), r(w_t), r(tail), r(ln_conv), jnp.asarray(ln_cr),
+            survey.area_sr, float(m_min), shape,
+        )  # fmt: skip
+
+    # --- evaluation ---------------------------------------------------------------------------------------------
+
+    def _counts(self, cosmo: Cosmology, sr: ScalingRelations) -> jax.Array:
+        z = self.z_nodes  # (Z, nz)
+        m = jnp.exp(self.ln_m)
+        dndlnm = _mass_function(cosmo, m, z[..., None], "500c")  # (Z, nz, M)
+        dvdz = comoving_volume_element(cosmo, z)  # (Z, nz)
+        # p(ln T | M, z) at the T nodes: log-normal density times GL weight, tails as probability masses.
+        mu_t = sr.mean_ln_t(cosmo, m, z[..., None])  # (Z, nz, M)
+        sig_t = sr.sigma_ln_t_m
+        u = (self.ln_t[:, :, None] - mu_t[..., None, None]) / sig_t  # (Z, nz, M, hr, t)
+        dens = jnp.exp(-0.5 * u**2) / (math.sqrt(2.0 * math.pi) * sig_t) * self.ln_t_weights[:, :, None]
+        tails = jnp.where(self.tail[:, :, None] < 0, ndtr(u), jnp.where(self.tail[:, :, None] > 0, ndtr(-u), 0.0))
+        p_t = dens + tails
+        a = jnp.einsum("zqm,zqmht->zqht", dndlnm * self.ln_m_weights, p_t)  # (Z, nz, hr, t)
+        # ln CR at each T node: ln L_bol (physical, erg/s) + conversion - 2 ln chi_cm
+        chi_cm = comoving_distance(cosmo, z) / cosmo.h * MPC_CM
+        ln_l = sr.mean_ln_l(cosmo, jnp.exp(self.ln_t), z[..., None, None]) - 2.0 * jnp.log(cosmo.h)
+        mu_cr = ln_l + self.ln_conv - 2.0 * jnp.log(chi_cm)[..., None, None]
+        cdf = ndtr((self.ln_cr_edges - mu_cr[..., None]) / sr.sigma_lnl_t)  # (Z, nz, hr, t, n_cr+1)
+        p_cr = cdf[..., 1:] - cdf[..., :-1]  # (Z, nz, hr, t, n_cr)
+        per_node = jnp.einsum("zqht,zqhtc->zqch", a, p_cr)  # (Z, nz, cr, hr)
+        return self.area_sr * jnp.einsum("zq,zqch->zch", self.z_weights * dvdz, per_node)
+
+    @float64
+    def expected_counts(self, params: Params, nuisance: ScalingRelations | None = None) -> jax.Array:
+        """Expected counts lambda in every XOD bin, shape (n_z, n_cr, n_hr), float64."""
+        nuisance = ScalingRelations() if nuisance is None else nuisance
+        return _jit_counts(self, Cosmology.from_params(params), nuisance)
+
+    def from_theta(self, theta: jax.Array, **scatters) -> jax.Array:
+        """lambda(theta) for the 8-vector theta = (Omega_m, sigma_8, A_MT, alpha_MT, gamma_MT, A_LT, alpha_LT,
+        gamma_LT) (:data:`THETA_NAMES`); pure and traceable (call it under ``jax.enable_x64(True)``), for Fisher
+        matrices and samplers."""
+        cosmo = Cosmology(theta[0], theta[1])
+        return self._counts(cosmo, ScalingRelations.from_array(theta[2:], **scatters))
+
+    def dndz(self, params: Params, nuisance: ScalingRelations | None = None) -> jax.Array:
+        """Expected detected clusters per redshift bin (the XOD summed over CR and HR), shape (n_z,)."""
+        return self.expected_counts(params, nuisance).sum(axis=(1, 2))
+
+
+@eqx.filter_jit
+def _jit_counts(model: AnalyticModel, cosmo: Cosmology, sr: ScalingRelations) -> jax.Array:
+    return model._counts(cosmo, sr)
+
+
+@functools.lru_cache(maxsize=8)
+def _model(survey: Survey, binning: Binning) -> AnalyticModel:
+    return AnalyticModel.build(survey, binning)
+
+
+def expected_counts(
+    params: Params,
+    nuisance: ScalingRelations | None = None,
+    survey: Survey | None = None,
+    binning: Binning | None = None,
+) -> jax.Array:
+    """Expected number of detected clusters in every XOD bin, shape (n_z, n_cr, n_hr), float64.
+
+    Parameters
+    ----------
+    params : the cosmology (only Omega_m and sigma_8 enter the analytical model).
+    nuisance : the scaling relations (default: :class:`ScalingRelations` defaults).
+    survey, binning : defaults :class:`Survey` (200 deg^2, CR > 0.02 c/s, 0.1 < z < 0.5) and :class:`Binning`.
+    """
+    survey = Survey() if survey is None else survey
+    binning = Binning() if binning is None else binning
+    return _model(survey, binning).expected_counts(params, nuisance)
+
+
+def dndz(
+    params: Params,
+    nuisance: ScalingRelations | None = None,
+    survey: Survey | None = None,
+    binning: Binning | None = None,
+) -> jax.Array:
+    """Expected detected clusters per redshift bin of ``binning`` (the XOD summed over CR and HR), shape (n_z,)."""
+    return expected_counts(params, nuisance, survey, binning).sum(axis=(1, 2))
