@@ -38,7 +38,7 @@ from xcosmo.precision import float64
 from xcosmo.scaling import NUISANCE_NAMES, ScalingRelations
 from xcosmo.xod import Binning, Survey
 
-__all__ = ["AnalyticModel", "expected_counts", "dndz", "THETA_NAMES", "fiducial_theta"]
+__all__ = ["AnalyticModel", "expected_counts", "dndz", "sample_catalogue", "THETA_NAMES", "fiducial_theta"]
 
 THETA_NAMES: tuple[str, ...] = ("omega_m", "sigma_8") + NUISANCE_NAMES
 """The 2 + 6 parameters of the analytical model, in the order of its parameter vectors."""
@@ -179,6 +179,7 @@ class AnalyticModel(eqx.Module):
         cosmo = Cosmology(theta[0], theta[1])
         return self._counts(cosmo, ScalingRelations.from_array(theta[2:], **scatters))
 
+    @float64
     def dndz(self, params: Params, nuisance: ScalingRelations | None = None) -> jax.Array:
         """Expected detected clusters per redshift bin (the XOD summed over CR and HR), shape (n_z,)."""
         return self.expected_counts(params, nuisance).sum(axis=(1, 2))
@@ -213,6 +214,7 @@ def expected_counts(
     return _model(survey, binning).expected_counts(params, nuisance)
 
 
+@float64
 def dndz(
     params: Params,
     nuisance: ScalingRelations | None = None,
@@ -221,3 +223,51 @@ def dndz(
 ) -> jax.Array:
     """Expected detected clusters per redshift bin of ``binning`` (the XOD summed over CR and HR), shape (n_z,)."""
     return expected_counts(params, nuisance, survey, binning).sum(axis=(1, 2))
+
+
+@float64
+def sample_catalogue(
+    key: jax.Array,
+    params: Params,
+    nuisance: ScalingRelations | None = None,
+    survey: Survey | None = None,
+    m_min: float = 5e12,
+    n_grid: int = 400,
+) -> dict[str, np.ndarray]:
+    """Draw one mock cluster catalogue from the analytical model (all haloes above ``m_min``, before selection).
+
+    N ~ Poisson(N_haloes); (z, ln M) from dN/dz/dlnM on an ``n_grid`` x ``n_grid`` grid (cells drawn by their
+    probability, positions uniform within a cell); ln T | M and ln L | T from the scaling relations; count rates
+    through the built-in EPIC response. Returns numpy arrays: ``z``, ``m500c`` (Msun/h), ``kt`` (keV), ``l_bol``
+    (erg/s), ``cr_05_1``, ``cr_1_2`` (counts/s). Apply the flux cut and bin with :meth:`Binning.histogram`.
+    """
+    from xcosmo.xray.countrates import MPC_CM as _MPC, band_count_rates, bolometric_emissivity
+
+    nuisance = ScalingRelations() if nuisance is None else nuisance
+    survey = Survey() if survey is None else survey
+    cosmo = Cosmology.from_params(params)
+    z_e = np.linspace(survey.z_min, survey.z_max, n_grid + 1)
+    lnm_e = np.linspace(math.log(m_min), math.log(M_MAX), n_grid + 1)
+    zc, lnmc = 0.5 * (z_e[1:] + z_e[:-1]), 0.5 * (lnm_e[1:] + lnm_e[:-1])
+    density = np.array(_mass_function(cosmo, np.exp(lnmc), zc[:, None], "500c"))
+    density *= np.asarray(comoving_volume_element(cosmo, zc))[:, None] * survey.area_sr
+    cell = density * np.diff(z_e)[:, None] * np.diff(lnm_e)[None, :]  # expected haloes per cell
+    k_n, k_cell, k_z, k_m, k_t, k_l = jax.random.split(key, 6)
+    n = int(jax.random.poisson(k_n, cell.sum()))
+    idx = np.asarray(jax.random.choice(k_cell, cell.size, (n,), p=jnp.asarray(cell.ravel() / cell.sum())))
+    iz, im = np.unravel_index(idx, cell.shape)
+    z = z_e[iz] + np.diff(z_e)[iz] * np.asarray(jax.random.uniform(k_z, (n,)))
+    lnm = lnm_e[im] + np.diff(lnm_e)[im] * np.asarray(jax.random.uniform(k_m, (n,)))
+    m = np.exp(lnm)
+    ln_t = np.asarray(nuisance.mean_ln_t(cosmo, m, z)) + nuisance.sigma_ln_t_m * np.asarray(jax.random.normal(k_t, (n,)))
+    kt = np.exp(ln_t)
+    ln_l = np.asarray(nuisance.mean_ln_l(cosmo, kt, z)) - 2.0 * math.log(cosmo.h)
+    l_bol = np.exp(ln_l + nuisance.sigma_lnl_t * np.asarray(jax.random.normal(k_l, (n,))))
+    # the count-rate tables cover kT = 0.1-20 keV: colder or hotter haloes get the edge temperature's spectrum
+    kt_x = np.clip(kt, 0.1, 20.0)
+    knots = np.geomspace(0.1, 20.0, 512)  # Lambda(T) is smooth: log-log interpolation on 512 knots (< 1e-5)
+    lam = np.exp(np.interp(np.log(kt_x), np.log(knots), np.log(np.asarray(bolometric_emissivity(knots)))))
+    chi_cm = np.asarray(comoving_distance(cosmo, z)) / cosmo.h * _MPC  # D_A (1+z) in cm
+    norm = 1e-14 * (l_bol / lam) / (4.0 * math.pi * chi_cm**2)
+    soft, hard = band_count_rates(kt_x, z, norm)
+    return {"z": z, "m500c": m, "kt": kt, "l_bol": l_bol, "cr_05_1": np.asarray(soft), "cr_1_2": np.asarray(hard)}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from jax.typing import ArrayLike
 
-__all__ = ["Survey", "Binning", "OVERFLOW_POLICIES"]
+__all__ = ["Survey", "Binning", "OVERFLOW_POLICIES", "save_xod", "load_xod"]
 
 OVERFLOW_POLICIES = ("clip", "drop", "error")
 
@@ -151,3 +151,47 @@ class Binning:
         counts = np.zeros(self.shape, dtype=np.int64)
         np.add.at(counts, (iz, icr, ihr), 1)
         return counts
+
+
+def save_xod(path, counts: ArrayLike, binning: Binning, metadata: dict | None = None) -> None:
+    """Write an XOD to HDF5 atomically: dataset ``counts`` (n_z, n_cr, n_hr) with the bin edges as datasets
+    ``z_edges``, ``cr_edges`` (counts/s, [0.5-2] keV) and ``hr_edges``, and ``metadata`` (parameters, seed,
+    preset, version...) as attributes of the root group."""
+    import json
+
+    import h5py
+
+    from xcosmo.io import atomic_path
+
+    counts = binning.check_xod(counts, "counts")
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("counts", data=counts)
+        for name, edges in zip(("z_edges", "cr_edges", "hr_edges"), binning.edges):
+            f.create_dataset(name, data=edges)
+        f["cr_edges"].attrs["unit"] = "counts/s, [0.5-2] keV, EPIC pn+MOS1+MOS2"
+        f["counts"].attrs["axes"] = "z, cr, hr"
+        for key, value in (metadata or {}).items():
+            f.attrs[key] = value if isinstance(value, (int, float, str, np.number)) else json.dumps(value)
+
+
+def load_xod(path) -> tuple[np.ndarray, Binning, dict]:
+    """Read an XOD written by :func:`save_xod`: (counts, binning, metadata). ``FileNotFoundError`` if missing,
+    ``ValueError`` if the file is not an XOD."""
+    from pathlib import Path
+
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"XOD file {str(path)!r} not found")
+    try:
+        with h5py.File(path, "r") as f:
+            missing = [k for k in ("counts", "z_edges", "cr_edges", "hr_edges") if k not in f]
+            if missing:
+                raise ValueError(f"XOD file {str(path)!r} lacks dataset(s) {missing}")
+            binning = Binning(*(tuple(f[k][()]) for k in ("z_edges", "cr_edges", "hr_edges")))
+            counts = binning.check_xod(f["counts"][()], f"XOD file {str(path)!r} counts")
+            meta = dict(f.attrs)
+    except OSError as err:
+        raise ValueError(f"XOD file {str(path)!r} is not a readable HDF5 file: {err}") from None
+    return counts, binning, meta

@@ -67,7 +67,7 @@ def _check(name: str, value, low: float, high: float, unit: str) -> None:
     if not _concrete(value):
         return
     arr = np.asarray(value, dtype=float)
-    bad = ~np.isfinite(arr) | (arr < low) | (arr > high)
+    bad = ~np.isfinite(arr) | (arr < low * (1 - 1e-6)) | (arr > high * (1 + 1e-6))
     if np.any(bad):
         first = float(arr[bad].flat[0]) if arr.ndim else float(arr)
         raise ValueError(f"{name} = {first!r} is not allowed: allowed range [{low:g}, {high:g}] {unit}".rstrip())
@@ -121,9 +121,9 @@ class CountRateTable(eqx.Module):
     interpolation (interpax) in (ln kT, z). Against the exact fold it agrees to better than 1e-3 (tested).
     """
 
-    ln_kt: jax.Array
-    z: jax.Array
-    ln_rate: jax.Array  # (n_kt, n_z, 2)
+    ln_kt: np.ndarray
+    z: np.ndarray
+    ln_rate: np.ndarray  # (n_kt, n_z, 2)
     response_name: str = eqx.field(static=True)
     kt_range: tuple[float, float] = eqx.field(static=True)
     z_range: tuple[float, float] = eqx.field(static=True)
@@ -147,10 +147,10 @@ class CountRateTable(eqx.Module):
             rates = np.asarray(exact_band_rates(kt[:, None], zs[None, :], 1.0, response, table, n_nodes=2))
         if np.any(rates <= 0):
             raise ValueError(f"response {response.name!r} gives no counts in a band for some (kT, z) of the table")
-        return cls(
-            jnp.asarray(np.log(kt)),
-            jnp.asarray(zs),
-            jnp.asarray(np.log(rates)),
+        return cls(  # numpy float64: cast to the precision of each query
+            np.log(kt),
+            zs,
+            np.log(rates),
             response.name,
             (float(kt[0]), float(kt[-1])),
             (0.0, float(z_max)),
@@ -162,17 +162,18 @@ class CountRateTable(eqx.Module):
         _check("kt_kev", kt, *self.kt_range, "keV")
         _check("z", z, *self.z_range, "")
         dtype = kt.dtype
-        f = self.ln_rate.astype(dtype)
+        f = jnp.asarray(self.ln_rate, dtype)
         out = interpax.interp2d(
-            jnp.log(kt).ravel(), z.ravel(), self.ln_kt.astype(dtype), self.z.astype(dtype), f, method="cubic"
+            jnp.log(kt).ravel(), z.ravel(), jnp.asarray(self.ln_kt, dtype), jnp.asarray(self.z, dtype), f, method="cubic"
         )
         return jnp.exp(out).reshape(kt.shape + (2,))
 
     def at_redshift(self, z: float) -> tuple[jax.Array, jax.Array]:
         """(ln kT knots, ln R_b(kT) at this z, shape (n_kt, 2)): the 1-D curve a box at one redshift needs."""
-        zq = jnp.full(self.ln_kt.shape, z, dtype=self.ln_rate.dtype)
-        ln_r = interpax.interp2d(self.ln_kt, zq, self.ln_kt, self.z, self.ln_rate, method="cubic")
-        return self.ln_kt, ln_r
+        ln_kt = jnp.asarray(self.ln_kt)
+        zq = jnp.full(ln_kt.shape, z, dtype=ln_kt.dtype)
+        ln_r = interpax.interp2d(ln_kt, zq, ln_kt, jnp.asarray(self.z), jnp.asarray(self.ln_rate), method="cubic")
+        return ln_kt, ln_r
 
 
 _DEFAULT: dict[str, CountRateTable] = {}

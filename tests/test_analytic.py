@@ -1,0 +1,141 @@
+"""The analytical XOD model (xcosmo.analytic) and its Poisson likelihood (inference.likelihood)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from inference.likelihood import (
+    analytic_model,
+    asimov_data,
+    check_data,
+    default_model,
+    poisson_draw,
+    poisson_log_likelihood,
+)
+from xcosmo.analytic import AnalyticModel, dndz, expected_counts, fiducial_theta, sample_catalogue
+from xcosmo.cosmology import make_cosmology
+from xcosmo.hmf import halo_counts
+from xcosmo.params import Params
+from xcosmo.scaling import ScalingRelations
+from xcosmo.xod import Binning, Survey
+
+
+@pytest.fixture(scope="module")
+def lam():
+    return np.asarray(expected_counts(Params.fiducial()))
+
+
+def test_shape_dtype_and_dndz(lam):
+    assert lam.shape == (8, 12, 12) and lam.dtype == np.float64
+    assert np.all(lam >= 0) and 500 < lam.sum() < 5000
+    np.testing.assert_allclose(dndz(Params.fiducial()), lam.sum(axis=(1, 2)), rtol=1e-12)
+
+
+def test_mass_limited_counts_match_halo_counts():
+    """No flux cut (CR from 1e-12 c/s) and M500c > 1e14 Msun/h: the XOD sums to the mass-limited count."""
+    survey = Survey(cr_min=1e-12)
+    binning = Binning(cr_edges=(1e-12, 1e-6, 1e3))
+    for m_min in (1e14, 3e14):
+        model = AnalyticModel.build(survey, binning, m_min=m_min)
+        total = float(model.expected_counts(Params.fiducial()).sum())
+        ref = float(halo_counts(make_cosmology(0.3, 0.8), m_min, 0.1, 0.5, 200.0))
+        assert total == pytest.approx(ref, rel=0.01)
+
+
+def test_poisson_catalogues_average_to_lambda(lam):
+    """Mock catalogues drawn halo by halo (HMF -> M-T -> L-T -> count rates, sample_catalogue), histogrammed: the
+    mean over 200 catalogues of 200 deg^2 agrees with lambda in every bin within Poisson errors. The 200 catalogues
+    are drawn as one catalogue over 200 x 200 deg^2 (a sum of independent Poisson processes is one)."""
+    n = 200
+    cat = sample_catalogue(jax.random.key(7), Params.fiducial(), survey=Survey(area_deg2=200.0 * n))
+    hr = cat["cr_1_2"] / cat["cr_05_1"]
+    mean = Binning().histogram(cat["cr_05_1"] + cat["cr_1_2"], hr, cat["z"]) / n
+    sel = lam > 0.05
+    z_scores = (mean - lam)[sel] / np.sqrt(lam[sel] / n)
+    assert sel.sum() > 100
+    assert np.max(np.abs(z_scores)) < 4.0  # ~180 bins: P(any |z| > 4) ~ 1%
+    assert np.mean(np.abs(z_scores) > 3.0) < 0.02
+    assert abs(mean.sum() - lam.sum()) < 3 * np.sqrt(lam.sum() / n)
+    assert np.all(mean[~sel] < 0.05 + 5 * np.sqrt(0.05 / n))
+
+
+def test_more_clusters_with_sigma_8_and_brighter_clusters():
+    base = float(expected_counts(Params.fiducial()).sum())
+    assert float(expected_counts(Params(0.3, 0.9)).sum()) > 1.3 * base
+    brighter = ScalingRelations(a_lt=2 * ScalingRelations().a_lt)
+    assert float(expected_counts(Params.fiducial(), brighter).sum()) > base
+
+
+def test_gradient_matches_finite_differences():
+    model = default_model()
+    with jax.enable_x64(True):
+        f = lambda th: jnp.sum(jnp.sqrt(model.from_theta(th) + 1.0))  # noqa: E731 - a smooth scalar of all bins
+        theta = jnp.asarray(fiducial_theta())
+        grad = jax.grad(f)(theta)
+        for a in range(len(theta)):
+            h = 1e-5 * abs(float(theta[a])) if theta[a] != 0 else 1e-5
+            e = jnp.zeros_like(theta).at[a].set(h)
+            fd = (f(theta + e) - f(theta - e)) / (2 * h)
+            assert float(grad[a]) == pytest.approx(float(fd), rel=1e-4, abs=1e-10), a
+
+
+def test_poisson_log_likelihood_matches_scipy():
+    from scipy.stats import poisson
+
+    rng = np.random.default_rng(0)
+    lam = rng.uniform(0.01, 20.0, 50)
+    n = rng.poisson(lam)
+    with jax.enable_x64(True):
+        assert float(poisson_log_likelihood(lam, n)) == pytest.approx(poisson.logpmf(n, lam).sum(), rel=1e-12)
+        assert float(poisson_log_likelihood(np.array([0.0]), np.array([0.0]))) == 0.0
+        assert float(poisson_log_likelihood(np.array([0.0]), np.array([2.0]))) == -np.inf
+        g = jax.grad(lambda x: poisson_log_likelihood(x, jnp.array([0.0, 3.0])))(jnp.array([0.0, 2.0]))
+        np.testing.assert_allclose(g, [0.0, 0.5])
+
+
+def test_asimov_data_is_the_maximum_likelihood_point():
+    """With Asimov data the gradient of ln L vanishes at the fiducial: sum_i (n_i/lambda_i - 1) dlambda_i = 0."""
+    data = asimov_data()
+    model = default_model()
+    with jax.enable_x64(True):
+        grad = jax.grad(lambda th: poisson_log_likelihood(model.from_theta(th), data))(jnp.asarray(fiducial_theta()))
+        scale = jax.grad(lambda th: jnp.sum(model.from_theta(th)))(jnp.asarray(fiducial_theta()))
+    assert np.all(np.abs(np.asarray(grad)) < 1e-8 * np.abs(np.asarray(scale)) + 1e-8)
+
+
+def test_numpyro_model_log_density():
+    from numpyro.infer.util import log_density
+
+    data = asimov_data()
+    theta = dict(zip(("omega_m", "sigma_8"), (0.3, 0.8)))
+    s = ScalingRelations()
+    sites = {**theta, "ln_a_mt": np.log(s.a_mt), "alpha_mt": s.alpha_mt, "gamma_mt": s.gamma_mt,
+             "ln_a_lt": np.log(s.a_lt), "alpha_lt": s.alpha_lt, "gamma_lt": s.gamma_lt}  # fmt: skip
+    with jax.enable_x64(True):
+        lp, trace = log_density(analytic_model, (data,), {}, sites)
+        lp_off, _ = log_density(analytic_model, (data,), {}, {**sites, "omega_m": 0.35})
+    assert float(trace["a_mt"]["value"]) == pytest.approx(s.a_mt, rel=1e-12)
+    assert float(lp) > float(lp_off)
+
+
+def test_poisson_draw_is_reproducible(lam):
+    a = poisson_draw(jax.random.key(1), lam)
+    np.testing.assert_array_equal(a, poisson_draw(jax.random.key(1), lam))
+    assert a.dtype == np.int64 and not np.array_equal(a, poisson_draw(jax.random.key(2), lam))
+
+
+def test_bad_input():
+    model = default_model()
+    with pytest.raises(ValueError, match=r"shape \(4, 12, 12\) does not match the model's binning \(8, 12, 12\)"):
+        check_data(np.zeros((4, 12, 12)), model)
+    with pytest.raises(ValueError, match="negative counts"):
+        check_data(-np.ones((8, 12, 12)), model)
+    with pytest.raises(ValueError, match="NaN"):
+        check_data(np.full((8, 12, 12), np.nan), model)
+    with pytest.raises(ValueError, match="omega_m = 0.7 is outside the prior"):
+        expected_counts(Params(0.7, 0.8))
+    with pytest.raises(ValueError, match="go beyond the survey's z range"):
+        AnalyticModel.build(Survey(z_max=0.4), Binning())
+    with pytest.raises(ValueError, match="m_min = -1"):
+        AnalyticModel.build(m_min=-1.0)
