@@ -75,3 +75,16 @@ def test_hmf_table_output(tmp_path):
     with u.add_enabled_units(cu):
         table = Table.read(out)
     assert len(table) == 10 and table["m"].unit == u.Msun / cu.littleh
+
+
+def test_counts_writes_the_analytic_xod(tmp_path):
+    from xcosmo.xod import load_xod
+
+    result = runner.invoke(app, ["counts", "--out", str(tmp_path), "--area", "50"])
+    assert result.exit_code == 0, result.output
+    xod, binning, meta = load_xod(tmp_path / "xod.h5")
+    assert xod.shape == binning.shape == (8, 12, 12)
+    assert meta["area_deg2"] == 50.0 and meta["omega_m"] == 0.3 and meta["model"] == "analytic"
+    assert 100 < xod.sum() < 1000
+    for name in ("dndz.fits", "xod.png", "dndz.png"):
+        assert (tmp_path / name).stat().st_size > 0

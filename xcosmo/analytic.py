@@ -57,7 +57,8 @@ def _gauss_legendre(lo, hi, n):
 
 def fiducial_theta() -> np.ndarray:
     """(Omega_m, sigma_8) = (0.3, 0.8) and the default scaling relations, in the order of :data:`THETA_NAMES`."""
-    return np.concatenate([[0.3, 0.8], np.asarray(ScalingRelations().to_array())])
+    defaults = ScalingRelations()
+    return np.array([0.3, 0.8] + [float(getattr(defaults, n)) for n in NUISANCE_NAMES])  # numpy float64: A_LT ~ 1e44
 
 
 class AnalyticModel(eqx.Module):
