@@ -1,0 +1,520 @@
+"""Fisher matrices of Poisson-distributed binned counts, their covariances, contours and figure of merit (paper 5.1).
+
+For independent Poisson counts with expectations lambda_i(theta) (the bins of an XOD, or any other binning) the Fisher
+information is (paper eq. 8; Cerardi et al. 2024)
+
+    F_ab = sum_i (1 / lambda_i) d lambda_i / d theta_a  d lambda_i / d theta_b,
+
+and by the Cramer-Rao bound F^-1 is the smallest covariance an unbiased estimator of theta can reach; it is the
+covariance of the posterior when the likelihood is Gaussian around its peak. :func:`fisher_matrix` evaluates eq. 8
+for any traceable ``fn: theta -> lambda`` with the Jacobian from ``jax.jacfwd`` (or central finite differences, for
+checks), in float64 inside a scoped ``jax.enable_x64(True)``; :class:`FisherResult` inverts, marginalises, fixes,
+adds Gaussian priors, gives the figure of merit and the confidence ellipses; :func:`plot_fisher` draws them, as in
+the paper's figure 11.
+
+Units: every quantity is in the units of its parameter (theta_a in its unit, F_ab in 1 / (unit_a unit_b), errors in
+the parameter's unit). The analytical model's parameters (:data:`xcosmo.analytic.THETA_NAMES`) span 57 decades
+(A_LT ~ 1e44 erg/s h^-2, Omega_m ~ 0.3), so every inversion is done on the Jacobi-scaled matrix
+D F D, D = diag(F_aa^-1/2) (unit diagonal), and scaled back: the result is the exact inverse, without the loss of
+precision of a raw inverse of F.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from xcosmo.io import atomic_path
+
+__all__ = ["fisher_matrix", "FisherResult", "Ellipse", "plot_fisher", "analytic_fisher", "delta_chi2"]
+
+METHODS = ("autodiff", "finite_difference")
+_RCOND = 1e-12  # smallest eigenvalue / largest of the Jacobi-scaled F below which F counts as singular
+
+
+def delta_chi2(n_sigma: float, dof: int = 2) -> float:
+    """Delta chi^2 of the region holding the probability of +-n_sigma of a 1-D Gaussian, for ``dof`` parameters.
+
+    For 2 parameters: n_sigma = 1 -> 2.30 (68.3%), n_sigma = 2 -> 6.18 (95.4%).
+    """
+    from scipy.stats import chi2
+
+    if not (math.isfinite(n_sigma) and n_sigma > 0):
+        raise ValueError(f"n_sigma = {n_sigma!r}: must be a finite number > 0")
+    return float(chi2.ppf(math.erf(n_sigma / math.sqrt(2.0)), dof))
+
+
+class Ellipse(NamedTuple):
+    """A confidence ellipse of two parameters (x, y) = ``pair``, in their units.
+
+    ``width`` and ``height`` are the full lengths of the axes before rotation and ``angle`` the counter-clockwise
+    rotation of the width axis from the x axis in degrees (the conventions of :class:`matplotlib.patches.Ellipse`);
+    ``points`` (n, 2) is the closed outline, for ``plot(*points.T)``; ``delta_chi2`` is the level it encloses.
+    """
+
+    center: np.ndarray
+    width: float
+    height: float
+    angle: float
+    points: np.ndarray
+    delta_chi2: float
+
+    @property
+    def area(self) -> float:
+        """Area, in unit_x * unit_y: pi * delta_chi2 * sqrt(det Cov_pair)."""
+        return math.pi * self.width * self.height / 4.0
+
+
+# --- the Fisher matrix -------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FisherResult:
+    """A Fisher matrix at a fiducial point and what follows from it.
+
+    Attributes
+    ----------
+    matrix : (n, n) Fisher matrix F, float64, in 1 / (unit_a unit_b); symmetrised on construction.
+    theta : (n,) fiducial parameters, in their units.
+    names : (n,) parameter names; ``None`` gives ``theta_0``, ``theta_1``, ...
+    n_bins : number of bins that entered eq. 8 (the others expect no counts), or ``None``.
+    """
+
+    matrix: np.ndarray
+    theta: np.ndarray
+    names: tuple[str, ...] | None = None
+    n_bins: int | None = None
+
+    def __post_init__(self):
+        f = np.array(self.matrix, dtype=np.float64)
+        theta = np.array(self.theta, dtype=np.float64).reshape(-1)
+        n = theta.size
+        if f.shape != (n, n):
+            raise ValueError(f"matrix: expected shape ({n}, {n}) for {n} parameters, got {f.shape}")
+        if not np.all(np.isfinite(f)):
+            raise ValueError("matrix: contains NaN or inf")
+        d = np.abs(np.diag(f))
+        if np.any(np.abs(f - f.T) > 1e-8 * (np.sqrt(np.outer(d, d)) + np.abs(f) + np.abs(f.T))):
+            raise ValueError("matrix: not symmetric (a Fisher matrix is; beyond a relative round-off of 1e-8)")
+        names = tuple(f"theta_{i}" for i in range(n)) if self.names is None else tuple(map(str, self.names))
+        if len(names) != n or len(set(names)) != n:
+            raise ValueError(f"names = {names!r}: need {n} distinct names, one per parameter")
+        object.__setattr__(self, "matrix", 0.5 * (f + f.T))
+        object.__setattr__(self, "theta", theta)
+        object.__setattr__(self, "names", names)
+
+    # --- indexing ---
+
+    def index(self, name: str | int) -> int:
+        """Position of parameter ``name`` (a name or an index); ``ValueError`` listing the known names if absent."""
+        if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
+            if not -len(self.names) <= name < len(self.names):
+                raise ValueError(f"parameter index {name} out of range for {len(self.names)} parameters")
+            return int(name) % len(self.names)
+        if name not in self.names:
+            raise ValueError(f"unknown parameter {name!r}: allowed names are {self.names}")
+        return self.names.index(name)
+
+    def _pair(self, pair) -> tuple[int, int]:
+        if isinstance(pair, str) or len(pair) != 2:
+            raise ValueError(f"pair = {pair!r}: expected two parameter names (x, y)")
+        i, j = self._indices(pair, "pair")
+        return i, j
+
+    def _indices(self, names: Sequence[str | int], what: str) -> list[int]:
+        if isinstance(names, str):
+            names = [names]
+        idx = [self.index(n) for n in names]
+        if len(set(idx)) != len(idx):
+            raise ValueError(f"{what} = {list(names)!r}: a parameter is repeated")
+        return idx
+
+    # --- errors and covariance ---
+
+    @functools.cached_property
+    def covariance(self) -> np.ndarray:
+        """F^-1, in unit_a unit_b: the marginal (Cramer-Rao) covariance. ``ValueError`` naming the most degenerate
+        parameter direction if F is singular (smallest eigenvalue of the Jacobi-scaled F below 1e-12 of the largest).
+        """
+        return _inverse(self.matrix, self.names)
+
+    @property
+    def marginal_errors(self) -> np.ndarray:
+        """sqrt(diag F^-1): 1-sigma errors marginalised over all other parameters, in the parameters' units."""
+        return np.sqrt(np.diag(self.covariance))
+
+    @property
+    def conditional_errors(self) -> np.ndarray:
+        """1 / sqrt(diag F): 1-sigma errors with all other parameters fixed, in the parameters' units (inf where a
+        parameter carries no information)."""
+        with np.errstate(divide="ignore"):
+            return 1.0 / np.sqrt(np.diag(self.matrix))
+
+    @property
+    def correlation(self) -> np.ndarray:
+        """Correlation matrix Cov_ab / sqrt(Cov_aa Cov_bb), dimensionless."""
+        s = self.marginal_errors
+        return self.covariance / np.outer(s, s)
+
+    def figure_of_merit(self, pair: tuple[str, str] = ("omega_m", "sigma_8")) -> float:
+        """1 / sqrt(det Cov_pair), Cov_pair the 2x2 marginalised covariance of ``pair``, in 1 / (unit_x unit_y).
+
+        This is the DETF figure of merit (Albrecht et al. 2006) without its pi: the ellipse enclosing
+        Delta chi^2 = 1 has area pi / FoM, and the 68.3% one (Delta chi^2 = 2.30) 2.30 pi / FoM
+        (:meth:`ellipse` gives both).
+        """
+        i, j = self._pair(pair)
+        c = self.covariance[np.ix_([i, j], [i, j])]
+        return float(1.0 / math.sqrt(np.linalg.det(c)))
+
+    def ellipse(self, pair: tuple[str, str], n_sigma: float = 1.0, n_points: int = 181) -> Ellipse:
+        """The marginal confidence ellipse of ``pair`` = (x, y) about the fiducial point.
+
+        ``n_sigma`` picks the 2-parameter region holding the probability of +-n_sigma in 1-D: Delta chi^2 = 2.30
+        (68.3%) for 1, 6.18 (95.4%) for 2 (:func:`delta_chi2`); the points satisfy
+        d^T Cov_pair^-1 d = Delta chi^2 (Coe 2009, "Fisher matrices and confidence ellipses").
+        """
+        i, j = self._pair(pair)
+        level = delta_chi2(n_sigma, 2)
+        c = self.covariance[np.ix_([i, j], [i, j])]
+        w, v = np.linalg.eigh(c)  # ascending
+        a, b = np.sqrt(level * np.maximum(w[::-1], 0.0))  # semi-axes, major first
+        major = v[:, 1]
+        t = np.linspace(0.0, 2.0 * math.pi, n_points)
+        center = self.theta[[i, j]]
+        pts = center + np.outer(a * np.cos(t), major) + np.outer(b * np.sin(t), v[:, 0])
+        angle = math.degrees(math.atan2(major[1], major[0]))
+        return Ellipse(center, 2.0 * a, 2.0 * b, angle, pts, level)
+
+    # --- sub-sets and priors ---
+
+    def _subset(self, idx: list[int], matrix: np.ndarray) -> "FisherResult":
+        return FisherResult(matrix, self.theta[idx], tuple(self.names[k] for k in idx), self.n_bins)
+
+    def marginalise(self, keep_names: Sequence[str]) -> "FisherResult":
+        """Fisher matrix of ``keep_names`` with every other parameter marginalised: (Cov[keep, keep])^-1."""
+        idx = self._indices(keep_names, "keep_names")
+        return self._subset(idx, _inverse(self.covariance[np.ix_(idx, idx)], [self.names[k] for k in idx]))
+
+    def fix(self, names: Sequence[str]) -> "FisherResult":
+        """Fisher matrix of the other parameters with ``names`` held at their fiducial values: F[rest, rest]."""
+        fixed = set(self._indices(names, "names"))
+        idx = [k for k in range(len(self.names)) if k not in fixed]
+        if not idx:
+            raise ValueError(f"names = {list(names)!r}: fixing every parameter leaves none")
+        return self._subset(idx, self.matrix[np.ix_(idx, idx)])
+
+    def add_prior(self, prior_sigma) -> "FisherResult":
+        """F + diag(1 / sigma^2): independent Gaussian priors of widths ``prior_sigma`` (in the parameters' units).
+
+        ``prior_sigma`` is a sequence of one width per parameter or a mapping name -> width; ``None`` or ``inf``
+        means no prior.
+        """
+        inv_var = _prior_precision(prior_sigma, self.names)
+        return dataclasses.replace(self, matrix=self.matrix + np.diag(inv_var))
+
+
+def _inverse(f: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    d = np.diag(f)
+    for k in np.flatnonzero(d <= 0):
+        raise ValueError(
+            f"the Fisher matrix is singular: parameter {names[k]!r} carries no information (F_aa = {d[k]:.3g}); "
+            "fix it, marginalise it out or give it a prior"
+        )
+    s = 1.0 / np.sqrt(d)
+    w, v = np.linalg.eigh(f * np.outer(s, s))
+    if w[0] <= _RCOND * w[-1]:
+        vec = v[:, 0] / np.abs(v[:, 0]).max()
+        terms = " ".join(f"{c:+.2f}*{names[k]}" for k in np.argsort(-np.abs(vec)) if abs(c := vec[k]) >= 0.05)
+        raise ValueError(
+            f"the Fisher matrix is singular (condition number {w[-1] / max(w[0], 1e-300):.3g} of the scaled matrix): "
+            f"the data do not constrain the direction {terms} (in units of each parameter's conditional error); "
+            "fix or marginalise one of these parameters, or add a prior"
+        )
+    return (v / w) @ v.T * np.outer(s, s)
+
+
+def _prior_precision(prior_sigma, names: Sequence[str]) -> np.ndarray:
+    n = len(names)
+    if isinstance(prior_sigma, Mapping):
+        unknown = [k for k in prior_sigma if k not in names]
+        if unknown:
+            raise ValueError(f"prior_sigma: unknown parameter {unknown[0]!r}: allowed names are {tuple(names)}")
+        prior_sigma = [prior_sigma.get(k) for k in names]
+    sig = list(prior_sigma)
+    if len(sig) != n:
+        raise ValueError(f"prior_sigma: expected {n} widths (one per parameter {tuple(names)}), got {len(sig)}")
+    out = np.zeros(n)
+    for k, s in enumerate(sig):
+        if s is None:
+            continue
+        s = float(s)
+        if not s > 0:  # also catches NaN
+            raise ValueError(f"prior_sigma[{names[k]!r}] = {s!r}: must be > 0 (None or inf for no prior)")
+        out[k] = 0.0 if math.isinf(s) else 1.0 / s**2
+    return out
+
+
+@eqx.filter_jit
+def _value_and_jacobian(fn, theta):
+    return fn(theta), jax.jacfwd(fn)(theta)
+
+
+@eqx.filter_jit
+def _value(fn, theta):
+    return fn(theta)
+
+
+def fisher_matrix(
+    fn: Callable[[jax.Array], jax.Array],
+    theta,
+    *,
+    prior_sigma=None,
+    method: str = "autodiff",
+    names: Sequence[str] | None = None,
+    min_counts: float = 1e-10,
+    rel_step: float = 1e-4,
+) -> FisherResult:
+    """Fisher matrix of independent Poisson counts with expectations ``fn(theta)`` (paper eq. 8), float64.
+
+    Parameters
+    ----------
+    fn : theta (n,) -> lambda, expected counts of any shape; JAX-traceable, float64 when traced in float64. It is
+        jit-compiled (``equinox.filter_jit``) inside ``jax.enable_x64(True)``: pass the same callable (e.g. the
+        bound ``AnalyticModel.from_theta``) to reuse the compilation.
+    theta : (n,) fiducial parameters, finite.
+    prior_sigma : optional Gaussian prior widths, one per parameter (or a mapping name -> width); ``None``/inf
+        entries mean no prior. Added as diag(1 / sigma^2).
+    method : ``"autodiff"`` (``jax.jacfwd``) or ``"finite_difference"``: central differences
+        (lambda(theta + h_a e_a) - lambda(theta - h_a e_a)) / 2 h_a with h_a = rel_step * |theta_a|
+        (h_a = rel_step where theta_a = 0), truncation error O(h^2); for checks.
+    names : parameter names (default ``theta_0``, ...).
+    min_counts : bins expecting fewer than ``min_counts`` clusters (including lambda <= 0, e.g. bins below a flux
+        cut) are left out of the sum: their information lambda_i (d ln lambda_i / d theta)^2 is negligible and 1 /
+        lambda_i is ill-conditioned there. Counts below -min_counts are an error (a broken model).
+    rel_step : relative finite-difference step (``method="finite_difference"`` only).
+
+    Raises
+    ------
+    ValueError : theta not a finite 1-D vector, unknown method, fn returning non-float64, non-finite or negative
+        counts or non-finite derivatives, bad ``prior_sigma``.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method = {method!r}: allowed {METHODS}")
+    if not (math.isfinite(min_counts) and min_counts >= 0):
+        raise ValueError(f"min_counts = {min_counts!r}: must be a finite number >= 0")
+    if not (math.isfinite(rel_step) and 0 < rel_step < 1):
+        raise ValueError(f"rel_step = {rel_step!r}: allowed 0 < rel_step < 1")
+    theta = _check_theta(theta, names)
+    result_names = tuple(names) if names is not None else None
+    with jax.enable_x64(True):
+        th = jnp.asarray(theta, dtype=jnp.float64)
+        if method == "autodiff":
+            lam, jac = _value_and_jacobian(fn, th)
+            lam, jac = _check_counts(lam, min_counts), np.asarray(jac, dtype=np.float64)
+            jac = jac.reshape(lam.size, theta.size)
+        else:
+            lam = _check_counts(_value(fn, th), min_counts)
+            steps = np.where(theta != 0, rel_step * np.abs(theta), rel_step)
+            cols = []
+            for a, h in enumerate(steps):
+                th_up, th_down = th.at[a].add(h), th.at[a].add(-h)
+                up, down = _check_counts(_value(fn, th_up), None), _check_counts(_value(fn, th_down), None)
+                cols.append((up - down).reshape(-1) / float(th_up[a] - th_down[a]))  # the step actually taken
+            jac = np.stack(cols, axis=-1)
+    lam = lam.reshape(-1)
+    used = lam > min_counts
+    if not used.any():
+        raise ValueError(f"fn returned no bin with more than min_counts = {min_counts:g} expected counts")
+    j = jac[used]
+    bad = ~np.all(np.isfinite(j), axis=0)
+    if bad.any():
+        label = result_names[int(np.argmax(bad))] if result_names else f"theta_{int(np.argmax(bad))}"
+        raise ValueError(f"d lambda / d {label} is not finite in some bins with counts: fix the model at theta")
+    # F = J^T diag(1/lambda) J, with J scaled column-wise to O(1) so that no product under- or overflows
+    scale = np.abs(j).max(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    js = j / scale
+    f = (js / lam[used, None]).T @ js * np.outer(scale, scale)
+    out = FisherResult(f, theta, result_names, int(used.sum()))
+    return out if prior_sigma is None else out.add_prior(prior_sigma)
+
+
+def _check_theta(theta, names) -> np.ndarray:
+    arr = np.asarray(theta)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"theta: expected a non-empty 1-D parameter vector, got shape {arr.shape}")
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise ValueError(f"theta: expected real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if names is not None and len(names) != arr.size:
+        raise ValueError(f"names: expected {arr.size} names (one per parameter), got {len(names)}")
+    for k in np.flatnonzero(~np.isfinite(arr)):
+        label = names[k] if names is not None else f"theta_{k}"
+        hint = " (a float32 overflow? build theta under jax.enable_x64(True))" if np.isinf(arr[k]) else ""
+        raise ValueError(f"theta[{k}] ({label}) = {float(arr[k])!r}: must be finite{hint}")
+    return arr
+
+
+def _check_counts(lam, min_counts: float | None) -> np.ndarray:
+    dtype = np.dtype(getattr(lam, "dtype", np.asarray(lam).dtype))
+    if dtype != np.float64:
+        raise ValueError(
+            f"fn returned counts of dtype {dtype}: expected float64 (evaluate the model in float64, under "
+            "jax.enable_x64(True), without casting)"
+        )
+    lam = np.asarray(lam)
+    if not np.all(np.isfinite(lam)):
+        raise ValueError(f"fn returned {int(np.sum(~np.isfinite(lam)))} non-finite expected counts (NaN or inf)")
+    if min_counts is not None and lam.size and lam.min() < -min_counts:
+        k = tuple(int(i) for i in np.unravel_index(int(np.argmin(lam)), lam.shape))
+        raise ValueError(f"fn returned negative expected counts: lambda{list(k)} = {lam[k]:.4g} (counts must be >= 0)")
+    return lam
+
+
+def analytic_fisher(model=None, theta=None, *, prior_sigma=None, method: str = "autodiff") -> FisherResult:
+    """Fisher matrix of the analytical model (:class:`xcosmo.analytic.AnalyticModel`, default survey and binning
+    when ``model`` is None) at ``theta`` (default :func:`xcosmo.analytic.fiducial_theta`), with the names
+    :data:`xcosmo.analytic.THETA_NAMES`."""
+    from xcosmo.analytic import THETA_NAMES, AnalyticModel, fiducial_theta
+
+    model = AnalyticModel.build() if model is None else model
+    if theta is None:
+        with jax.enable_x64(True):
+            theta = fiducial_theta()
+    return fisher_matrix(model.from_theta, theta, prior_sigma=prior_sigma, method=method, names=THETA_NAMES)
+
+
+# --- plots -------------------------------------------------------------------------------------------------------
+
+_LABELS = {
+    "omega_m": r"$\Omega_{\rm m}$",
+    "sigma_8": r"$\sigma_8$",
+    "a_mt": r"$A_{\rm MT}$ [$h^{-1}M_\odot$]",
+    "alpha_mt": r"$\alpha_{\rm MT}$",
+    "gamma_mt": r"$\gamma_{\rm MT}$",
+    "a_lt": r"$A_{\rm LT}$ [erg s$^{-1}h^{-2}$]",
+    "alpha_lt": r"$\alpha_{\rm LT}$",
+    "gamma_lt": r"$\gamma_{\rm LT}$",
+}
+_LEVELS = ((1.0, 0.45), (2.0, 0.18))  # (n_sigma, fill alpha): 68.3% and 95.4% of 2 parameters
+
+
+def _draw_pair(ax, results, pair, colors):
+    for res, color in zip(results, colors):
+        for n_sigma, alpha in _LEVELS[::-1]:
+            e = res.ellipse(pair, n_sigma)
+            ax.fill(*e.points.T, color=color, alpha=alpha, lw=0)
+            ax.plot(*e.points.T, color=color, lw=1.0)
+        ax.plot(*res.theta[[res.index(p) for p in pair]], "+", color=color, ms=6)
+
+
+def _limits(results, name, width=3.0):
+    lo = min(r.theta[r.index(name)] - width * r.marginal_errors[r.index(name)] for r in results)
+    hi = max(r.theta[r.index(name)] + width * r.marginal_errors[r.index(name)] for r in results)
+    return lo, hi
+
+
+def plot_fisher(
+    results: FisherResult | Sequence[FisherResult],
+    path: str | Path,
+    names: Sequence[str] | None = None,
+    pairs: Sequence[tuple[str, str]] | None = None,
+    labels: Sequence[str] | None = None,
+) -> Path:
+    """Marginal 68.3% and 95.4% Fisher ellipses (Delta chi^2 = 2.30, 6.18) of one or several results, as a PNG.
+
+    With ``pairs`` (e.g. ``[("a_mt", "omega_m"), ("alpha_mt", "gamma_mt")]``, degeneracies of the paper's figure
+    11) one panel per pair; otherwise a triangle of every pair of ``names`` (default: the first result's names) with
+    the marginal 1-D Gaussians (peak 1) on the diagonal. Axes are in the parameters' units; ``labels`` names each
+    result in the legend. Every result must hold every parameter shown. Written atomically; returns ``path``.
+    """
+    results = [results] if isinstance(results, FisherResult) else list(results)
+    if not results or not all(isinstance(r, FisherResult) for r in results):
+        raise ValueError("results: expected one FisherResult or a non-empty sequence of them")
+    if labels is not None and len(labels) != len(results):
+        raise ValueError(f"labels: expected {len(results)} labels (one per result), got {len(labels)}")
+    if names is not None and pairs is not None:
+        raise ValueError("give names (triangle plot) or pairs (one panel per pair), not both")
+    if pairs is not None:
+        pairs = [tuple(p) for p in pairs]
+        if not pairs or any(len(p) != 2 or p[0] == p[1] for p in pairs):
+            raise ValueError(f"pairs = {pairs!r}: expected a non-empty list of (x, y) pairs of different parameters")
+        shown = sorted({p for pair in pairs for p in pair})
+    else:
+        shown = list(results[0].names if names is None else names)
+    for r in results:
+        for p in shown:
+            r.index(p)  # ValueError naming unknown parameters
+        _ = r.covariance  # ValueError if singular, before drawing
+    plt = _pyplot()
+    colors = [f"C{k}" for k in range(len(results))]
+    lab = lambda p: _LABELS.get(p, p)  # noqa: E731
+    if pairs is not None:
+        fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 4.0), squeeze=False)
+        for ax, pair in zip(axes[0], pairs):
+            _draw_pair(ax, results, pair, colors)
+            ax.set_xlim(*_limits(results, pair[0]))
+            ax.set_ylim(*_limits(results, pair[1]))
+            ax.set_xlabel(lab(pair[0]))
+            ax.set_ylabel(lab(pair[1]))
+        legend_ax = axes[0, -1]
+    else:
+        n = len(shown)
+        if n < 2:
+            raise ValueError(f"names = {shown!r}: a triangle plot needs at least 2 parameters")
+        fig, axes = plt.subplots(n, n, figsize=(1.9 * n + 1, 1.9 * n + 1), squeeze=False)
+        for i, yi in enumerate(shown):
+            for k, xk in enumerate(shown):
+                ax = axes[i, k]
+                if k > i:
+                    ax.set_visible(False)
+                    continue
+                ax.set_xlim(*_limits(results, xk))
+                if k == i:
+                    x = np.linspace(*_limits(results, xk), 200)
+                    for r, c in zip(results, colors):
+                        mu, s = r.theta[r.index(xk)], r.marginal_errors[r.index(xk)]
+                        ax.plot(x, np.exp(-0.5 * ((x - mu) / s) ** 2), color=c)
+                    ax.set_yticks([])
+                else:
+                    _draw_pair(ax, results, (xk, yi), colors)
+                    ax.set_ylim(*_limits(results, yi))
+                    if k == 0:
+                        ax.set_ylabel(lab(yi))
+                    else:
+                        ax.set_yticklabels([])
+                if i == n - 1:
+                    ax.set_xlabel(lab(xk))
+                    ax.tick_params(axis="x", labelrotation=45)
+                else:
+                    ax.set_xticklabels([])
+        legend_ax = axes[0, 0]
+    if labels is not None:
+        handles = [plt.Line2D([], [], color=c, lw=2) for c in colors]
+        target = fig if pairs is None else legend_ax
+        target.legend(handles, labels, frameon=False, loc="upper right")
+    fig.suptitle("Fisher forecast: 68.3% and 95.4% marginal contours", fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
