@@ -207,6 +207,107 @@ def _run_analytic_counts(params, survey, out: Path, quiet: bool) -> None:
     say(f"wrote {out}/xod.h5, dndz.fits, xod.png, dndz.png")
 
 
+@app.command()
+def fisher(
+    out: Path = typer.Option(Path("fisher-output"), help="Output folder (created if needed)."),
+    omega_m: float = typer.Option(0.3, help="Fiducial Omega_m."),
+    sigma_8: float = typer.Option(0.8, help="Fiducial sigma_8."),
+    priors: bool = typer.Option(True, help="Add the Gaussian scaling-relation priors of inference.likelihood."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+):
+    """Fisher matrix of the analytical model's XOD (paper eq. 8) at a fiducial point: marginal errors, the
+    (Omega_m, sigma_8) figure of merit, and ellipse plots (all pairs, and the degeneracies of the paper's fig. 11).
+
+    Writes fisher.ecsv (the matrix), errors.ecsv, fisher.png and degeneracies.png into OUT.
+    """
+    from astropy.table import Table
+
+    from inference.fisher import analytic_fisher, plot_fisher
+    from inference.likelihood import default_model, nuisance_prior_sigma_theta
+    from xcosmo.analytic import fiducial_theta
+    from xcosmo.io import ensure_writable_dir, write_table
+
+    params = _params(omega_m, sigma_8)
+    try:
+        out = ensure_writable_dir(out)
+    except ValueError as err:
+        _fail(err)
+    say = (lambda *a: None) if quiet else typer.echo
+    theta = fiducial_theta()
+    theta[:2] = params.omega_m, params.sigma_8
+    result = analytic_fisher(default_model(), theta, prior_sigma=nuisance_prior_sigma_theta() if priors else None)
+    names = list(result.names)
+    matrix = Table(result.matrix, names=names)
+    matrix.add_column(names, name="parameter", index=0)
+    write_table(matrix, out / "fisher.ecsv")
+    errors = Table({"parameter": names, "fiducial": result.theta, "marginal_error": result.marginal_errors,
+                    "conditional_error": result.conditional_errors})  # fmt: skip
+    errors.meta["FOM"] = result.figure_of_merit()
+    write_table(errors, out / "errors.ecsv")
+    plot_fisher(result, out / "fisher.png")
+    plot_fisher(result, out / "degeneracies.png", pairs=[("a_mt", "omega_m"), ("alpha_mt", "gamma_mt")])
+    say(f"Fisher matrix of the analytical XOD ({'with' if priors else 'without'} scaling-relation priors)")
+    for name, value, err in zip(names, result.theta, result.marginal_errors):
+        say(f"  {name:>9s} = {value:11.4g} +- {err:.3g}")
+    say(f"FoM(omega_m, sigma_8) = det(Cov)^-1/2 = {result.figure_of_merit():.1f}")
+    say(f"wrote {out}/fisher.ecsv, errors.ecsv, fisher.png, degeneracies.png")
+
+
+@app.command()
+def mcmc(
+    out: Path = typer.Option(Path("mcmc-output"), help="Output folder (created if needed)."),
+    backend: str = typer.Option("numpyro", help="NUTS implementation: numpyro or blackjax."),
+    data: str = typer.Option("asimov", help="asimov (the expected XOD), poisson (one draw of it) or an XOD .h5 file."),
+    warmup: int = typer.Option(1000, help="Warm-up steps per chain."),
+    samples: int = typer.Option(1000, help="Draws per chain."),
+    chains: int = typer.Option(4, help="Number of chains."),
+    seed: int = typer.Option(0, help="Random seed (Poisson data and sampler)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars, print nothing but errors."),
+):
+    """Sample the 2+6 parameter analytical model with NUTS on an XOD.
+
+    Writes chains.nc (ArviZ-compatible netCDF), summary.json and corner.png into OUT.
+    """
+    import json
+
+    import jax
+
+    from inference.likelihood import analytic_model, asimov_data, check_data, default_model, poisson_draw
+    from inference.mcmc import BACKENDS, corner_plot, format_summary, run_nuts, save_chains, summary
+    from xcosmo.io import atomic_path, ensure_writable_dir
+    from xcosmo.xod import load_xod
+
+    if backend not in BACKENDS:
+        _fail(ValueError(f"backend = {backend!r}: allowed values are {BACKENDS}"))
+    for name, value in (("warmup", warmup), ("samples", samples), ("chains", chains)):
+        if value < 1:
+            _fail(ValueError(f"{name} = {value}: must be >= 1"))
+    try:
+        out = ensure_writable_dir(out)
+        model = default_model()
+        if data == "asimov":
+            observed = asimov_data(model=model)
+        elif data == "poisson":
+            observed = poisson_draw(jax.random.key(seed), asimov_data(model=model))
+        else:
+            observed, binning, _ = load_xod(data)
+        observed = check_data(observed, model)
+    except (ValueError, FileNotFoundError) as err:
+        _fail(err)
+    say = (lambda *a: None) if quiet else typer.echo
+    with jax.enable_x64(True):
+        tree = run_nuts(analytic_model, observed, backend=backend, num_warmup=warmup, num_samples=samples,
+                        num_chains=chains, seed=seed, progress=not quiet, model=model)  # fmt: skip
+    save_chains(tree, out / "chains.nc")
+    names = ["omega_m", "sigma_8", "a_mt", "alpha_mt", "gamma_mt", "a_lt", "alpha_lt", "gamma_lt"]
+    result = summary(tree, names)
+    with atomic_path(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=2, default=float))
+    corner_plot(tree, out / "corner.png", var_names=names)
+    say(format_summary(result))
+    say(f"wrote {out}/chains.nc, summary.json, corner.png")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
