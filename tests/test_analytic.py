@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from inference.likelihood import (
+    NUISANCE_PRIOR_SIGMA,
     analytic_model,
     asimov_data,
     check_data,
@@ -13,7 +14,7 @@ from inference.likelihood import (
     poisson_draw,
     poisson_log_likelihood,
 )
-from xcosmo.analytic import AnalyticModel, dndz, expected_counts, fiducial_theta, sample_catalogue
+from xcosmo.analytic import THETA_NAMES, AnalyticModel, dndz, expected_counts, fiducial_theta, sample_catalogue
 from xcosmo.cosmology import make_cosmology
 from xcosmo.hmf import halo_counts
 from xcosmo.params import Params
@@ -108,14 +109,15 @@ def test_numpyro_model_log_density():
     from numpyro.infer.util import log_density
 
     data = asimov_data()
-    theta = dict(zip(("omega_m", "sigma_8"), (0.3, 0.8)))
-    s = ScalingRelations()
-    sites = {**theta, "ln_a_mt": np.log(s.a_mt), "alpha_mt": s.alpha_mt, "gamma_mt": s.gamma_mt,
-             "ln_a_lt": np.log(s.a_lt), "alpha_lt": s.alpha_lt, "gamma_lt": s.gamma_lt}  # fmt: skip
+    sites = {"omega_m": 0.3, "sigma_8": 0.8, **{f"{n}_std": 0.0 for n in THETA_NAMES[2:]}}
     with jax.enable_x64(True):
         lp, trace = log_density(analytic_model, (data,), {}, sites)
         lp_off, _ = log_density(analytic_model, (data,), {}, {**sites, "omega_m": 0.35})
+        _, shifted = log_density(analytic_model, (data,), {}, {**sites, "a_mt_std": 1.0, "alpha_mt_std": 1.0})
+    s = ScalingRelations()
     assert float(trace["a_mt"]["value"]) == pytest.approx(s.a_mt, rel=1e-12)
+    assert float(shifted["a_mt"]["value"]) == pytest.approx(s.a_mt * np.exp(NUISANCE_PRIOR_SIGMA["ln_a_mt"]))
+    assert float(shifted["alpha_mt"]["value"]) == pytest.approx(s.alpha_mt + NUISANCE_PRIOR_SIGMA["alpha_mt"])
     assert float(lp) > float(lp_off)
 
 

@@ -73,7 +73,6 @@ class AnalyticModel(eqx.Module):
     ln_m_weights: jax.Array
     ln_t: jax.Array  # (n_zbin, _N_Z, n_hr, _N_T + 2): GL nodes of each HR bin, then the two tail nodes
     ln_t_weights: jax.Array  # GL weights (0 for the tail nodes)
-    tail: jax.Array  # (n_zbin, _N_Z, n_hr, _N_T + 2): -1 lower tail node, +1 upper tail node, 0 otherwise
     ln_conv: jax.Array  # ln[1e-14 R_tot(T, z) / (4 pi Lambda(T))] at the T nodes, ln of counts/s per erg/s * cm^2
     ln_cr_edges: jax.Array  # (n_cr + 1,), lowest raised to the flux cut, top = +inf
     area_sr: float = eqx.field(static=True)
@@ -122,9 +121,6 @@ class AnalyticModel(eqx.Module):
         hi_tail = np.full((n_z, n_hr, 1), ln_knots[-1])
         ln_t = np.concatenate([nodes, lo_tail, hi_tail], axis=-1)
         w_t = np.concatenate([weights, np.zeros((n_z, n_hr, 2))], axis=-1)
-        tail = np.zeros_like(ln_t)
-        tail[:, 0, _N_T] = -1.0  # lower tail belongs to the first HR bin, upper tail to the last one
-        tail[:, -1, _N_T + 1] = 1.0
 
         t_nodes = np.exp(ln_t)
         z_b = np.broadcast_to(zs.reshape(-1)[:, None, None], t_nodes.shape)
@@ -139,7 +135,7 @@ class AnalyticModel(eqx.Module):
         r = lambda a: jnp.asarray(a.reshape((shape[0], _N_Z) + a.shape[1:]))  # noqa: E731
         return cls(
             jnp.asarray(zs), jnp.asarray(wz), jnp.asarray(ln_m), jnp.asarray(wm),
-            r(ln_t), r(w_t), r(tail), r(ln_conv), jnp.asarray(ln_cr),
+            r(ln_t), r(w_t), r(ln_conv), jnp.asarray(ln_cr),
             survey.area_sr, float(m_min), shape,
         )  # fmt: skip
 
@@ -150,14 +146,19 @@ class AnalyticModel(eqx.Module):
         m = jnp.exp(self.ln_m)
         dndlnm = _mass_function(cosmo, m, z[..., None], "500c")  # (Z, nz, M)
         dvdz = comoving_volume_element(cosmo, z)  # (Z, nz)
-        # p(ln T | M, z) at the T nodes: log-normal density times GL weight, tails as probability masses.
+        # p(ln T | M, z): log-normal density times GL weight at the nodes, probability masses for the two tails.
         mu_t = sr.mean_ln_t(cosmo, m, z[..., None])  # (Z, nz, M)
         sig_t = sr.sigma_ln_t_m
-        u = (self.ln_t[:, :, None] - mu_t[..., None, None]) / sig_t  # (Z, nz, M, hr, t)
-        dens = jnp.exp(-0.5 * u**2) / (math.sqrt(2.0 * math.pi) * sig_t) * self.ln_t_weights[:, :, None]
-        tails = jnp.where(self.tail[:, :, None] < 0, ndtr(u), jnp.where(self.tail[:, :, None] > 0, ndtr(-u), 0.0))
-        p_t = dens + tails
-        a = jnp.einsum("zqm,zqmht->zqht", dndlnm * self.ln_m_weights, p_t)  # (Z, nz, hr, t)
+        u = (self.ln_t[:, :, None, :, :_N_T] - mu_t[..., None, None]) / sig_t  # (Z, nz, M, hr, t)
+        dens = jnp.exp(-0.5 * u**2) / (math.sqrt(2.0 * math.pi) * sig_t) * self.ln_t_weights[:, :, None, :, :_N_T]
+        weighted_n = dndlnm * self.ln_m_weights  # (Z, nz, M)
+        a_nodes = jnp.einsum("zqm,zqmht->zqht", weighted_n, dens)
+        below = ndtr((self.ln_t[:, :, 0, _N_T][..., None] - mu_t) / sig_t)  # P(T < table) -> first HR bin
+        above = ndtr((mu_t - self.ln_t[:, :, -1, _N_T + 1][..., None]) / sig_t)  # P(T > table) -> last HR bin
+        tails = jnp.zeros(a_nodes.shape[:-1] + (2,), a_nodes.dtype)
+        tails = tails.at[:, :, 0, 0].set(jnp.sum(weighted_n * below, axis=-1))
+        tails = tails.at[:, :, -1, 1].set(jnp.sum(weighted_n * above, axis=-1))
+        a = jnp.concatenate([a_nodes, tails], axis=-1)  # (Z, nz, hr, t + 2)
         # ln CR at each T node: ln L_bol (physical, erg/s) + conversion - 2 ln chi_cm
         chi_cm = comoving_distance(cosmo, z) / cosmo.h * MPC_CM
         ln_l = sr.mean_ln_l(cosmo, jnp.exp(self.ln_t), z[..., None, None]) - 2.0 * jnp.log(cosmo.h)

@@ -297,7 +297,7 @@ def mcmc(
     say = (lambda *a: None) if quiet else typer.echo
     with jax.enable_x64(True):
         tree = run_nuts(analytic_model, observed, backend=backend, num_warmup=warmup, num_samples=samples,
-                        num_chains=chains, seed=seed, progress=not quiet, model=model)  # fmt: skip
+                        num_chains=chains, seed=seed, progress=not quiet, forward=model)  # fmt: skip
     save_chains(tree, out / "chains.nc")
     names = ["omega_m", "sigma_8", "a_mt", "alpha_mt", "gamma_mt", "a_lt", "alpha_lt", "gamma_lt"]
     result = summary(tree, names)
