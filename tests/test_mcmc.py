@@ -1,0 +1,263 @@
+"""inference.mcmc: NUTS with numpyro and blackjax against closed-form posteriors; the DataTree, files, plots.
+
+The toy model has three independent blocks whose posteriors are known exactly (conjugate priors):
+
+- ``mu``: 2-D Gaussian prior with correlation, Gaussian likelihood with a known correlated noise covariance:
+  the posterior is Gaussian, ``S_n = (S_0^-1 + n Sigma^-1)^-1``, ``m_n = S_n (S_0^-1 m_0 + Sigma^-1 sum_i y_i)``;
+- ``rate``: Gamma(a, b) prior, Poisson counts: posterior Gamma(a + sum k, b + n) (positive: a constrained site);
+- ``p``: Uniform(0, 1) prior, k successes in N Binomial trials: posterior Beta(1 + k, 1 + N - k) (in (0, 1));
+
+plus a deterministic site ``log_rate``. Runs are short (2 chains x 300 warm-up + 500 draws); compilation dominates
+their cost, so each backend samples the toy model once (module fixture) and a few tiny runs check the seeds.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+import pytest
+import xarray as xr
+
+from inference.mcmc import BACKENDS, corner_plot, format_summary, load_chains, run_nuts, save_chains, summary
+
+M0 = np.array([0.5, -0.3])
+S0 = np.array([[1.0, 0.6], [0.6, 2.0]])
+NOISE = np.array([[0.8, -0.3], [-0.3, 0.5]])
+Y = np.array([[0.9, -1.1], [1.6, -0.2], [0.4, -0.9], [1.2, -1.4]])
+GAMMA_A, GAMMA_B = 3.0, 0.5
+COUNTS = np.array([4, 7, 6, 5, 9, 6, 3, 8, 7, 5])
+TRIALS, SUCCESSES = 40, 12
+DATA = {"y": Y, "counts": COUNTS, "successes": SUCCESSES}
+
+# importing arviz (ours, or corner's) announces its 1.0 refactor
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning:arviz")
+
+NUM_WARMUP, NUM_SAMPLES, NUM_CHAINS = 300, 500, 2
+# Split-R-hat bound for 2 chains x 500 draws: with ~500-1000 effective draws its sampling spread is ~0.005 for
+# perfectly mixed chains, so 1.01 would fail by chance now and then; 1.02 still flags a chain that has not mixed.
+R_HAT_MAX = 1.02
+
+
+def toy_model(data, trials=TRIALS):
+    mu = numpyro.sample("mu", dist.MultivariateNormal(jnp.asarray(M0), jnp.asarray(S0)))
+    rate = numpyro.sample("rate", dist.Gamma(GAMMA_A, GAMMA_B))
+    p = numpyro.sample("p", dist.Uniform(0.0, 1.0))
+    numpyro.deterministic("log_rate", jnp.log(rate))
+    with numpyro.plate("obs", data["y"].shape[0]):
+        numpyro.sample("y", dist.MultivariateNormal(mu, jnp.asarray(NOISE)), obs=jnp.asarray(data["y"]))
+    with numpyro.plate("bins", data["counts"].shape[0]):
+        numpyro.sample("counts", dist.Poisson(rate), obs=jnp.asarray(data["counts"]))
+    numpyro.sample("successes", dist.Binomial(trials, p), obs=data["successes"])
+
+
+def exact_posterior() -> dict[str, tuple[float, float]]:
+    """{component: (mean, std)} and the correlation of mu, in closed form."""
+    prec = np.linalg.inv(S0) + len(Y) * np.linalg.inv(NOISE)
+    cov = np.linalg.inv(prec)
+    mean = cov @ (np.linalg.solve(S0, M0) + np.linalg.solve(NOISE, Y.sum(axis=0)))
+    a, b = GAMMA_A + COUNTS.sum(), GAMMA_B + len(COUNTS)
+    al, be = 1.0 + SUCCESSES, 1.0 + TRIALS - SUCCESSES
+    return {
+        "mu[0]": (mean[0], math.sqrt(cov[0, 0])),
+        "mu[1]": (mean[1], math.sqrt(cov[1, 1])),
+        "rate": (a / b, math.sqrt(a) / b),
+        "p": (al / (al + be), math.sqrt(al * be / ((al + be) ** 2 * (al + be + 1)))),
+        "mu_corr": (cov[0, 1] / math.sqrt(cov[0, 0] * cov[1, 1]), math.nan),
+    }
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def chains(request) -> xr.DataTree:
+    return run_nuts(
+        toy_model,
+        DATA,
+        backend=request.param,
+        num_warmup=NUM_WARMUP,
+        num_samples=NUM_SAMPLES,
+        num_chains=NUM_CHAINS,
+        seed=0,
+        progress=False,
+    )
+
+
+def test_recovers_exact_posterior(chains):
+    exact = exact_posterior()
+    result = summary(chains, ["mu", "rate", "p"])
+    for label in ("mu[0]", "mu[1]", "rate", "p"):
+        s, (mean, std) = result["variables"][label], exact[label]
+        assert abs(s["mean"] - mean) < 4 * s["mcse_mean"], (label, s, mean)
+        assert abs(s["std"] / std - 1) < 0.1, (label, s["std"], std)
+        assert s["r_hat"] < R_HAT_MAX, (label, s["r_hat"])
+        assert s["ess"] > 200, (label, s["ess"])
+    mu = chains["posterior"]["mu"].values.reshape(-1, 2)
+    assert np.corrcoef(mu.T)[0, 1] == pytest.approx(exact["mu_corr"][0], abs=0.1)
+    assert result["num_divergences"] == 0
+
+
+def test_constrained_sites_in_support_and_deterministic_sites(chains):
+    post = chains["posterior"]
+    assert list(post.data_vars) == ["mu", "rate", "p", "log_rate"]  # the model's order, deterministic included
+    rate, p = post["rate"].values, post["p"].values
+    assert np.all(rate > 0)
+    assert np.all((p > 0) & (p < 1))
+    np.testing.assert_allclose(post["log_rate"].values, np.log(rate), rtol=1e-5)
+
+
+def test_tree_structure_and_attrs(chains):
+    assert set(chains.children) == {"posterior", "sample_stats"}
+    post, stats = chains["posterior"], chains["sample_stats"]
+    assert post["mu"].dims == ("chain", "draw", "mu_dim_0")
+    assert post["mu"].shape == (NUM_CHAINS, NUM_SAMPLES, 2)
+    assert post["rate"].dims == ("chain", "draw")
+    np.testing.assert_array_equal(post["chain"].values, np.arange(NUM_CHAINS))
+    assert set(stats.data_vars) == {"diverging", "n_steps", "acceptance_rate", "step_size", "lp", "energy"}
+    assert stats["diverging"].dtype == bool
+    assert np.issubdtype(stats["n_steps"].dtype, np.integer) and np.all(stats["n_steps"].values >= 1)
+    assert np.all(np.isfinite(stats["lp"].values)) and np.all(np.isfinite(stats["energy"].values))
+    assert 0.6 < float(stats["acceptance_rate"].mean()) <= 1.0
+    step = stats["step_size"].values
+    assert np.all(step > 0) and np.all(step == step[:, :1])  # the adapted step size, fixed while sampling
+
+    a = chains.attrs
+    assert a["backend"] in BACKENDS and a["inference_library"] == a["backend"]
+    assert a["chain_method"] in ("vectorized", "parallel", "sequential")
+    assert (a["num_warmup"], a["num_samples"], a["num_chains"], a["seed"]) == (NUM_WARMUP, NUM_SAMPLES, NUM_CHAINS, 0)
+    assert a["target_accept"] == 0.8 and a["model"] == "toy_model" and a["x64"] == 0
+    assert a["wall_time_s"] > 0 and a["compile_time_s"] >= 0
+    assert a["n_grad_evals_sampling"] == int(stats["n_steps"].sum())
+    assert a["n_grad_evals"] == a["n_grad_evals_warmup"] + a["n_grad_evals_sampling"]
+    assert a["n_grad_evals_warmup"] >= NUM_CHAINS * NUM_WARMUP
+    import xcosmo
+
+    assert a["xcosmo_version"] == xcosmo.__version__
+
+
+def test_summary_and_format(chains):
+    result = summary(chains)
+    assert set(result["variables"]) == {"mu[0]", "mu[1]", "rate", "p", "log_rate"}
+    ess_min = min(v["ess"] for v in result["variables"].values())
+    assert result["ess_min"] == ess_min
+    assert result["ess_per_s"] == pytest.approx(ess_min / chains.attrs["wall_time_s"])
+    assert result["ess_per_grad"] == pytest.approx(ess_min / chains.attrs["n_grad_evals"])
+    assert result["r_hat_max"] == max(v["r_hat"] for v in result["variables"].values())
+    text = format_summary(chains)
+    for word in ("mu[0]", "log_rate", "r_hat", "ess", "divergences: 0", "ESS/s", "ESS/grad", chains.attrs["backend"]):
+        assert word in text
+    assert format_summary(result).splitlines()[:6] == text.splitlines()[:6]
+    with pytest.raises(ValueError, match=r"var_names = \['sigma'\]: unknown \['sigma'\]; the posterior holds"):
+        summary(chains, ["sigma"])
+    with pytest.raises(ValueError, match="expected an xarray.DataTree with a 'posterior' group"):
+        summary(chains["posterior"].to_dataset())
+
+
+def test_arviz_reads_the_tree(chains):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import arviz as az
+
+        idata = az.InferenceData(
+            posterior=chains["posterior"].to_dataset(), sample_stats=chains["sample_stats"].to_dataset()
+        )
+        table = az.summary(idata, var_names=["mu", "rate", "p"])
+        rhat = az.rhat(idata)
+    assert list(table.index) == ["mu[0]", "mu[1]", "rate", "p"]
+    assert float(rhat["rate"]) < R_HAT_MAX
+    ours = summary(chains)["variables"]
+    assert table.loc["rate", "mean"] == pytest.approx(ours["rate"]["mean"], abs=1e-3)
+    assert int(idata.sample_stats["diverging"].sum()) == 0
+
+
+def test_save_load_roundtrip(chains, tmp_path):
+    path = save_chains(chains, tmp_path / "sub" / "chains.nc")
+    assert path.is_file() and [p.name for p in path.parent.iterdir()] == ["chains.nc"]  # no temporary left
+    back = load_chains(path)
+    assert back.identical(chains)
+    assert back["sample_stats"]["diverging"].dtype == bool
+    assert summary(back) == summary(chains)
+
+
+def test_load_chains_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="chain file .*missing.nc' not found"):
+        load_chains(tmp_path / "missing.nc")
+    junk = tmp_path / "junk.nc"
+    junk.write_bytes(b"this is not HDF5")
+    with pytest.raises(ValueError, match="is not a readable netCDF/HDF5 chain file"):
+        load_chains(junk)
+    other = tmp_path / "other.nc"
+    xr.DataTree.from_dict({"/": xr.Dataset({"x": ("a", [1.0, 2.0])})}).to_netcdf(other, engine="h5netcdf")
+    with pytest.raises(ValueError, match="has no 'posterior' group"):
+        load_chains(other)
+
+
+def test_corner_plot(chains, tmp_path):
+    exact = exact_posterior()
+    path = corner_plot(chains, tmp_path / "corner.png", var_names=["mu", "rate"],
+                       truths={"mu": [exact["mu[0]"][0], exact["mu[1]"][0]]})
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+    with pytest.raises(ValueError, match=r"truths: 2 values given for 3 plotted components"):
+        corner_plot(chains, tmp_path / "bad.png", var_names=["mu", "rate"], truths=[0.0, 1.0])
+    with pytest.raises(ValueError, match=r"truths: unknown variable\(s\) \['sigma'\]"):
+        corner_plot(chains, tmp_path / "bad.png", truths={"sigma": 1.0})
+    assert not (tmp_path / "bad.png").exists()
+
+
+def _never_called(data):
+    raise AssertionError("the model must not run when the arguments are invalid")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"backend": "stan"}, r"backend = 'stan': expected one of \('numpyro', 'blackjax'\)"),
+        ({"num_warmup": 0}, r"num_warmup = 0: expected an integer >= 1"),
+        ({"num_samples": -5}, r"num_samples = -5: expected an integer >= 1"),
+        ({"num_chains": 2.0}, r"num_chains = 2.0: expected an integer >= 1"),
+        ({"num_chains": True}, r"num_chains = True: expected an integer >= 1"),
+        ({"seed": -1}, r"seed = -1: expected an integer >= 0 and < 4294967296"),
+        ({"target_accept": 1.0}, r"target_accept = 1.0: expected a number in the open interval \(0, 1\)"),
+        ({"progress": "yes"}, r"progress = 'yes': expected True or False"),
+        ({"init_params": [0.1]}, r"init_params = \[0.1\]: expected None or a dict"),
+    ],
+)
+def test_bad_arguments_raise_before_sampling(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        run_nuts(_never_called, DATA, **kwargs)
+
+
+def test_bad_model_and_init_params():
+    with pytest.raises(ValueError, match="model = 3: expected a numpyro model function"):
+        run_nuts(3, DATA)
+    with pytest.raises(ValueError, match=r"init_params: unknown site\(s\) \['sigma'\]; .* \['mu', 'rate', 'p'\]"):
+        run_nuts(toy_model, DATA, init_params={"sigma": 1.0}, progress=False)
+    with pytest.raises(ValueError, match=r"init_params\['mu'\]: shape \(3,\), expected the site's shape \(2,\)"):
+        run_nuts(toy_model, DATA, init_params={"mu": np.zeros(3)}, progress=False)
+    with pytest.raises(ValueError, match=r"init_params: the model rejected the start values \{'rate': -1.0\}: Poisson"):
+        run_nuts(toy_model, DATA, init_params={"rate": -1.0}, progress=False)
+    with pytest.raises(ValueError, match="log density or its gradient is not finite at init_params .* support of its"):
+        run_nuts(toy_model, DATA, init_params={"mu": np.array([1e30, 1e30])}, progress=False)
+    with pytest.raises(ValueError, match="log density is not finite at the values of chain 1; every value must lie"):
+        run_nuts(toy_model, DATA, num_chains=2, init_params={"rate": np.array([6.0, -1.0])}, progress=False)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_seeds_reproducible(backend):
+    # Tiny runs; numpyro with one chain (its vectorized chains take twice as long to compile). Chains start from
+    # init_params here (rate, with its own value per chain for blackjax), which exercises that path too.
+    n_chains = 1 if backend == "numpyro" else 2
+    init = {"rate": 6.0} if n_chains == 1 else {"rate": np.array([5.0, 7.0]), "p": 0.3}
+
+    def run(seed):
+        return run_nuts(toy_model, DATA, backend=backend, num_warmup=60, num_samples=40, num_chains=n_chains,
+                        seed=seed, progress=False, init_params=init)
+
+    a, b, c = run(7), run(7), run(8)
+    for name in ("mu", "rate", "p", "log_rate"):
+        np.testing.assert_array_equal(a["posterior"][name].values, b["posterior"][name].values)
+        assert not np.array_equal(a["posterior"][name].values, c["posterior"][name].values)
+    xr.testing.assert_equal(a["sample_stats"].to_dataset(), b["sample_stats"].to_dataset())
+    assert a.attrs["n_grad_evals"] == b.attrs["n_grad_evals"]

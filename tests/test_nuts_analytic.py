@@ -1,0 +1,42 @@
+"""Acceptance of issue 4: NUTS (numpyro and blackjax) on an Asimov XOD of the analytical model.
+
+Slow (about 10-20 minutes per backend on a 2-core CPU): run with ``pytest -m slow tests/test_nuts_analytic.py``.
+"""
+
+import jax
+import numpy as np
+import pytest
+
+from inference.fisher import analytic_fisher
+from inference.likelihood import analytic_model, asimov_data, default_model, nuisance_prior_sigma_theta
+from inference.mcmc import corner_plot, run_nuts, summary
+from xcosmo.analytic import THETA_NAMES, fiducial_theta
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def fisher():
+    return analytic_fisher(default_model(), prior_sigma=nuisance_prior_sigma_theta())
+
+
+@pytest.mark.parametrize("backend", ["numpyro", "blackjax"])
+def test_nuts_recovers_the_fiducial_on_asimov_data(backend, fisher, tmp_path_factory):
+    model = default_model()
+    with jax.enable_x64(True):
+        tree = run_nuts(analytic_model, asimov_data(model=model), backend=backend, num_warmup=1000,
+                        num_samples=1000, num_chains=4, seed=1, dense_mass=True, progress=False, forward=model)  # fmt: skip
+    result = summary(tree, list(THETA_NAMES))
+    out = tmp_path_factory.mktemp(f"nuts-{backend}")
+    corner_plot(tree, out / "corner.png", var_names=list(THETA_NAMES), truths=dict(zip(THETA_NAMES, fiducial_theta())))
+    print(backend, {k: v for k, v in result.items() if k != "variables"})
+    assert result["num_divergences"] == 0
+    assert result["r_hat_max"] < 1.01
+    fisher_err = dict(zip(THETA_NAMES, fisher.marginal_errors))
+    for name, truth in zip(THETA_NAMES, fiducial_theta()):
+        v = result["variables"][name]
+        print(f"{backend} {name}: {v['mean']:.5g} +- {v['std']:.3g} (Fisher {fisher_err[name]:.3g}), truth {truth:.5g}")
+        assert abs(v["mean"] - truth) < v["std"], name  # within 1 sigma
+    for name in ("omega_m", "sigma_8"):
+        ratio = result["variables"][name]["std"] / fisher_err[name]
+        assert 0.75 < ratio < 1.25, (name, ratio)
