@@ -55,6 +55,10 @@ def test_quiet_prints_nothing(tmp_path):
         (["hmf", "--mdef", "vir"], "mdef = 'vir'"),
         (["hmf", "--z", "a,b"], "z = 'a,b'"),
         (["quickstart", "--out", "/proc/forbidden"], "output directory"),
+        (["mcmc", "--backend", "emcee"], "backend = 'emcee'"),
+        (["mcmc", "--chains", "0"], "chains = 0"),
+        (["mcmc", "--data", "/nonexistent/xod.h5"], "not found"),
+        (["counts", "--area", "0"], "area_deg2 = 0.0"),
     ],
 )
 def test_bad_input_exit_2_with_message(args, match):
