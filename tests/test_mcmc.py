@@ -261,3 +261,17 @@ def test_seeds_reproducible(backend):
         assert not np.array_equal(a["posterior"][name].values, c["posterior"][name].values)
     xr.testing.assert_equal(a["sample_stats"].to_dataset(), b["sample_stats"].to_dataset())
     assert a.attrs["n_grad_evals"] == b.attrs["n_grad_evals"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_dense_mass_recovers_exact_posterior(backend):
+    tree = run_nuts(toy_model, DATA, backend=backend, num_warmup=NUM_WARMUP, num_samples=NUM_SAMPLES,
+                    num_chains=NUM_CHAINS, seed=3, dense_mass=True, progress=False)  # fmt: skip
+    assert tree.attrs["dense_mass"] == 1
+    exact = exact_posterior()
+    result = summary(tree, ["mu", "rate", "p"])
+    for label in ("mu[0]", "mu[1]", "rate", "p"):
+        s, (mean, std) = result["variables"][label], exact[label]
+        assert abs(s["mean"] - mean) < 4 * s["mcse_mean"], (label, s, mean)
+        assert abs(s["std"] / std - 1) < 0.1, (label, s["std"], std)
+    assert result["num_divergences"] == 0
