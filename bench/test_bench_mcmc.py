@@ -2,12 +2,14 @@
 
 Target (default): the analytical cluster-count model ``inference.likelihood.analytic_model`` on the Asimov XOD at the
 fiducial (``asimov_data()``, 8 x 12 x 12 bins), float64, chains and walkers started at the prior means (for its
-priors: the fiducial cosmology and scaling relations). ``--target toy``
+priors: the fiducial cosmology and scaling relations), NUTS with a dense mass matrix by default. ``--target toy``
 samples a small conjugate model instead (seconds), ``--target module:function`` any function returning a
 :class:`Target`.
 
 - NUTS: ``num_chains`` chains x (``num_warmup`` + ``num_samples``); cost = leapfrog steps (gradient evaluations)
-  of warm-up and sampling, from the run's ``n_grad_evals``.
+  of warm-up and sampling, from the run's ``n_grad_evals``. Mass matrix ("mass" column): ``run_nuts``'s
+  ``dense_mass``, by default the target's (:attr:`Target.dense_mass`: dense for the analytical model, whose 8
+  parameters are strongly correlated, diagonal for the toy); ``--dense-mass`` / ``--no-dense-mass`` override it.
 - emcee: ``emcee.EnsembleSampler`` (stretch move), ``n_walkers`` walkers, ``n_steps`` steps of which the first
   ``burn`` are discarded, on numpyro's potential energy of the same model in the same unconstrained space, jitted and
   vectorised over walkers (``vectorize=True``); cost = log-density evaluations (``n_walkers x n_steps``, no gradient:
@@ -15,28 +17,41 @@ samples a small conjugate model instead (seconds), ``--target module:function`` 
 - ESS of the worst latent parameter. For emcee ``n_walkers x n_kept / tau`` with ``tau`` from
   ``sampler.get_autocorr_time`` (the walkers' mean autocorrelation); for NUTS the same estimator on the chains
   (``emcee.autocorr.integrated_time``, "ESS(tau)"), both in the unconstrained space the samplers move in (the
-  parameters themselves for Gaussian-prior sites, logit-transformed for uniform priors); the ratios use ESS(tau).
+  sample sites themselves for Gaussian priors: for the analytical model the standard-normal ``<name>_std`` of the
+  scaling relations; logit-transformed for the uniform priors of Omega_m and sigma_8); the ratios use ESS(tau).
   "ESS(np)" beside it is numpyro's multi-chain ESS of the latent sites in their own units (:func:`summary`).
 - Wall times exclude compilation (NUTS: ``wall_time_s``; emcee: the first, compiling, call is timed apart).
 
 Run: ``python bench/test_bench_mcmc.py [--target toy] [--chains 4 --warmup 1000 --samples 1000 --walkers 32
---steps 5000 --burn 1000]``, or ``python -m pytest bench/test_bench_mcmc.py --benchmark-enable -s`` (skipped
-without ``--benchmark-enable``; the sizes and target then come from ``XCOSMO_BENCH_MCMC``, e.g.
-``XCOSMO_BENCH_MCMC="target=analytic warmup=500"``; the default target is ``analytic`` on an accelerator and ``toy``
-on a CPU). The analytical target costs about 8 ms per gradient on a 2-core CPU (0.8 ms on an H100), so its full
-comparison (about 2-3e5 gradients per NUTS backend) is meant for a GPU.
+--steps 5000 --burn 1000] [--no-dense-mass]``, or ``python -m pytest bench/test_bench_mcmc.py --benchmark-enable -s``
+(skipped without ``--benchmark-enable``; the sizes, target and mass matrix then come from ``XCOSMO_BENCH_MCMC``, e.g.
+``XCOSMO_BENCH_MCMC="target=analytic warmup=500 dense_mass=0"``; the default target is ``analytic`` on an
+accelerator and ``toy`` on a CPU). The analytical target costs about 8 ms per gradient on a 2-core CPU (on an
+H100 about 0.28 ms per chain and gradient with 4 vectorized chains, table below), so its full comparison (about
+2e5 gradients per NUTS backend) is meant for a GPU.
 
-Measured on one H100 (2026-11-24; jax 0.11.2, numpyro 0.22, blackjax 1.7.1, emcee 3.1.6), analytic target, defaults:
+Measured on one H100 80GB HBM3 (2026-11-24; jax 0.11.2, numpyro 0.22.0, blackjax 1.7.1, emcee 3.1.6, Python 3.12),
+analytic target, defaults (NUTS 4 chains x (1000 + 1000), dense mass; emcee 32 walkers x 5000 steps, 1000 burn-in;
+seed 0), ``python bench/test_bench_mcmc.py --quiet``:
 
-    sampler                     compile s  wall s   evals   ESS(tau)  ESS/s  ESS/eval  r_hat  divergences
-    emcee (32 walkers)                3.4    17.9  160000      671    37.6   0.0042      -      -
-    NUTS blackjax (vectorized)       35.7    90.0  276600       95     1.05  0.00034  1.068   3740 / 4000
-    NUTS numpyro (vectorized)        72.4    59.7  193507       88     1.48  0.00046  1.112   3770 / 4000
+    sampler                     mass  compile s  wall s   evals   ESS(tau)  ESS(np)  ESS/s  ESS/eval  r_hat  divergences
+    emcee (32 walkers)          -           3.2    17.2  160000      557       -     32.3  0.0035      -      -
+    NUTS numpyro (vectorized)   dense      73.5    57.4  198846      176      183     3.07  0.00089  1.022    126 / 4000
+    NUTS blackjax (vectorized)  dense      32.6    51.2  180074      522      598    10.2   0.0029   1.003     76 / 4000
 
-NUTS lost (ESS/s x0.03-0.04 of emcee) because about 94 % of its transitions diverged: a few posterior standard
-deviations from the fiducial (e.g. Omega_m = 0.326, sigma_8 = 0.819, nuisances within 0.13 prior sigma) some XOD
-bins get lambda = 0 exactly while the Asimov data there are > 0, so ln L = -inf: walls that NUTS trajectories run
-into and emcee simply rejects. On the toy target NUTS wins per evaluation (x2-4).
+    NUTS numpyro / emcee:  ESS/s x0.095, ESS/eval x0.25
+    NUTS blackjax / emcee: ESS/s x0.32,  ESS/eval x0.83
+
+emcee still wins on this target, though by much less than before the likelihood floored lambda
+(``LAMBDA_FLOOR``), the nuisances were sampled as standard normals and NUTS got a dense mass matrix: the earlier
+run of the same sizes (diagonal mass, lambda = 0 bins making ln L = -inf walls) gave NUTS ESS(tau) 88-95 with
+3740-3770 / 4000 divergent transitions for 1.9-2.8e5 gradients (ESS/s x0.03-0.04 of emcee).
+Now blackjax reaches 0.83 of emcee's ESS per evaluation and 0.32 of its ESS per second (a gradient costs about 0.28
+ms in vectorized NUTS, one log-density 0.11 ms in emcee's walker-vectorized calls); numpyro mixes worse on this seed
+(ESS 176, r_hat 1.02, its worst parameter sigma_8 with tau = 23 draws) and is 3x behind blackjax. 1.9 % (blackjax)
+and 3.2 % (numpyro) of the NUTS transitions still diverge. emcee's ESS is itself uncertain: its walkers' tau
+(118-230 steps for the 8 parameters) is more than 1/50 of its 4000 kept steps, and emcee warns that the estimate
+should be used with caution. On the toy target NUTS wins per evaluation (x2-4).
 """
 
 from __future__ import annotations
@@ -66,6 +81,7 @@ class Target:
     init_params: dict[str, Any] | None = None
     model_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     x64: bool = False
+    dense_mass: bool = False  # NUTS's default mass matrix for this target (run_nuts's dense_mass)
 
 
 def prior_mean_start(model: Callable, data: Any, model_kwargs: dict | None = None, x64: bool = False) -> dict:
@@ -82,12 +98,13 @@ def prior_mean_start(model: Callable, data: Any, model_kwargs: dict | None = Non
 
 def analytic_target() -> Target:
     """The analytical XOD model on its Asimov data at the fiducial, float64, started at the prior means (for
-    ``analytic_model``'s priors: the fiducial cosmology and scaling relations)."""
+    ``analytic_model``'s priors: the fiducial cosmology and scaling relations); NUTS with a dense mass matrix (its
+    8 parameters are strongly correlated)."""
     from inference.likelihood import analytic_model, asimov_data
 
     data = asimov_data()
     start = prior_mean_start(analytic_model, data, x64=True)
-    return Target("analytic XOD", analytic_model, data, init_params=start, x64=True)
+    return Target("analytic XOD", analytic_model, data, init_params=start, x64=True, dense_mass=True)
 
 
 def toy_target() -> Target:
@@ -146,15 +163,18 @@ def unconstrained_draws(target: Target, tree, latent: list[str]) -> np.ndarray:
 
 
 def run_nuts_row(target: Target, backend: str, latent: list[str], *, num_chains, num_warmup, num_samples, seed,
-                 progress) -> dict:
+                 progress, dense_mass: bool | None = None) -> dict:
+    """One NUTS run; ``dense_mass=None`` takes the target's default (:attr:`Target.dense_mass`)."""
     import emcee
 
     from inference.mcmc import run_nuts, summary
 
+    dense_mass = target.dense_mass if dense_mass is None else bool(dense_mass)
     with jax.enable_x64(target.x64):
         tree = run_nuts(
             target.model, target.data, backend=backend, num_warmup=num_warmup, num_samples=num_samples,
-            num_chains=num_chains, seed=seed, progress=progress, init_params=target.init_params, **target.model_kwargs,
+            num_chains=num_chains, seed=seed, dense_mass=dense_mass, progress=progress,
+            init_params=target.init_params, **target.model_kwargs,
         )
         draws = unconstrained_draws(target, tree, latent)
     tau = emcee.autocorr.integrated_time(draws, quiet=True)
@@ -164,6 +184,7 @@ def run_nuts_row(target: Target, backend: str, latent: list[str], *, num_chains,
     return {
         "sampler": f"NUTS {backend} ({a['chain_method']})",
         "draws": f"{num_chains} x ({num_warmup} + {num_samples})",
+        "mass": "dense" if int(a.get("dense_mass", dense_mass)) else "diag",
         "compile_s": a["compile_time_s"],
         "wall_s": a["wall_time_s"],
         "evals": a["n_grad_evals"],
@@ -207,6 +228,7 @@ def run_emcee_row(target: Target, *, n_walkers, n_steps, burn, seed, progress) -
     return {
         "sampler": f"emcee ({n_walkers} walkers)",
         "draws": f"{n_steps} steps, {burn} burn-in",
+        "mass": "-",
         "compile_s": compile_s,
         "wall_s": wall,
         "evals": n_walkers * n_steps,
@@ -220,11 +242,16 @@ def run_emcee_row(target: Target, *, n_walkers, n_steps, burn, seed, progress) -
 
 
 def compare(target: Target, *, num_chains=4, num_warmup=1000, num_samples=1000, n_walkers=32, n_steps=5000,
-            burn=1000, seed=0, progress=True, backends=("numpyro", "blackjax"), report=None) -> list[dict]:
-    """Run emcee, then NUTS with each backend; ``report(row)`` is called as each finishes."""
+            burn=1000, seed=0, progress=True, backends=("numpyro", "blackjax"), dense_mass: bool | None = None,
+            report=None) -> list[dict]:
+    """Run emcee, then NUTS with each backend; ``report(row)`` is called as each finishes.
+
+    ``dense_mass``: NUTS's mass matrix, dense (True) or diagonal (False); None takes the target's default.
+    """
     latent = latent_sites(target)
     runs = [lambda b=b: run_nuts_row(target, b, latent, num_chains=num_chains, num_warmup=num_warmup,
-                                      num_samples=num_samples, seed=seed, progress=progress) for b in backends]
+                                      num_samples=num_samples, seed=seed, progress=progress, dense_mass=dense_mass)
+            for b in backends]
     if n_walkers:  # the reference first
         runs.insert(0, lambda: run_emcee_row(target, n_walkers=n_walkers, n_steps=n_steps, burn=burn, seed=seed,
                                              progress=progress))
@@ -241,18 +268,36 @@ def compare(target: Target, *, num_chains=4, num_warmup=1000, num_samples=1000, 
 
 def format_row(r: dict) -> str:
     return (
-        f"{r['sampler']:<30} {r['draws']:<24} {r['compile_s']:>9.1f} {r['wall_s']:>8.2f} {r['evals']:>10} "
-        f"{r['ess_tau']:>9.1f} {r['ess_numpyro']:>8.1f} {r['ess_per_s']:>9.3g} {r['ess_per_eval']:>9.3g} "
-        f"{r['r_hat_max']:>6.3f} {r['divergences']:>4}"
+        f"{r['sampler']:<30} {r['draws']:<24} {r['mass']:<5} {r['compile_s']:>9.1f} {r['wall_s']:>8.2f} "
+        f"{r['evals']:>10} {r['ess_tau']:>9.1f} {r['ess_numpyro']:>8.1f} {r['ess_per_s']:>9.3g} "
+        f"{r['ess_per_eval']:>9.3g} {r['r_hat_max']:>6.3f} {r['divergences']:>4}"
     )
 
 
+def _device_name() -> str:
+    dev = jax.devices()[0]
+    return f"{jax.default_backend()} ({getattr(dev, 'device_kind', dev.platform)})"
+
+
+def _versions() -> str:
+    from importlib import metadata
+
+    out = []
+    for name in ("jax", "numpyro", "blackjax", "emcee"):
+        try:
+            out.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{name} -")
+    return ", ".join(out)
+
+
 def format_table(target: Target, rows: list[dict]) -> str:
-    head = (f"{'sampler':<30} {'draws':<24} {'compile s':>9} {'wall s':>8} {'evals':>10} {'ESS(tau)':>9} "
-            f"{'ESS(np)':>8} {'ESS/s':>9} {'ESS/eval':>9} {'r_hat':>6} {'div':>4}")
-    lines = [f"target: {target.name}, device: {jax.default_backend()}", head, "-" * len(head)]
+    head = (f"{'sampler':<30} {'draws':<24} {'mass':<5} {'compile s':>9} {'wall s':>8} {'evals':>10} "
+            f"{'ESS(tau)':>9} {'ESS(np)':>8} {'ESS/s':>9} {'ESS/eval':>9} {'r_hat':>6} {'div':>4}")
+    lines = [f"target: {target.name}, device: {_device_name()}; {_versions()}", head, "-" * len(head)]
     lines += [format_row(r) for r in rows]
-    lines.append("evals: gradient evaluations (NUTS, warm-up included) or log-density evaluations (emcee)")
+    lines.append("evals: gradient evaluations (NUTS, warm-up included) or log-density evaluations (emcee); "
+                 "mass: NUTS's adapted mass matrix")
     ref = next((r for r in rows if r["sampler"].startswith("emcee")), None)
     if ref is not None:
         for r in rows:
@@ -279,6 +324,8 @@ def test_nuts_vs_emcee(benchmark):
     sizes = {k: int(opts[k2]) for k, k2 in [("num_chains", "chains"), ("num_warmup", "warmup"),
                                              ("num_samples", "samples"), ("n_walkers", "walkers"),
                                              ("n_steps", "steps"), ("burn", "burn")] if k2 in opts}
+    if "dense_mass" in opts:
+        sizes["dense_mass"] = opts["dense_mass"].lower() in ("1", "true", "yes", "dense")
     rows = benchmark.pedantic(lambda: compare(target, progress=False, **sizes), rounds=1, iterations=1)
     print("\n" + format_table(target, rows))
     for r in rows:
@@ -298,12 +345,16 @@ def main(argv=None) -> None:
     parser.add_argument("--burn", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--backends", default="numpyro,blackjax")
+    parser.add_argument("--dense-mass", action=argparse.BooleanOptionalAction, default=None,
+                        help="NUTS with a dense (--dense-mass) or diagonal (--no-dense-mass) mass matrix; default: the "
+                             "target's (dense for analytic, diagonal for toy)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     target = get_target(args.target)
     rows = compare(target, num_chains=args.chains, num_warmup=args.warmup, num_samples=args.samples,
                    n_walkers=args.walkers, n_steps=args.steps, burn=args.burn, seed=args.seed,
                    progress=not args.quiet, backends=tuple(b for b in args.backends.split(",") if b),
+                   dense_mass=args.dense_mass,
                    report=lambda r: print(format_row(r), flush=True))
     print(format_table(target, rows))
 
