@@ -1,0 +1,200 @@
+"""Light-cone geometry and the projection of box slices onto sky maps (paper section 2.3, figure 4).
+
+A light cone of solid angle ``area_deg2`` from ``z_min`` to ``z_max`` is made of ``n_boxes`` adjacent periodic boxes
+of equal comoving size stacked along the line of sight (the z axis of each box):
+
+* the comoving distance range [chi(z_min), chi(z_max)] is cut into ``n_boxes`` slabs of ``n_depth`` voxels each,
+  ``n_depth = ceil((chi_max - chi_min) / (n_boxes voxel))``: the depth changes with Omega_m (figure 4), the voxel
+  size does not; slices of the last box beyond chi_max are masked out;
+* every box has the transverse size of the footprint at the far end, ``n_side = ceil(theta chi_max / voxel)``
+  voxels, theta = sqrt(area) the side of the square footprint (flat sky);
+* each box has its own initial conditions and is evolved to the redshift of its central distance.
+
+Sky maps use the flat-sky approximation: a voxel at transverse offset x from the box axis, in the slice at comoving
+distance chi, spans the angles [x, x + voxel] / chi. Each slice is resampled onto the map pixels by the exact
+overlap of the voxels' angular extent with the pixels (a separable, conservative remap: every voxel's quantity is
+shared among the pixels it covers in proportion to the covered fraction, and the part outside the footprint is
+dropped), so a map's total equals the sum over voxels of the quantity times the voxel's fraction inside the
+footprint.
+
+Distances are computed in float64 once per cosmology (:class:`LightCone` holds numpy arrays); the projection runs
+in float32 inside jit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .cosmology import Cosmology, comoving_distance
+from .nbody import Box
+from .precision import float64
+
+__all__ = ["LightConeSpec", "LightCone", "overlap_weights", "project_slices", "project_slices_max"]
+
+ARCMIN_PER_RAD = 180.0 * 60.0 / math.pi
+
+
+@dataclass(frozen=True)
+class LightConeSpec:
+    """What a light cone covers (cosmology-independent).
+
+    Attributes
+    ----------
+    area_deg2 : footprint solid angle, deg^2 (a square of side sqrt(area); paper: 20 deg^2).
+    z_min, z_max : redshift range (paper: 0.1-0.5).
+    n_boxes : adjacent periodic boxes along the line of sight (paper: 12).
+    voxel_mpc_h : comoving voxel side, Mpc/h (paper: 0.39).
+    pixel_arcmin : target map pixel side, arcmin (paper: about 1); the footprint is cut into an integer number of
+        pixels, so the actual pixel is side / round(side / pixel_arcmin).
+    """
+
+    area_deg2: float = 20.0
+    z_min: float = 0.1
+    z_max: float = 0.5
+    n_boxes: int = 12
+    voxel_mpc_h: float = 0.39
+    pixel_arcmin: float = 1.0
+
+    def __post_init__(self):
+        def number(name, low, high, unit=""):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} = {value!r}: must be a finite number")
+            if not low < value <= high:
+                raise ValueError(f"{name} = {value!r}: allowed range is ({low:g}, {high:g}] {unit}".rstrip())
+
+        number("area_deg2", 0.0, 400.0, "deg^2 (flat-sky footprints only)")
+        number("z_min", -1e-12, 5.0)
+        number("z_max", 0.0, 5.0)
+        if self.z_max <= self.z_min:
+            raise ValueError(f"z_min = {self.z_min!r} must be smaller than z_max = {self.z_max!r}")
+        if not (isinstance(self.n_boxes, int) and 1 <= self.n_boxes <= 1000):
+            raise ValueError(f"n_boxes = {self.n_boxes!r}: must be an integer in [1, 1000]")
+        number("voxel_mpc_h", 1e-3, 100.0, "Mpc/h")
+        number("pixel_arcmin", 1e-3, 600.0, "arcmin")
+
+    @property
+    def side_arcmin(self) -> float:
+        """Side of the square footprint, arcmin."""
+        return math.sqrt(self.area_deg2) * 60.0
+
+
+@dataclass(frozen=True, eq=False)
+class LightCone:
+    """A light cone laid out for one cosmology: boxes, slices and map pixels (float64 numpy, concrete).
+
+    Attributes
+    ----------
+    spec : the :class:`LightConeSpec`.
+    box : geometry of every box (``mesh_shape = (n_side, n_side, n_depth)``, z along the line of sight).
+    chi_min, chi_max : comoving distances of z_min and z_max, Mpc/h.
+    slice_chi : (n_boxes, n_depth) comoving distance of each slice's centre, Mpc/h.
+    slice_z : (n_boxes, n_depth) redshift of each slice.
+    slice_mask : (n_boxes, n_depth) 1 for slices inside [chi_min, chi_max], 0 beyond chi_max.
+    box_z : (n_boxes,) redshift at each box's central distance (the box is evolved and painted there).
+    n_pix : map pixels per side; pixel_arcmin = side / n_pix.
+    """
+
+    spec: LightConeSpec
+    box: Box
+    chi_min: float
+    chi_max: float
+    slice_chi: np.ndarray
+    slice_z: np.ndarray
+    slice_mask: np.ndarray
+    box_z: np.ndarray
+    n_pix: int
+
+    @classmethod
+    def build(cls, cosmo: Cosmology, spec: LightConeSpec = LightConeSpec()) -> "LightCone":
+        """Lay out ``spec`` for the (concrete) cosmology ``cosmo``."""
+        chi = float64(lambda z: np.asarray(comoving_distance(cosmo, jnp.asarray(z, jnp.float64))))
+        chi_min, chi_max = (float(c) for c in chi(np.array([spec.z_min, spec.z_max])))
+        v = spec.voxel_mpc_h
+        theta = math.radians(math.sqrt(spec.area_deg2))
+        n_side = max(4, math.ceil(theta * chi_max / v - 1e-9))
+        n_depth = max(4, math.ceil((chi_max - chi_min) / (spec.n_boxes * v) - 1e-9))
+        start = chi_min + np.arange(spec.n_boxes)[:, None] * n_depth * v
+        slice_chi = start + (np.arange(n_depth)[None, :] + 0.5) * v
+        # invert chi(z) on a fine grid (chi is smooth and monotonic): redshift of every slice
+        z_hi = spec.z_max + 0.1 + 2.0 * n_depth * v * spec.n_boxes / max(chi_max, 1.0)
+        z_grid = np.linspace(0.0, z_hi, 4097)
+        chi_grid = chi(z_grid)
+        slice_z = np.interp(slice_chi, chi_grid, z_grid)
+        box_z = np.interp(start[:, 0] + 0.5 * n_depth * v, chi_grid, z_grid)
+        slice_mask = (slice_chi <= chi_max).astype(np.float64)
+        n_pix = max(1, round(spec.side_arcmin / spec.pixel_arcmin))
+        return cls(spec, Box((n_side, n_side, n_depth), v), chi_min, chi_max, slice_chi, slice_z, slice_mask, box_z, n_pix)
+
+    @property
+    def pixel_arcmin(self) -> float:
+        """Actual map pixel side, arcmin."""
+        return self.spec.side_arcmin / self.n_pix
+
+    @property
+    def box_depth_mpc_h(self) -> float:
+        """Comoving depth of each box along the line of sight, Mpc/h."""
+        return self.box.box_size[2]
+
+    @property
+    def n_particles(self) -> int:
+        """Particles in the whole light cone (all boxes)."""
+        return self.box.n_particles * self.spec.n_boxes
+
+    def weights(self, b: int) -> np.ndarray:
+        """Overlap weights of box ``b``'s slices onto map pixels: (n_depth, n_pix, n_side), float64."""
+        return overlap_weights(self.slice_chi[b], self.box.mesh_shape[0], self.box.voxel_mpc_h, self.spec.side_arcmin, self.n_pix)
+
+    def footprint_fraction(self, b: int) -> np.ndarray:
+        """Fraction of each voxel of box ``b`` inside the footprint, (n_side, n_side, n_depth), masked slices 0."""
+        w = self.weights(b).sum(axis=1)  # (n_depth, n_side): covered fraction along one transverse axis
+        return np.einsum("jx,jy->xyj", w, w) * self.slice_mask[b][None, None, :]
+
+
+def overlap_weights(chi: np.ndarray, n_side: int, voxel_mpc_h: float, side_arcmin: float, n_pix: int) -> np.ndarray:
+    """Fraction of each voxel column's angular extent falling in each map pixel, one matrix per slice.
+
+    Voxel i of a box centred on the line of sight spans transverse offsets [(i - n_side/2), (i + 1 - n_side/2)]
+    voxels, i.e. angles [x_i, x_i + voxel] / chi at slice distance chi; pixel p spans
+    [-side/2 + p dpix, -side/2 + (p + 1) dpix]. Returns ``w[j, p, i]`` = |voxel i (slice j) intersect pixel p| /
+    |voxel i|, shape (len(chi), n_pix, n_side); columns sum to the fraction of the voxel inside the footprint.
+    """
+    chi = np.atleast_1d(np.asarray(chi, dtype=np.float64))
+    edges_vox = (np.arange(n_side + 1) - n_side / 2.0) * voxel_mpc_h  # Mpc/h
+    ang = edges_vox[None, :] / chi[:, None] * ARCMIN_PER_RAD  # (n_slices, n_side + 1) arcmin
+    pix = -side_arcmin / 2.0 + np.arange(n_pix + 1) * (side_arcmin / n_pix)
+    lo = np.maximum(ang[:, None, :-1], pix[None, :-1, None])
+    hi = np.minimum(ang[:, None, 1:], pix[None, 1:, None])
+    return np.clip(hi - lo, 0.0, None) / (ang[:, None, 1:] - ang[:, None, :-1])
+
+
+def project_slices(field: jax.Array, weights: jax.Array) -> jax.Array:
+    """Sum of the conservative angular remaps of every slice: map[p, q] = sum_j sum_xy w[j,p,x] F[x,y,j] w[j,q,y].
+
+    ``field`` (n_side, n_side, n_depth) holds an extensive quantity per voxel (count rate, mass); ``weights`` from
+    :func:`overlap_weights` (times the slice mask). Returns (n_pix, n_pix) with axes (y, x) as FITS images.
+    """
+    return jnp.einsum("jqy,xyj,jpx->qp", weights, field, weights)
+
+
+def project_slices_max(field: jax.Array, weights: jax.Array) -> jax.Array:
+    """Maximum over slices of the area-weighted mean of an intensive field (e.g. rho/rho_c) in each pixel.
+
+    Pixels that no voxel of a slice covers get 0 from that slice. Returns (n_pix, n_pix) with axes (y, x).
+    """
+
+    def one(carry, slice_and_w):
+        f, w = slice_and_w
+        total = w @ f @ w.T  # (p, q) in (x, y) order
+        cover = w.sum(axis=1)[:, None] * w.sum(axis=1)[None, :]
+        mean = jnp.where(cover > 0, total / jnp.where(cover > 0, cover, 1.0), 0.0)
+        return jnp.maximum(carry, mean), None
+
+    n_pix = weights.shape[1]
+    out, _ = jax.lax.scan(one, jnp.zeros((n_pix, n_pix), field.dtype), (jnp.moveaxis(field, -1, 0), weights))
+    return out.T

@@ -1,0 +1,129 @@
+"""Files of a simulated survey, in formats astronomers' tools read.
+
+``write_survey(result, out)`` writes (each file atomically: a killed run never leaves a truncated file):
+
+* ``catalogue.fits``: the cluster catalogue (FITS binary table; units in TUNITn, descriptions in TCOMMn);
+* ``xod.h5``: the XOD counts and bin edges, with the parameters, seed, preset settings and package version as
+  attributes (:func:`xcosmo.xod.save_xod`);
+* ``maps/lightcone_LL.fits``: one file per light cone, one image cube per quantity (``CR_05_1``, ``CR_1_2``,
+  ``RHO_DM``, ``MASS_200C``; axes box, y, x) with a celestial TAN WCS on the first two axes, BUNIT in the header, and
+  a ``BOXES`` table (box index, redshift, comoving range);
+* ``previews/lightcone_LL.png``: [0.5-2] keV count-rate maps of a few boxes with the detected clusters circled
+  (like the paper's figure 3), and ``previews/xod.png``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from .io import atomic_path, ensure_writable_dir, write_table
+from .lightcone import LightCone
+from .xod import save_xod
+
+__all__ = ["map_wcs", "write_survey", "write_maps", "MAP_UNITS"]
+
+MAP_UNITS = {
+    "cr_05_1": ("ct / s", "count rate [0.5-1] keV, EPIC pn+MOS1+MOS2, per pixel"),
+    "cr_1_2": ("ct / s", "count rate [1-2] keV, EPIC pn+MOS1+MOS2, per pixel"),
+    "rho_dm": ("", "dark-matter rho / rho_crit(z_box), maximum along the line of sight"),
+    "mass_200c": ("solMass / littleh", "column mass of voxels with rho / rho_crit >= 200, per pixel"),
+}
+
+
+def map_wcs(lc: LightCone, centre: tuple[float, float]) -> WCS:
+    """Celestial WCS of a light cone's maps: gnomonic (TAN) projection about ``centre`` = (RA, Dec) in degrees.
+
+    The flat-sky angles of :mod:`xcosmo.lightcone` are the tangent-plane coordinates, x along +RA (east, so CDELT1 < 0
+    as on the sky) and y along +Dec; the footprint's centre is the centre of the map.
+    """
+    w = WCS(naxis=2)
+    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    w.wcs.crval = [float(centre[0]), float(centre[1])]
+    w.wcs.crpix = [(lc.n_pix + 1) / 2.0, (lc.n_pix + 1) / 2.0]
+    step = lc.pixel_arcmin / 60.0
+    w.wcs.cdelt = [-step, step]
+    w.wcs.cunit = ["deg", "deg"]
+    w.wcs.radesys = "ICRS"
+    return w
+
+
+def write_maps(result, path: Path, l: int) -> Path:
+    """The maps of light cone ``l`` of a :class:`xcosmo.pipeline.SurveyResult` as one multi-extension FITS file."""
+    lc = result.lightcone
+    header = map_wcs(lc, result.centres[l]).to_header()
+    header["CTYPE3"], header["CRPIX3"], header["CRVAL3"], header["CDELT3"] = "BOX", 1.0, 0.0, 1.0
+    header["CUNIT3"] = ""
+    primary = fits.PrimaryHDU()
+    primary.header["PRESET"] = result.preset.name
+    primary.header["SEED"] = result.seed
+    primary.header["LCONE"] = (l, "light-cone index")
+    for name, value in result.params.as_dict().items():
+        primary.header[name.upper()[:8]] = value
+    hdus = [primary]
+    for name, (unit, comment) in MAP_UNITS.items():
+        hdu = fits.ImageHDU(np.ascontiguousarray(result.maps[name][l]), header=header.copy(), name=name.upper())
+        hdu.header["BUNIT"] = (unit, comment)
+        hdu.header["PIXSCALE"] = (lc.pixel_arcmin, "arcmin per pixel")
+        hdus.append(hdu)
+    box = lc.box
+    cols = [
+        fits.Column("box", "J", array=np.arange(lc.spec.n_boxes)),
+        fits.Column("z", "D", array=lc.box_z),
+        fits.Column("chi_min", "D", unit="Mpc / littleh", array=lc.slice_chi[:, 0] - 0.5 * box.voxel_mpc_h),
+        fits.Column("chi_max", "D", unit="Mpc / littleh", array=np.minimum(lc.slice_chi[:, -1] + 0.5 * box.voxel_mpc_h, lc.chi_max)),
+    ]
+    hdus.append(fits.BinTableHDU.from_columns(cols, name="BOXES"))
+    with atomic_path(path) as tmp:
+        fits.HDUList(hdus).writeto(tmp, overwrite=True)
+    return path
+
+
+def _preview(result, l: int, path: Path, n_panels: int = 4) -> Path:
+    from matplotlib.colors import LogNorm
+
+    from .plots import _pyplot
+
+    plt = _pyplot()
+    lc = result.lightcone
+    boxes = np.unique(np.linspace(0, lc.spec.n_boxes - 1, min(n_panels, lc.spec.n_boxes)).round().astype(int))
+    fig, axes = plt.subplots(1, len(boxes), figsize=(3.3 * len(boxes), 3.4), squeeze=False)
+    cat = result.catalogue
+    for ax, b in zip(axes[0], boxes):
+        image = result.maps["cr_05_1"][l, b] + result.maps["cr_1_2"][l, b]
+        vmax = max(float(image.max()), 1e-8)
+        ax.imshow(np.maximum(image, vmax * 1e-5), origin="lower", cmap="magma", norm=LogNorm(vmax * 1e-5, vmax))
+        rows = cat[(cat["lightcone"] == l) & (cat["box"] == b)] if len(cat) else cat
+        for row in rows:
+            ax.add_patch(plt.Circle((row["x"], row["y"]), 3 + np.sqrt(row["npix"] / np.pi), fill=False, color="cyan", lw=0.8))
+        ax.set_title(f"box {b}, z = {lc.box_z[b]:.2f}: {len(rows)} clusters", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"CR [0.5-2] keV ({lc.pixel_arcmin:.2f}' pixels, log scale), light cone {l}", fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def write_survey(result, out: str | Path, previews: bool = True) -> dict[str, Path]:
+    """Write a :class:`xcosmo.pipeline.SurveyResult` into the folder ``out``; returns the paths written."""
+    from .plots import plot_xod
+
+    out = ensure_writable_dir(out)
+    maps_dir = ensure_writable_dir(out / "maps")
+    paths = {"catalogue": write_table(result.catalogue, out / "catalogue.fits")}
+    save_xod(out / "xod.h5", result.xod, result.binning, result.metadata)
+    paths["xod"] = out / "xod.h5"
+    for l in range(result.preset.n_lightcones):
+        paths[f"maps_{l}"] = write_maps(result, maps_dir / f"lightcone_{l:02d}.fits", l)
+    if previews:
+        prev = ensure_writable_dir(out / "previews")
+        for l in range(min(result.preset.n_lightcones, 2)):
+            paths[f"preview_{l}"] = _preview(result, l, prev / f"lightcone_{l:02d}.png")
+        paths["xod_png"] = plot_xod(result.xod, result.binning, prev / "xod.png", title=f"simulated XOD ({result.preset.name})")
+    return paths
