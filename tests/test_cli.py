@@ -25,26 +25,27 @@ def test_help_everywhere():
         assert "Usage" in sub.output
 
 
-def test_quickstart_writes_tables_and_plots(tmp_path):
-    from astropy.io import fits
+def test_quickstart_simulates_and_compares_with_the_analytical_model(tmp_path):
     from astropy.table import Table
 
-    result = runner.invoke(app, ["quickstart", "--out", str(tmp_path)])
+    result = runner.invoke(app, ["quickstart", "--out", str(tmp_path), "--preset", "tiny", "--quiet"])
     assert result.exit_code == 0, result.output
-    assert "Expected haloes" in result.output
-    for name in ("mass_function.fits", "dndz.fits", "mass_function.png", "dndz.png"):
-        assert (tmp_path / name).stat().st_size > 0
-    dndz = Table.read(tmp_path / "dndz.fits")
-    assert dndz["n_haloes"].sum() > 10
-    header = fits.getheader(tmp_path / "mass_function.fits", 1)
-    assert header["TUNIT1"] == "solMass / littleh"
-    assert np.all(Table.read(tmp_path / "mass_function.fits")["dndlnm"] > 0)
-    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+    assert result.output == ""  # --quiet prints nothing
+    for name in ("catalogue.fits", "xod.h5", "maps/lightcone_00.fits", "previews/lightcone_00.png",
+                 "analytic/xod.h5", "analytic/dndz.fits", "analytic/xod.png"):  # fmt: skip
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert Table.read(tmp_path / "analytic" / "dndz.fits")["n_clusters"].sum() > 1  # 1 deg^2: ~7 expected
+    assert not list(tmp_path.rglob(".*"))  # no temporary files left behind
 
 
-def test_quiet_prints_nothing(tmp_path):
-    result = runner.invoke(app, ["quickstart", "--out", str(tmp_path), "--quiet"])
-    assert result.exit_code == 0 and result.output == ""
+def test_simulate_dry_run_prints_the_plan_and_runs_nothing(tmp_path):
+    result = runner.invoke(app, ["simulate", "--preset", "paper", "--dry-run", "--out", str(tmp_path / "x")])
+    assert result.exit_code in (0, 2), result.output
+    assert "15,449,500 per box" in result.output  # 265 x 265 x 220 voxels of 0.39 Mpc/h at Omega_m = 0.3
+    assert "1,853,940,000 in all" in result.output  # 10 light cones x 12 boxes
+    assert not (tmp_path / "x").exists()
+    too_big = runner.invoke(app, ["simulate", "--preset", "quickstart", "--voxel", "0.02", "--dry-run"])
+    assert too_big.exit_code == 2 and "DOES NOT FIT" in too_big.output and "GiB" in too_big.output
 
 
 @pytest.mark.parametrize(
@@ -59,6 +60,10 @@ def test_quiet_prints_nothing(tmp_path):
         (["mcmc", "--chains", "0"], "chains = 0"),
         (["mcmc", "--data", "/nonexistent/xod.h5"], "not found"),
         (["counts", "--area", "0"], "area_deg2 = 0.0"),
+        (["simulate", "--a-sn1", "9"], "a_sn1"),
+        (["simulate", "--preset", "huge"], "preset = 'huge'"),
+        (["simulate", "--preset", "tiny", "--area", "-1"], "area_deg2"),
+        (["simulate", "--preset", "tiny", "--out", "/proc/forbidden"], "output directory"),
     ],
 )
 def test_bad_input_exit_2_with_message(args, match):

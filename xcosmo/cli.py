@@ -37,24 +37,88 @@ def _params(omega_m: float, sigma_8: float):
 @app.command()
 def quickstart(
     out: Path = typer.Option(Path("quickstart-output"), help="Output folder (created if needed)."),
+    preset: str = typer.Option("quickstart", help="Simulation preset: tiny, quickstart, paper, or a .yaml file."),
+    seed: int = typer.Option(0, help="Random seed of the initial conditions."),
     omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
     sigma_8: float = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0)."),
-    area: float = typer.Option(200.0, help="Survey area in deg^2."),
-    m_min: float = typer.Option(1e14, help="Mass threshold M500c in Msun/h for the halo counts."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, print nothing but errors."),
 ):
-    """Run the main job on the embedded defaults: the fiducial mass function and halo counts, printed and plotted.
+    """Run the main job: a simulated light cone and the analytical model's expectation for the same survey.
 
-    Writes mass_function.fits, dndz.fits, mass_function.png and dndz.png into OUT.
+    The simulation (JaxPM boxes, baryon painter, EPIC count-rate maps, sep detection) writes catalogue.fits, xod.h5,
+    maps/ and previews/ into OUT; the analytical model (Tinker08 + scaling relations) writes analytic/.
     """
     from xcosmo.io import ensure_writable_dir
+    from xcosmo.xod import Survey
 
     params = _params(omega_m, sigma_8)
+    result = _run_simulation(params, seed, preset, out, {}, dry_run=False, quiet=quiet)
+    survey = Survey(area_deg2=result.survey.area_deg2, cr_min=result.survey.cr_min)
+    _run_analytic_counts(params, survey, ensure_writable_dir(out / "analytic"), quiet)
+    if not quiet:
+        typer.echo(f"simulated: {len(result.catalogue)} clusters (baseline painter), analytical model: see above")
+
+
+def _run_simulation(params, seed, preset, out: Path, overrides: dict, dry_run: bool, quiet: bool):
+    from xcosmo.io import ensure_writable_dir
+    from xcosmo.pipeline import plan_run, simulate_survey
+    from xcosmo.presets import load_preset
+
+    say = (lambda *a: None) if quiet else typer.echo
     try:
-        out = ensure_writable_dir(out)
+        chosen = load_preset(preset)
+        if overrides:
+            chosen = chosen.replace(**overrides)
+        plan = plan_run(params, chosen)
+        if not dry_run:
+            ensure_writable_dir(out)
+    except (ValueError, FileNotFoundError) as err:
+        _fail(err)
+    if dry_run or not quiet:
+        typer.echo(plan.describe())
+    if not plan.fits:
+        _fail(ValueError(f"the run needs {plan.memory_bytes / 2**30:.2f} GiB and only {plan.available_bytes / 2**30:.2f} GiB "
+                         f"are available on {plan.device}: use a smaller area, larger voxels or a bigger device"))  # fmt: skip
+    if dry_run:
+        return None
+    result = simulate_survey(params, seed, chosen, out=out, progress=not quiet)
+    t = result.timings
+    say(f"timings [s]: " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
+    say(f"{len(result.catalogue)} clusters with CR[0.5-2] > {chosen.cr_min:g} c/s in {result.survey.area_deg2:g} deg^2")
+    say(f"wrote {out}/catalogue.fits, xod.h5, maps/, previews/")
+    return result
+
+
+@app.command()
+def simulate(
+    out: Path = typer.Option(Path("simulation-output"), help="Output folder (created if needed)."),
+    preset: str = typer.Option("quickstart", help="tiny, quickstart, paper, or a .yaml preset file."),
+    seed: int = typer.Option(0, help="Random seed of the initial conditions."),
+    omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
+    sigma_8: float = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0)."),
+    a_sn1: float = typer.Option(1.0, help="A_SN1 (prior 0.25-4)."),
+    a_sn2: float = typer.Option(1.0, help="A_SN2 (prior 0.5-2)."),
+    a_agn1: float = typer.Option(1.0, help="A_AGN1 (prior 0.25-4)."),
+    a_agn2: float = typer.Option(1.0, help="A_AGN2 (prior 0.5-2)."),
+    area: Optional[float] = typer.Option(None, help="Override the light-cone area, deg^2."),
+    voxel: Optional[float] = typer.Option(None, help="Override the voxel size, Mpc/h."),
+    lightcones: Optional[int] = typer.Option(None, help="Override the number of light cones per XOD."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print particle counts and memory needs, run nothing."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, print nothing but errors."),
+):
+    """Simulate a survey with the light-cone pipeline: catalogue.fits, xod.h5, maps/*.fits, previews/*.png in OUT.
+
+    Refuses, before allocating anything, parameters outside the prior, impossible geometry, an unwritable OUT and
+    runs whose estimated memory exceeds the device's.
+    """
+    from xcosmo.params import Params
+
+    try:
+        params = Params(omega_m, sigma_8, a_sn1, a_sn2, a_agn1, a_agn2)
     except ValueError as err:
         _fail(err)
-    _run_counts(params, out, area=area, m_min=m_min, z_min=0.1, z_max=0.5, mdef="500c", quiet=quiet)
+    overrides = {k: v for k, v in (("area_deg2", area), ("voxel_mpc_h", voxel), ("n_lightcones", lightcones)) if v is not None}
+    _run_simulation(params, seed, preset, out, overrides, dry_run=dry_run, quiet=quiet)
 
 
 @app.command()
@@ -68,7 +132,7 @@ def hmf(
     n_m: int = typer.Option(60, help="Number of log-spaced masses."),
     out: Optional[Path] = typer.Option(None, help="Write the table here (FITS, ECSV or any astropy format)."),
 ):
-    """Tabulate the Tinker et al. (2008) mass function dn/dlnM [(Mpc/h)^-3] against M [Msun/h]."""
+    """Tabulate the Tinker et al. (2008) mass function dn/dlnM [(Mpc/h)^-3] against M [Msun/h] (and plot it with --out)."""
     from xcosmo.cosmology import Cosmology
     from xcosmo.hmf import MASS_DEFINITIONS, mass_function
 
@@ -91,12 +155,14 @@ def hmf(
         table.pprint(max_lines=-1, max_width=-1)
     else:
         from xcosmo.io import write_table
+        from xcosmo.plots import plot_mass_function
 
         try:
             write_table(table, out)
         except ValueError as err:
             _fail(err)
-        typer.echo(f"wrote {out}")
+        plot_mass_function(m, zs, values, mdef, Path(out).with_suffix(".png"))
+        typer.echo(f"wrote {out} and {Path(out).with_suffix('.png')}")
 
 
 def _mass_function_table(m, zs, values, mdef):
@@ -112,45 +178,6 @@ def _mass_function_table(m, zs, values, mdef):
     table["dndlnm"].info.description = "Tinker et al. (2008) dn/dlnM, comoving"
     table.meta["MDEF"] = mdef
     return table
-
-
-def _run_counts(params, out: Path, *, area, m_min, z_min, z_max, mdef, quiet):
-    from astropy.table import Table
-
-    from xcosmo import __version__
-    from xcosmo.cosmology import Cosmology
-    from xcosmo.hmf import halo_counts, mass_function
-    from xcosmo.io import write_table
-    from xcosmo.plots import plot_dndz, plot_mass_function
-
-    cosmo = Cosmology.from_params(params)
-    say = (lambda *a: None) if quiet else typer.echo
-    say(f"xcosmo {__version__}: fiducial survey, Omega_m = {params.omega_m}, sigma_8 = {params.sigma_8}")
-    m = np.geomspace(1e13, 10**15.5, 60)
-    zs = np.array([0.1, 0.3, 0.5])
-    values = np.asarray(mass_function(cosmo, m, zs[:, None], mdef=mdef))
-    write_table(_mass_function_table(m, zs, values, mdef), out / "mass_function.fits")
-    plot_mass_function(m, zs, values, mdef, out / "mass_function.png")
-
-    edges = np.linspace(z_min, z_max, 21)
-    try:
-        counts = np.array([float(halo_counts(cosmo, m_min, lo, hi, area, mdef)) for lo, hi in zip(edges[:-1], edges[1:])])
-    except ValueError as err:
-        _fail(err)
-    table = Table({"z_lo": edges[:-1], "z_hi": edges[1:], "n_haloes": counts})
-    table.meta.update({"AREA": (area, "deg2"), "M_MIN": (m_min, f"Msun/h, {mdef}"), "OMEGA_M": params.omega_m,
-                       "SIGMA_8": params.sigma_8, "VERSION": __version__})
-    table["n_haloes"].description = f"expected haloes with M{mdef} > {m_min:g} Msun/h over {area:g} deg2"
-    write_table(table, out / "dndz.fits")
-    plot_dndz(edges, counts, f"$M_{{\\rm {mdef}}} > {m_min:.2g}\\,h^{{-1}}M_\\odot$, {area:g} deg$^2$", out / "dndz.png")
-
-    say(f"\nTinker08 dn/dlnM [(Mpc/h)^-3], M{mdef}:")
-    say("  M [Msun/h]   " + "  ".join(f"z={z:<9.2f}" for z in zs))
-    for i in range(0, len(m), 10):
-        say(f"  {m[i]:10.3e}   " + "  ".join(f"{v:11.4e}" for v in values[:, i]))
-    total = counts.sum()
-    say(f"\nExpected haloes with M{mdef} > {m_min:.3g} Msun/h, {z_min} < z < {z_max}, {area:g} deg^2: {total:.1f}")
-    say(f"wrote {out}/mass_function.fits, dndz.fits, mass_function.png, dndz.png")
 
 
 @app.command()

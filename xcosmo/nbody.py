@@ -31,10 +31,10 @@ from .cosmology import Cosmology, linear_power, to_jax_cosmo
 
 __all__ = ["Box", "PMSettings", "initial_conditions", "evolve", "density", "particle_positions", "power_spectrum", "box_seed_keys", "BYTES_PER_PARTICLE"]
 
-BYTES_PER_PARTICLE = 160
-"""Peak memory of one box per particle, in bytes: displacement, momentum and two leapfrog stages (4 x 12 B), the
-complex FFT grids of the force computation (about 5 x 8 B per voxel) and the 8-neighbour CIC scatter/gather
-temporaries (about 64 B). Measured peak RSS on CPU for 48^3 to 128^3 boxes: 130-150 B per particle (``bench/``)."""
+BYTES_PER_PARTICLE = 1000
+"""Peak memory of evolving one box, bytes per particle: measured with XLA on CPU (peak RSS above the interpreter's)
+as 1260 B at 96^3 and 1075 B at 128^3 with 2LPT, falling towards ~940 B for large boxes (displacements, momenta,
+complex FFT grids of 2LPT and of the forces, and the 8-neighbour CIC scatter/gather temporaries)."""
 
 
 @dataclass(frozen=True)

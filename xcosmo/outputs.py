@@ -26,11 +26,11 @@ from .xod import save_xod
 
 __all__ = ["map_wcs", "write_survey", "write_maps", "MAP_UNITS"]
 
-MAP_UNITS = {
-    "cr_05_1": ("ct / s", "count rate [0.5-1] keV, EPIC pn+MOS1+MOS2, per pixel"),
-    "cr_1_2": ("ct / s", "count rate [1-2] keV, EPIC pn+MOS1+MOS2, per pixel"),
-    "rho_dm": ("", "dark-matter rho / rho_crit(z_box), maximum along the line of sight"),
-    "mass_200c": ("solMass / littleh", "column mass of voxels with rho / rho_crit >= 200, per pixel"),
+MAP_UNITS = {  # (BUNIT, header comment: at most 45 characters to fit the 80-character card)
+    "cr_05_1": ("ct / s", "[0.5-1] keV, pn+MOS1+MOS2, per pixel"),
+    "cr_1_2": ("ct / s", "[1-2] keV, pn+MOS1+MOS2, per pixel"),
+    "rho_dm": ("", "DM rho/rho_crit(z), max along line of sight"),
+    "mass_200c": ("solMass / littleh", "mass of voxels > 200 rho_crit, per pixel"),
 }
 
 
