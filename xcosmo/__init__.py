@@ -7,6 +7,13 @@ Modules, one idea each:
 - :mod:`xcosmo.hmf`: the Tinker et al. (2008) halo mass function and halo counts.
 - :mod:`xcosmo.precision`: scoped float64 for the analytical side.
 - :mod:`xcosmo.io`: atomic output files.
+- :mod:`xcosmo.xray`: bremsstrahlung emission, XMM-Newton EPIC responses, band count rates.
+- :mod:`xcosmo.xod`, :mod:`xcosmo.scaling`, :mod:`xcosmo.analytic`: survey, XOD binning, the analytical model.
+- :mod:`xcosmo.nbody`: particle-mesh boxes with jaxpm.
+- :mod:`xcosmo.lightcone`: light-cone geometry and the projection of box slices onto sky maps.
+- :mod:`xcosmo.painting`: the baryon-painter protocol and a baseline painter.
+- :mod:`xcosmo.detect`: sep source detection on count-rate and dark-matter maps.
+- :mod:`xcosmo.pipeline`, :mod:`xcosmo.presets`, :mod:`xcosmo.outputs`: the simulated survey, its presets and files.
 """
 
 from importlib.metadata import PackageNotFoundError, version
