@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from dataclasses import dataclass
 
 import jax
@@ -48,6 +49,14 @@ as 1260 B at 96^3 and 1075 B at 128^3 with 2LPT, falling towards ~940 B for larg
 complex FFT grids of 2LPT and of the forces, and the 8-neighbour CIC scatter/gather temporaries)."""
 
 
+def _is_real(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)) and math.isfinite(x)
+
+
+def _is_integer(x) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
+
+
 @dataclass(frozen=True)
 class Box:
     """Geometry of one periodic particle-mesh box.
@@ -62,10 +71,13 @@ class Box:
     voxel_mpc_h: float
 
     def __post_init__(self):
-        shape = tuple(int(n) for n in self.mesh_shape)
+        try:
+            shape = tuple(int(n) for n in self.mesh_shape)
+        except (TypeError, ValueError):
+            shape = ()
         if len(shape) != 3 or any(n < 4 for n in shape) or shape != tuple(self.mesh_shape):
             raise ValueError(f"mesh_shape = {self.mesh_shape!r}: must be three integers >= 4")
-        if not (isinstance(self.voxel_mpc_h, (int, float)) and 1e-3 < self.voxel_mpc_h < 1e3):
+        if not (_is_real(self.voxel_mpc_h) and 1e-3 < self.voxel_mpc_h < 1e3):
             raise ValueError(f"voxel_mpc_h = {self.voxel_mpc_h!r}: must be a number in (1e-3, 1e3) Mpc/h")
         object.__setattr__(self, "mesh_shape", shape)
         object.__setattr__(self, "voxel_mpc_h", float(self.voxel_mpc_h))
@@ -102,12 +114,15 @@ class PMSettings:
     lpt_order: int = 2
 
     def __post_init__(self):
-        if not (isinstance(self.z_start, (int, float)) and 1.0 <= self.z_start <= 1000.0):
+        if not (_is_real(self.z_start) and 1.0 <= self.z_start <= 1000.0):
             raise ValueError(f"z_start = {self.z_start!r}: must be a number in [1, 1000]")
-        if not (isinstance(self.n_steps, int) and 1 <= self.n_steps <= 10000):
+        if not (_is_integer(self.n_steps) and 1 <= self.n_steps <= 10000):
             raise ValueError(f"n_steps = {self.n_steps!r}: must be an integer in [1, 10000]")
-        if self.lpt_order not in (1, 2):
+        if not (_is_integer(self.lpt_order) and self.lpt_order in (1, 2)):
             raise ValueError(f"lpt_order = {self.lpt_order!r}: allowed values are 1 and 2")
+        object.__setattr__(self, "z_start", float(self.z_start))
+        object.__setattr__(self, "n_steps", int(self.n_steps))
+        object.__setattr__(self, "lpt_order", int(self.lpt_order))
 
     @property
     def a_start(self) -> float:
@@ -150,6 +165,10 @@ def evolve(
     Returns ``(dx, p)``: displacements from the initial grid in voxel units and jaxpm's momenta, both of shape
     ``(*mesh_shape, 3)``, float32. Jit-compiled (the geometry and settings are static).
     """
+    if not isinstance(a_final, jax.core.Tracer):
+        a = np.asarray(a_final, dtype=np.float64)
+        if a.shape != () or not settings.a_start < float(a) <= 1.0:
+            raise ValueError(f"a_final = {a_final!r}: must be a scale factor in ({settings.a_start:g}, 1] (after z_start)")
     return _evolve(cosmo, key, jnp.asarray(a_final, jnp.float32), box, settings)
 
 
@@ -261,7 +280,7 @@ def density(dx: jax.Array) -> jax.Array:
 def power_spectrum(field: np.ndarray, box: Box, n_bins: int = 24) -> tuple[np.ndarray, np.ndarray]:
     """Spherically averaged power spectrum of a density-contrast field: (k in h/Mpc, P(k) in (Mpc/h)^3).
 
-    Linear bins from the fundamental mode of the longest side to the Nyquist frequency of the voxels; modes are
+    Linear bins from half the fundamental mode of the longest side to the Nyquist frequency of the voxels; modes are
     weighted equally (numpy FFT, independent of jaxpm's conventions).
     """
     field = np.asarray(field, dtype=np.float64)
