@@ -54,9 +54,10 @@ def quickstart(
     params = _params(omega_m, sigma_8)
     result = _run_simulation(params, seed, preset, out, {}, dry_run=False, quiet=quiet)
     survey = Survey(area_deg2=result.survey.area_deg2, cr_min=result.survey.cr_min)
-    _run_analytic_counts(params, survey, ensure_writable_dir(out / "analytic"), quiet)
+    expected = _run_analytic_counts(params, survey, ensure_writable_dir(out / "analytic"), quiet)
     if not quiet:
-        typer.echo(f"simulated: {len(result.catalogue)} clusters (baseline painter), analytical model: see above")
+        typer.echo(f"clusters in {survey.area_deg2:g} deg^2: simulated {len(result.catalogue)} (painter: "
+                   f"{type(result.painter).__name__}), analytical model {expected:.1f}")  # fmt: skip
 
 
 def _run_simulation(params, seed, preset, out: Path, overrides: dict, dry_run: bool, quiet: bool):
@@ -205,7 +206,7 @@ def counts(
     _run_analytic_counts(params, survey, out, quiet)
 
 
-def _run_analytic_counts(params, survey, out: Path, quiet: bool) -> None:
+def _run_analytic_counts(params, survey, out: Path, quiet: bool) -> float:
     from astropy.table import Table
 
     from xcosmo import __version__
@@ -232,6 +233,7 @@ def _run_analytic_counts(params, survey, out: Path, quiet: bool) -> None:
     for lo, hi, n in zip(z_e[:-1], z_e[1:], per_z):
         say(f"  {lo:.2f} < z < {hi:.2f}: {n:8.1f}")
     say(f"wrote {out}/xod.h5, dndz.fits, xod.png, dndz.png")
+    return float(xod.sum())
 
 
 @app.command()

@@ -136,6 +136,8 @@ class SurveyResult:
     binning, survey : the XOD binning and the survey the catalogue represents.
     params, seed, preset : what was run.
     timings : wall-clock seconds per stage (nbody, painting, emission, detection, output).
+    centres : (RA, Dec) of each light cone's centre, degrees.
+    painter : the baryon painter used.
     """
 
     catalogue: Table
@@ -149,6 +151,7 @@ class SurveyResult:
     preset: Preset
     timings: dict[str, float] = field(default_factory=dict)
     centres: list[tuple[float, float]] = field(default_factory=list)
+    painter: object = None
 
     @property
     def metadata(self) -> dict:
@@ -163,6 +166,7 @@ class SurveyResult:
             "area_deg2": self.survey.area_deg2,
             "cr_min": self.survey.cr_min,
             "n_clusters": len(self.catalogue),
+            "painter": repr(self.painter),
         }
 
 
@@ -249,7 +253,7 @@ def simulate_survey(
     catalogue = catalogue[catalogue["cr_05_2"] > preset.cr_min]
     catalogue.meta.update({"CR_MIN": preset.cr_min, "PRESET": preset.name, "SEED": seed})
     xod = binning.histogram(np.asarray(catalogue["cr_05_2"]), np.asarray(catalogue["hr"]), np.asarray(catalogue["z"]))
-    result = SurveyResult(catalogue, xod, maps, lc, binning, survey, params, seed, preset, timings, centres)
+    result = SurveyResult(catalogue, xod, maps, lc, binning, survey, params, seed, preset, timings, centres, painter)
     if out is not None:
         from .outputs import write_survey
 
