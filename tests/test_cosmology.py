@@ -21,6 +21,7 @@ from xcosmo.cosmology import (
     to_jax_cosmo,
 )
 from xcosmo.params import Params
+from xcosmo.precision import float64
 
 Z = np.array([0.01, 0.1, 0.3, 0.5, 1.0, 2.0])
 
@@ -139,3 +140,14 @@ def test_rho_crit_constant():
 
     rho = (3 * (100 * u.km / u.s / u.Mpc) ** 2 / (8 * np.pi * const.G)).to(u.Msun / u.Mpc**3).value
     assert RHO_CRIT_0 == pytest.approx(rho, rel=1e-6)
+
+
+def test_float64_distances_unchanged_after_a_float32_trace():
+    """Regression: a float32 vmap-in-jit use of the quadrature must not downgrade later float64 results."""
+    import equinox as eqx
+
+    cosmo = make_cosmology(0.3, 0.8)
+    chi64 = float64(lambda z: np.asarray(comoving_distance(cosmo, jnp.asarray(z, jnp.float64))))
+    before = chi64(np.array([0.5]))
+    eqx.filter_jit(jax.vmap(lambda z: comoving_distance(cosmo, z)))(jnp.linspace(0.1, 0.5, 7, dtype=jnp.float32))
+    np.testing.assert_array_equal(chi64(np.array([0.5])), before)

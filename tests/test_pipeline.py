@@ -95,15 +95,10 @@ def test_same_seed_same_xod_bit_for_bit_and_different_seeds_differ(run):
     result, _ = run
     again = simulate_survey(FIDUCIAL, 0, "tiny", progress=False)
     np.testing.assert_array_equal(again.xod, result.xod)
-    assert len(again.catalogue) == len(result.catalogue)
     for name in result.catalogue.colnames:
-        np.testing.assert_allclose(again.catalogue[name], result.catalogue[name], rtol=1e-6)
-    # The first run in a process may differ from later ones in the last bit of the projected maps (observed: 4e-7
-    # relative on XLA CPU, same compiled program); later runs are bit-identical to each other.
-    third = simulate_survey(FIDUCIAL, 0, "tiny", progress=False)
+        np.testing.assert_array_equal(again.catalogue[name], result.catalogue[name])
     for name in MAP_NAMES:
-        np.testing.assert_allclose(again.maps[name], result.maps[name], rtol=1e-6, atol=0)
-        np.testing.assert_array_equal(third.maps[name], again.maps[name])
+        np.testing.assert_array_equal(again.maps[name], result.maps[name])
     other = simulate_survey(FIDUCIAL, 1, "tiny", progress=False)
     assert not np.array_equal(other.maps["cr_05_1"], result.maps["cr_05_1"])
     assert set(result.timings) == {"nbody", "painting", "emission", "detection", "output"}

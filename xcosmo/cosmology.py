@@ -22,6 +22,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from .precision import constant
+
 __all__ = [
     "Cosmology",
     "make_cosmology",
@@ -147,8 +149,8 @@ def hubble_distance(cosmo: Cosmology) -> float:
 def _integrate_0_to(f, upper: jax.Array) -> jax.Array:
     """Gauss-Legendre integral of ``f`` from 0 to ``upper`` (elementwise in ``upper``)."""
     upper = jnp.asarray(upper)
-    x = 0.5 * upper[..., None] * (jnp.asarray(_GL_X) + 1.0)
-    return 0.5 * upper * jnp.sum(jnp.asarray(_GL_W) * f(x), axis=-1)
+    x = 0.5 * upper[..., None] * (constant(_GL_X) + 1.0)
+    return 0.5 * upper * jnp.sum(constant(_GL_W) * f(x), axis=-1)
 
 
 def comoving_distance(cosmo: Cosmology, z: ArrayLike) -> jax.Array:
@@ -243,7 +245,7 @@ def _tophat_and_slope(x: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 def _k3_pk_unnormalised(cosmo: Cosmology) -> tuple[jax.Array, jax.Array]:
     """k and k^3 k^n_s T(k)^2 / (2 pi^2) on the quadrature grid, before the sigma_8 normalisation."""
-    k = jnp.exp(jnp.asarray(_LNK))
+    k = jnp.exp(constant(_LNK))
     t = transfer_eisenstein_hu(cosmo, k)
     return k, k**3 * k**cosmo.n_s * t**2 / (2.0 * jnp.pi**2)
 
@@ -252,10 +254,10 @@ def _sigma2_and_slope(cosmo: Cosmology, r: jax.Array) -> tuple[jax.Array, jax.Ar
     """sigma^2(R) at z = 0 and d ln sigma^2 / d ln R, for R in Mpc/h (any shape)."""
     k, dk = _k3_pk_unnormalised(cosmo)
     w8, _ = _tophat_and_slope(8.0 * k)
-    norm = cosmo.sigma_8**2 / jnp.sum(jnp.asarray(_SIMPSON) * dk * w8**2)
+    norm = cosmo.sigma_8**2 / jnp.sum(constant(_SIMPSON) * dk * w8**2)
     w, xdw = _tophat_and_slope(jnp.asarray(r)[..., None] * k)
-    s2 = norm * jnp.sum(jnp.asarray(_SIMPSON) * dk * w**2, axis=-1)
-    ds2 = norm * jnp.sum(jnp.asarray(_SIMPSON) * dk * 2.0 * w * xdw, axis=-1)
+    s2 = norm * jnp.sum(constant(_SIMPSON) * dk * w**2, axis=-1)
+    ds2 = norm * jnp.sum(constant(_SIMPSON) * dk * 2.0 * w * xdw, axis=-1)
     return s2, ds2 / s2
 
 
@@ -265,7 +267,7 @@ def linear_power(cosmo: Cosmology, k: ArrayLike, z: ArrayLike = 0.0) -> jax.Arra
     ``k`` and ``z`` broadcast against each other.
     """
     kq, dk = _k3_pk_unnormalised(cosmo)
-    norm = cosmo.sigma_8**2 / jnp.sum(jnp.asarray(_SIMPSON) * dk * _tophat_and_slope(8.0 * kq)[0] ** 2)
+    norm = cosmo.sigma_8**2 / jnp.sum(constant(_SIMPSON) * dk * _tophat_and_slope(8.0 * kq)[0] ** 2)
     k = jnp.asarray(k)
     t = transfer_eisenstein_hu(cosmo, k)
     return norm * k**cosmo.n_s * t**2 * growth_factor(cosmo, z) ** 2

@@ -33,7 +33,7 @@ from xcosmo.cosmology import (
     omega_m_z,
     _sigma2_and_slope,
 )
-from xcosmo.precision import float64
+from xcosmo.precision import constant, float64
 
 __all__ = ["MASS_DEFINITIONS", "mass_function", "halo_counts", "overdensity_mean", "lagrangian_radius", "tinker08_f"]
 
@@ -124,7 +124,7 @@ _GL_X, _GL_W = np.polynomial.legendre.leggauss(48)
 def _gauss_legendre(lo, hi):
     """Nodes and weights of 48-point Gauss-Legendre quadrature on [lo, hi]."""
     half = 0.5 * (hi - lo)
-    return lo + half * (jnp.asarray(_GL_X) + 1.0), half * jnp.asarray(_GL_W)
+    return lo + half * (constant(_GL_X) + 1.0), half * constant(_GL_W)
 
 
 @partial(jax.jit, static_argnames="mdef")

@@ -17,7 +17,7 @@ import functools
 
 import jax
 
-__all__ = ["float64"]
+__all__ = ["float64", "constant"]
 
 
 def float64(fn):
@@ -29,3 +29,15 @@ def float64(fn):
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+def constant(x) -> jax.Array:
+    """A module-level numpy constant (quadrature nodes, grids) as a JAX array in the current default float precision.
+
+    The dtype is explicit on purpose: without it, JAX can hand back a float32 conversion of the same numpy array made
+    earlier in a float32 trace (seen after a simulation had run: float64 distances then lost 2e-9 relative accuracy).
+    """
+    import jax.numpy as jnp
+
+    return jnp.asarray(x, dtype=jnp.result_type(float))
+
