@@ -170,9 +170,10 @@ class CountRateTable(eqx.Module):
 
     def at_redshift(self, z: float) -> tuple[jax.Array, jax.Array]:
         """(ln kT knots, ln R_b(kT) at this z, shape (n_kt, 2)): the 1-D curve a box at one redshift needs."""
-        ln_kt = jnp.asarray(self.ln_kt)
-        zq = jnp.full(ln_kt.shape, z, dtype=ln_kt.dtype)
-        ln_r = interpax.interp2d(ln_kt, zq, ln_kt, jnp.asarray(self.z), jnp.asarray(self.ln_rate), method="cubic")
+        dtype = jnp.result_type(float)  # explicit: see xcosmo.precision.constant
+        ln_kt = jnp.asarray(self.ln_kt, dtype)
+        zq = jnp.full(ln_kt.shape, z, dtype=dtype)
+        ln_r = interpax.interp2d(ln_kt, zq, ln_kt, jnp.asarray(self.z, dtype), jnp.asarray(self.ln_rate, dtype), method="cubic")
         return ln_kt, ln_r
 
 
