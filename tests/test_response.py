@@ -378,8 +378,14 @@ def test_builtin_hardness_ratio_increases_with_temperature(builtin):
 
 
 # Effective area of the built-in pn vs the real thin pn ARF, averaged in broad bins. Measured (built-in / real):
-# 0.5-1: 1.10, 1-2: 1.05, 2-4.5: 1.17, 4.5-7: 0.97. The 2-4.5 keV bin misses the 15% goal (built-in table too high
-# above the Au M edges, or the real arfgen ARF, which includes the PSF fraction of its extraction region, lower).
+# 0.5-1: 1.07, 1-2: 1.05, 2-4.5: 1.17, 4.5-7: 0.97 (0.5-1 was 1.10 before the thin-filter column of EPIC_THIN_TABLE
+# was recomputed from tabulated attenuation coefficients; it had been 3-8% too transparent at 0.5-0.8 keV).
+# The 2-4.5 keV bin misses the 15% goal (built-in table too high above the Au M edges). The comparison is not quite
+# like with like: arfgen made this ARF with modelee=yes (PSF encircled-energy fraction of its extraction region, which
+# is not in the file) and modelootcorr=yes (pn out-of-time events), so it may sit a few % below a total on-axis area.
+# That is consistent with the gray 5-7% excess at 0.5-2 keV but cannot be measured from the files, and an
+# encircled-energy fraction, which falls with energy, would not make 4.5-7 keV come out low: no such factor is
+# modelled in the built-in and the comparison is left as it is.
 AREA_BINS = [(0.5, 1.0), (1.0, 2.0), (2.0, 4.5), (4.5, 7.0)]
 
 
@@ -410,13 +416,15 @@ def test_builtin_pn_area_shape_vs_sherpa_pn(sherpa_pn, builtin, lo, hi):
 
 
 # Acceptance: band count rates of the built-in pn and MOS1 vs the real pn (ARF x RMF, SAS 18) and MOS1 canned RSP,
-# within 10%, kT = 1-8 keV, z = 0.1-0.5. Measured built-in / real:
-#   [1-2] keV:   pn 1.063-1.073, MOS1 1.023-1.028                                  -> pass
-#   [0.5-1] keV: pn 1.181-1.212, MOS1 1.087-1.118 (MOS1 passes for kT >= 2 keV)    -> strict xfail
-# The [0.5-1] keV excess is the low-energy redistribution: the shelf of partial events is fitted to the early pn
-# calibration (sherpa's epn_ff20_dY9.rmf), and the later calibration of the reference files redistributes ~10% more of
-# the 0.5-1 keV counts below 0.5 keV (test_real_pn_calibrations_differ_at_low_energy); the built-in pn area is also
-# ~10% above that arfgen ARF at 0.5-1 keV. These stay strict xfails: to be revisited, not loosened.
+# within 10%, kT = 1-8 keV, z = 0.1-0.5. Measured built-in / real (min-max over the 12 cases):
+#   [1-2] keV:   pn 1.057-1.069, MOS1 1.015-1.031   (before: pn 1.063-1.073, MOS1 1.023-1.028)
+#   [0.5-1] keV: pn 1.065-1.072, MOS1 1.019-1.023   (before: pn 1.181-1.212, MOS1 1.087-1.118, strict xfails)
+# The [0.5-1] keV excess was the low-energy redistribution (a partial-charge shelf fitted to the early pn calibration,
+# sherpa's epn_ff20_dY9.rmf, which keeps ~10% more of the 0.5-1 keV counts above 0.5 keV than these files, see
+# test_real_pn_calibrations_differ_at_low_energy) and, for pn, an area ~10% above the SAS 18 ARF at 0.5-1 keV. The
+# shelf is now fitted per camera to these reference files' redistribution (area normalised out,
+# test_shelf_parameters_are_the_fit_to_the_reference_responses) and the thin-filter transmission recomputed (AREA_BINS
+# note); what remains is the ~5-7% gray pn area offset of AREA_BINS.
 CASES = [(kt, z) for kt in (1.0, 2.0, 4.0, 8.0) for z in (0.1, 0.3, 0.5)]
 
 
@@ -435,13 +443,7 @@ def test_builtin_band_rates_1_2_kev_vs_real(pn, mos1, builtin, cam):
     np.testing.assert_allclose(ratios[:, 1], 1.0, atol=0.10)
 
 
-@pytest.mark.parametrize(
-    "cam",
-    [
-        pytest.param("pn", marks=pytest.mark.xfail(strict=True, reason="measured 1.18-1.21, see CASES note")),
-        pytest.param("mos1", marks=pytest.mark.xfail(strict=True, reason="measured 1.09-1.12, see CASES note")),
-    ],
-)
+@pytest.mark.parametrize("cam", ["pn", "mos1"])
 def test_builtin_band_rates_05_1_kev_vs_real(pn, mos1, builtin, cam):
     ratios = _band_rate_ratios({"pn": pn, "mos1": mos1}[cam], builtin[cam])
     np.testing.assert_allclose(ratios[:, 0], 1.0, atol=0.10)
@@ -464,28 +466,41 @@ def test_real_pn_calibrations_differ_at_low_energy(pn, sherpa_pn):
         assert 1.05 < ratio[0] < 1.15 and abs(ratio[1] - 1.0) < 0.04
 
 
-def test_shelf_parameters_are_the_fit_to_the_early_pn_rmf(sherpa_pn):
-    """CHARGE_LOSS_DEPTH_UM and SHELF_Q_MIN are the least-squares fit of the shelf model to the redistribution of
-    sherpa's epn_ff20_dY9.rmf (cumulative fractions below 0.5 keV, 0.9 E and 0.7 E for E = 0.55-1.5 keV)."""
+@pytest.mark.parametrize(
+    "reference, camera, expected",
+    [
+        ("pn", "pn", None),  # SAS 18 pn RMF: the built-in pn constants
+        ("mos1", "mos1", None),  # MOS1 canned RSP: the built-in MOS constants
+        ("sherpa_pn", "pn", (0.173, 0.608)),  # early pn calibration (2002): the former constants, for reference
+    ],
+)
+def test_shelf_parameters_are_the_fit_to_the_reference_responses(request, reference, camera, expected):
+    """CHARGE_LOSS_DEPTH_UM and SHELF_Q_MIN of each camera kind are the least-squares fit of the shelf model to the
+    redistribution alone (rows normalised to unit sum, so the effective area drops out) of the acceptance reference
+    file of that camera: the SAS 18 pn RMF for pn, the MOS1 canned RSP for MOS (cumulative fractions below 0.5 keV,
+    0.9 E and 0.7 E for E = 0.55-1.5 keV). The same fit to sherpa's early pn RMF gives the former constants."""
     from scipy.optimize import minimize
 
     from xcosmo.xray.response import CHARGE_LOSS_DEPTH_UM, SHELF_Q_MIN, redistribution
 
+    real = request.getfixturevalue(reference)
     energies = np.array([0.55, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5])
-    redist = sherpa_pn.matrix / np.maximum(sherpa_pn.matrix.sum(axis=1, keepdims=True), 1e-300)
-    mid = sherpa_pn.channel_mid
-    rows = redist[np.searchsorted(sherpa_pn.energ_hi, energies)]
+    redist = real.matrix / np.maximum(real.matrix.sum(axis=1, keepdims=True), 1e-300)
+    mid = real.channel_mid
+    rows = redist[np.searchsorted(real.energ_hi, energies)]
     target = np.array([[row[mid < t].sum() for t in (0.5, 0.9 * e, 0.7 * e)] for row, e in zip(rows, energies)])
 
     def model(p):
         cdfs = []
         for e in energies:
             edges = np.array([0.0, 0.5, 0.9 * e, 0.7 * e, 20.0])
-            probs = redistribution(np.array([e]), np.sort(edges), "pn", depth_um=p[0], q_min=p[1])[0]
+            probs = redistribution(np.array([e]), np.sort(edges), camera, depth_um=p[0], q_min=p[1])[0]
             cum = np.concatenate([[0.0], np.cumsum(probs)])
             cdfs.append([cum[np.searchsorted(np.sort(edges), t)] for t in (0.5, 0.9 * e, 0.7 * e)])
         return np.array(cdfs)
 
     fit = minimize(lambda p: np.sum((model(p) - target) ** 2), [0.2, 0.4], method="Nelder-Mead").x
-    assert CHARGE_LOSS_DEPTH_UM == pytest.approx(fit[0], rel=0.05)
-    assert SHELF_Q_MIN == pytest.approx(fit[1], rel=0.05)
+    kind = "pn" if camera == "pn" else "mos"
+    depth, q_min = expected if expected is not None else (CHARGE_LOSS_DEPTH_UM[kind], SHELF_Q_MIN[kind])
+    assert depth == pytest.approx(fit[0], rel=0.05)
+    assert q_min == pytest.approx(fit[1], rel=0.05)

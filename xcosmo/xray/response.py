@@ -59,9 +59,12 @@ CAMERAS = ("pn", "mos1", "mos2")
 #   2001, A&A 365, L1; Aschenbach et al. 2000, SPIE 4012, 731), ~1500 cm^2 at 1 keV and ~800 cm^2 at 6 keV
 #   (XMM-Newton Users Handbook (UHB) section 3.2.2, mirror effective-area figure); nearly flat below 1.5 keV
 #   (gold coating) with the drop at the Au M5/M4 edges (2.21/2.29 keV) and the high-energy roll-off of that figure.
-# * filter: Thin filter = 1600 A polyimide + 400 A Al (UHB section 3.3.6); transmission from the carbon K (0.284 keV),
-#   oxygen K (0.532 keV) and aluminium K (1.56 keV) edges and smooth photo-absorption in between (Henke et al. 1993
-#   mass attenuation coefficients, evaluated roughly).
+# * filter: Thin filter = 1600 A polyimide (C22H10N2O5, 1.42 g/cm^3) + 400 A Al (UHB section 3.3.6); transmission
+#   exp(-sum_i mu_i rho_i t_i) computed at the table energies from tabulated mass attenuation coefficients (Elam,
+#   Ravel & Sieber 2002, Radiat. Phys. Chem. 63, 121, as packaged by xraydb; Henke et al. 1993 and Chantler 2005 give
+#   the same to 1%), with the carbon K (0.284 keV), oxygen K (0.532 keV) and aluminium K (1.56 keV) edges. An earlier
+#   hand evaluation of this column was 3-8% too transparent at 0.5-0.8 keV (more below 0.5 keV), which made the
+#   built-in pn area ~10% high against the SAS 18 pn ARF there (now ~7%, see tests/test_response.py AREA_BINS).
 # * pn QE: back-illuminated 300 um pn-CCD, single+double events (patterns 0-4), Struder et al. 2001, A&A 365, L18,
 #   QE figure (>~ 0.9 from 0.5 to 9 keV, falling below as the thin entrance window absorbs, and above 10 keV as the
 #   300 um depletion depth becomes transparent).
@@ -72,43 +75,43 @@ CAMERAS = ("pn", "mos1", "mos2")
 EPIC_THIN_TABLE = np.array(
     [
         # E     mirror  filter  QE_pn  QE_mos
-        [0.10, 1450.0, 0.35, 0.20, 0.02],
-        [0.15, 1450.0, 0.49, 0.40, 0.04],
-        [0.20, 1450.0, 0.62, 0.55, 0.09],
-        [0.25, 1450.0, 0.74, 0.68, 0.14],
-        [0.28, 1450.0, 0.80, 0.74, 0.17],
-        [0.30, 1450.0, 0.45, 0.78, 0.20],  # just above the C K edge of the polyimide
-        [0.35, 1455.0, 0.58, 0.82, 0.25],
-        [0.40, 1455.0, 0.67, 0.85, 0.30],
-        [0.45, 1455.0, 0.72, 0.87, 0.34],
-        [0.50, 1460.0, 0.78, 0.88, 0.38],
-        [0.53, 1460.0, 0.79, 0.88, 0.40],
-        [0.55, 1460.0, 0.75, 0.86, 0.33],  # just above the O K edge
-        [0.60, 1465.0, 0.80, 0.88, 0.37],
-        [0.70, 1470.0, 0.86, 0.90, 0.45],
-        [0.80, 1475.0, 0.90, 0.92, 0.53],
-        [0.90, 1480.0, 0.915, 0.93, 0.59],
-        [1.00, 1490.0, 0.93, 0.94, 0.65],
-        [1.20, 1485.0, 0.95, 0.95, 0.74],
-        [1.50, 1475.0, 0.975, 0.96, 0.82],
-        [1.60, 1470.0, 0.935, 0.96, 0.83],  # just above the Al K edge
-        [1.80, 1440.0, 0.96, 0.97, 0.86],
-        [1.90, 1430.0, 0.965, 0.96, 0.68],  # just above the Si K edge (MOS electrodes)
-        [2.00, 1420.0, 0.97, 0.96, 0.70],
-        [2.20, 1380.0, 0.98, 0.97, 0.74],
-        [2.30, 1160.0, 0.98, 0.97, 0.76],  # above the Au M5/M4 edges of the mirror coating
-        [2.50, 1140.0, 0.985, 0.98, 0.79],
-        [3.00, 1100.0, 0.99, 0.98, 0.85],
-        [3.50, 1040.0, 0.99, 0.98, 0.88],
-        [4.00, 990.0, 0.99, 0.98, 0.90],
-        [5.00, 900.0, 0.995, 0.98, 0.89],
-        [6.00, 800.0, 1.00, 0.98, 0.72],
-        [7.00, 690.0, 1.00, 0.98, 0.59],
-        [8.00, 580.0, 1.00, 0.97, 0.44],
-        [9.00, 450.0, 1.00, 0.96, 0.34],
-        [10.0, 330.0, 1.00, 0.93, 0.27],
-        [11.0, 230.0, 1.00, 0.88, 0.22],
-        [12.0, 150.0, 1.00, 0.82, 0.17],
+        [0.10, 1450.0, 0.123, 0.20, 0.02],
+        [0.15, 1450.0, 0.278, 0.40, 0.04],
+        [0.20, 1450.0, 0.479, 0.55, 0.09],
+        [0.25, 1450.0, 0.635, 0.68, 0.14],
+        [0.28, 1450.0, 0.701, 0.74, 0.17],
+        [0.30, 1450.0, 0.393, 0.78, 0.20],  # just above the C K edge of the polyimide
+        [0.35, 1455.0, 0.512, 0.82, 0.25],
+        [0.40, 1455.0, 0.605, 0.85, 0.30],
+        [0.45, 1455.0, 0.661, 0.87, 0.34],
+        [0.50, 1460.0, 0.724, 0.88, 0.38],
+        [0.53, 1460.0, 0.757, 0.88, 0.40],
+        [0.55, 1460.0, 0.716, 0.86, 0.33],  # just above the O K edge
+        [0.60, 1465.0, 0.759, 0.88, 0.37],
+        [0.70, 1470.0, 0.830, 0.90, 0.45],
+        [0.80, 1475.0, 0.876, 0.92, 0.53],
+        [0.90, 1480.0, 0.907, 0.93, 0.59],
+        [1.00, 1490.0, 0.928, 0.94, 0.65],
+        [1.20, 1485.0, 0.956, 0.95, 0.74],
+        [1.50, 1475.0, 0.976, 0.96, 0.82],
+        [1.60, 1470.0, 0.944, 0.96, 0.83],  # just above the Al K edge
+        [1.80, 1440.0, 0.958, 0.97, 0.86],
+        [1.90, 1430.0, 0.963, 0.96, 0.68],  # just above the Si K edge (MOS electrodes)
+        [2.00, 1420.0, 0.967, 0.96, 0.70],
+        [2.20, 1380.0, 0.974, 0.97, 0.74],
+        [2.30, 1160.0, 0.977, 0.97, 0.76],  # above the Au M5/M4 edges of the mirror coating
+        [2.50, 1140.0, 0.982, 0.98, 0.79],
+        [3.00, 1100.0, 0.989, 0.98, 0.85],
+        [3.50, 1040.0, 0.993, 0.98, 0.88],
+        [4.00, 990.0, 0.995, 0.98, 0.90],
+        [5.00, 900.0, 0.997, 0.98, 0.89],
+        [6.00, 800.0, 0.998, 0.98, 0.72],
+        [7.00, 690.0, 0.999, 0.98, 0.59],
+        [8.00, 580.0, 0.999, 0.97, 0.44],
+        [9.00, 450.0, 1.000, 0.96, 0.34],
+        [10.0, 330.0, 1.000, 0.93, 0.27],
+        [11.0, 230.0, 1.000, 0.88, 0.22],
+        [12.0, 150.0, 1.000, 0.82, 0.17],
     ]
 )
 """Built-in on-axis EPIC thin-filter table: E (keV), mirror area (cm^2), filter transmission, QE pn, QE MOS."""
@@ -122,18 +125,32 @@ RGA_FRACTION = 0.44
 _FWHM_ANCHORS_KEV = {"pn": (0.080, 0.150), "mos": (0.070, 0.150)}  # FWHM at 1 keV and at 6.4 keV
 
 
-# Low-energy redistribution: partial charge collection near the CCD entrance surface. A photon absorbed within a depth
-# ~ d of the surface loses part of its charge (Popp et al. 2000, NIM A 439, 567, for pn-CCDs), so a fraction
+# Low-energy redistribution: partial charge collection near the CCD surface through which the photons enter (the
+# entrance window of the back-illuminated pn, Popp et al. 2000, NIM A 439, 567; the electrode side of the
+# front-illuminated MOS, Turner et al. 2001). A photon absorbed within a depth ~ d of that surface loses part of its
+# charge, so a fraction
 #     f(E) = 1 - exp(-d / lambda_Si(E))
 # of the events, lambda_Si being the photon attenuation length in silicon, is measured at q E with q uniform in
 # [Q_MIN, 1) (a shelf below the photopeak), the rest in the Gaussian photopeak. lambda_Si comes from the NIST XCOM
 # attenuation coefficients of Si (anchors below, log-log interpolation; below 1 keV mu/rho ~ E^-2.7).
-# The two numbers (d, Q_MIN) are fitted to the redistribution of the sherpa test-data pn RMF epn_ff20_dY9.rmf
-# (an early-mission pn calibration) and applied to pn and MOS alike; the fit is re-run in tests/test_response.py.
-# The pn-thin-5-ao20 RMF (SAS 18) and the MOS1 canned RSP are left as independent checks: they redistribute more
-# (a later calibration epoch), and the two real pn RMFs differ from each other by ~10% in [0.5-1] keV rates.
-CHARGE_LOSS_DEPTH_UM = 0.173
-SHELF_Q_MIN = 0.608
+# (d, Q_MIN) are fitted per camera kind to the redistribution alone (each matrix row normalised to unit sum, so the
+# effective area drops out), by least squares on the cumulative fractions below 0.5 keV, 0.9 E and 0.7 E for
+# E = 0.55-1.5 keV, against the reference responses of shared/data/xmm (MANIFEST.md); the fit is re-run in
+# tests/test_response.py (test_shelf_parameters_are_the_fit_to_the_reference_responses):
+# - pn:  pn-thin-5-ao20.rmf, made in 2020 by rmfgen 2.8.1 of SAS 18: d = 0.333 um, Q_MIN = 0.487.
+#   It is the calibration a user of SAS gets today, so it is the one to follow. The early-mission pn RMF of the
+#   sherpa test data (epn_ff20_dY9.rmf, EPIC_PN_RSP 6.3, 2002), which the previous constants (d = 0.173 um,
+#   Q_MIN = 0.608) were fitted to, has a smaller, shorter shelf and keeps ~10% more of the 0.5-1 keV counts above
+#   0.5 keV (test_real_pn_calibrations_differ_at_low_energy): a calibration-epoch difference no single built-in
+#   can remove.
+# - MOS: m1_thin1v9q19t5r5_all_15.rsp, the MOS1 thin canned response (Leicester, 2001), the only MOS reference file:
+#   d = 0.338 um, Q_MIN = 0.546 (as many partial events as the pn, losing less charge). MOS2 takes the MOS1 values.
+#   The MOS low-energy redistribution has evolved in orbit since (XMM-Newton Calibration Access and Data Handbook,
+#   EPIC MOS response), which neither this matrix nor the built-in follows.
+CHARGE_LOSS_DEPTH_UM = {"pn": 0.333, "mos": 0.338}
+"""Depth d (micrometres) of the partial-charge layer per camera kind ("pn", "mos"); see the comments above."""
+SHELF_Q_MIN = {"pn": 0.487, "mos": 0.546}
+"""Lowest fraction Q_MIN of the charge collected for a partial event, per camera kind ("pn", "mos")."""
 _SI_E_KEV = np.array([1.0, 1.5, 1.8389, 1.83891, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0])
 _SI_MU_CM2_G = np.array([1570.0, 535.0, 309.0, 3192.0, 2777.0, 978.0, 452.0, 245.0, 147.0, 64.6, 33.9, 10.3])
 _SI_DENSITY = 2.33  # g/cm^3
@@ -147,28 +164,39 @@ def silicon_attenuation_length(energy_kev: ArrayLike) -> np.ndarray:
     return 1e4 / (mu * _SI_DENSITY)
 
 
-def shelf_fraction(energy_kev: ArrayLike, depth_um: float = CHARGE_LOSS_DEPTH_UM) -> np.ndarray:
-    """Fraction of events with partial charge collection, 1 - exp(-d / lambda_Si(E))."""
-    return 1.0 - np.exp(-depth_um / silicon_attenuation_length(energy_kev))
+def shelf_fraction(energy_kev: ArrayLike, depth_um: float | None = None, camera: str = "pn") -> np.ndarray:
+    """Fraction of events with partial charge collection, 1 - exp(-d / lambda_Si(E)), at ``energy_kev`` (keV).
+
+    ``depth_um`` is d in micrometres; by default :data:`CHARGE_LOSS_DEPTH_UM` of ``camera``.
+    """
+    d = CHARGE_LOSS_DEPTH_UM[_camera_kind(camera)] if depth_um is None else depth_um
+    return 1.0 - np.exp(-d / silicon_attenuation_length(energy_kev))
 
 
 def redistribution(
     energy_kev: ArrayLike,
     channel_edges_kev: ArrayLike,
     camera: str = "pn",
-    depth_um: float = CHARGE_LOSS_DEPTH_UM,
-    q_min: float = SHELF_Q_MIN,
+    depth_um: float | None = None,
+    q_min: float | None = None,
 ) -> np.ndarray:
     """Probability (n_e, n_ch) that a photon of energy E is measured in each channel: Gaussian photopeak of FWHM
-    :func:`epic_fwhm` plus the partial-charge shelf uniform in [q_min E, E) (see the module comments)."""
+    :func:`epic_fwhm` plus the partial-charge shelf uniform in [q_min E, E) (see the module comments).
+
+    ``depth_um`` and ``q_min`` default to the fitted :data:`CHARGE_LOSS_DEPTH_UM` and :data:`SHELF_Q_MIN` of
+    ``camera``.
+    """
     from scipy.special import erf
 
+    kind = _camera_kind(camera)
+    depth_um = CHARGE_LOSS_DEPTH_UM[kind] if depth_um is None else depth_um
+    q_min = SHELF_Q_MIN[kind] if q_min is None else q_min
     e = np.asarray(energy_kev, dtype=np.float64)[:, None]
     edges = np.asarray(channel_edges_kev, dtype=np.float64)[None, :]
     sigma = epic_fwhm(e, camera) / np.sqrt(8.0 * np.log(2.0))
     peak = 0.5 * (1.0 + erf((edges - e) / (np.sqrt(2.0) * sigma)))
     shelf = np.clip((edges / e - q_min) / (1.0 - q_min), 0.0, 1.0)
-    f = shelf_fraction(e, depth_um)
+    f = shelf_fraction(e, depth_um, camera)
     return np.diff((1.0 - f) * peak + f * shelf, axis=1)
 
 
@@ -295,7 +323,8 @@ class Response(eqx.Module):
         sources in the module source). Redistribution: a Gaussian of FWHM :func:`epic_fwhm`
         (sqrt(a^2 + b^2 E) through the published ~80 eV (pn) / ~70 eV (MOS) at 1 keV and ~150 eV at 6.4 keV),
         integrated over each channel, plus a shelf of partial-charge events below the photopeak (:func:`redistribution`;
-        fitted to an early-mission pn RMF); probability falling outside the channel range is lost.
+        fitted per camera to the SAS 18 pn RMF and the MOS1 canned response); probability falling outside the channel
+        range is lost.
 
         It neglects vignetting and every off-axis effect, the PSF fraction lost outside an extraction region
         (arfgen's encircled-energy correction), pattern-selection and gain details, CCD gaps and bad pixels, the time
@@ -303,9 +332,10 @@ class Response(eqx.Module):
         differences between MOS1 and MOS2 (taken identical).
 
         Against real responses (``tests/test_response.py``; bremsstrahlung-like spectra, kT = 1-8 keV,
-        z = 0.1-0.5): band rates in [1-2] keV agree to 2-7%; in [0.5-1] keV the built-in is 9-12% (MOS1) and 18-21%
-        (pn) high against the SAS 18 pn ARF+RMF and the MOS1 canned RSP, whose later calibration moves more of the
-        0.5-1 keV counts below 0.5 keV (two real pn RMFs differ by ~10% there); hardness ratios are 6-11% low.
+        z = 0.1-0.5): the built-in / real band rates are 1.065-1.072 ([0.5-1] keV) and 1.057-1.069 ([1-2] keV) for pn
+        against the SAS 18 pn ARF+RMF, 1.019-1.023 and 1.015-1.031 for MOS1 against the MOS1 canned RSP; hardness
+        ratios agree to 1%. Calibration epochs differ by more than that at low energy: the 2002 pn RMF of the sherpa
+        test data keeps ~10% more of the 0.5-1 keV counts above 0.5 keV than the SAS 18 one.
         For real work pass calibration files instead: ``Response.from_ogip("src.arf", "src.rmf")`` or
         ``Response.from_rsp("canned.rsp")``.
 
