@@ -234,13 +234,16 @@ def simulate_survey(
     timings = dict.fromkeys(("nbody", "painting", "emission", "detection", "output"), 0.0)
     side_deg = spec.side_arcmin / 60.0
     centres = [(field_centre[0] + l * side_deg / math.cos(math.radians(field_centre[1])), field_centre[1]) for l in range(n_lc)]
+    # the jitted stages take the parameters as float32 arrays (traced), so one compilation serves every parameter set
+    as_arrays = lambda tree: jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), tree)  # noqa: E731
+    traced_cosmo, traced_params = as_arrays(cosmo), as_arrays(params)
     rows = []
     root = jax.random.key(seed)
     bar = tqdm(total=n_lc * n_box, desc=f"simulate {preset.name}", unit="box", disable=not progress)
     for l in range(n_lc):
         for b in range(n_box):
             key = jax.random.fold_in(jax.random.fold_in(root, l), b)
-            box_maps = _simulate_box(cosmo, params, painter, lc, preset.pm, b, key, timings)
+            box_maps = _simulate_box(traced_cosmo, traced_params, painter, lc, preset.pm, b, key, timings)
             for name, image in zip(MAP_NAMES, box_maps):
                 maps[name][l, b] = image
             t = time.perf_counter()
