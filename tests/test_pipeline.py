@@ -151,3 +151,18 @@ def test_impossible_geometry_and_memory_are_refused(monkeypatch):
         tiny.replace(z_min=0.5, z_max=0.3)
     with pytest.raises(ValueError, match="GiB"):
         simulate_survey(FIDUCIAL, 0, tiny.replace(area_deg2=20.0, voxel_mpc_h=0.01), progress=False)
+
+
+def test_new_parameter_values_do_not_recompile(run, caplog):
+    """Campaigns vary the parameters: at fixed geometry (same Omega_m) the jitted stages must be reused."""
+    import logging
+
+    jax.config.update("jax_log_compiles", True)
+    try:
+        with caplog.at_level(logging.WARNING):
+            simulate_survey(Params(0.3, 0.7, 2.0, 1.5, 0.5, 1.2), SEED, "tiny", progress=False)
+    finally:
+        jax.config.update("jax_log_compiles", False)
+    compiled = [r.getMessage() for r in caplog.records if "Compiling" in r.getMessage()]
+    stages = [m for m in compiled if any(f"jit({name}" in m for name in ("_evolve", "_paint", "_emission_maps"))]
+    assert stages == [], stages
