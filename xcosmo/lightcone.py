@@ -147,13 +147,15 @@ class LightCone:
         return self.box.n_particles * self.spec.n_boxes
 
     def weights(self, b: int) -> np.ndarray:
-        """Overlap weights of box ``b``'s slices onto map pixels: (n_depth, n_pix, n_side), float64."""
-        return overlap_weights(self.slice_chi[b], self.box.mesh_shape[0], self.box.voxel_mpc_h, self.spec.side_arcmin, self.n_pix)
+        """Overlap weights of box ``b``'s slices onto map pixels, (n_depth, n_pix, n_side), float64; zero for the
+        slices beyond z_max, so projecting with them drops those slices."""
+        w = overlap_weights(self.slice_chi[b], self.box.mesh_shape[0], self.box.voxel_mpc_h, self.spec.side_arcmin, self.n_pix)
+        return w * self.slice_mask[b][:, None, None]
 
     def footprint_fraction(self, b: int) -> np.ndarray:
         """Fraction of each voxel of box ``b`` inside the footprint, (n_side, n_side, n_depth), masked slices 0."""
         w = self.weights(b).sum(axis=1)  # (n_depth, n_side): covered fraction along one transverse axis
-        return np.einsum("jx,jy->xyj", w, w) * self.slice_mask[b][None, None, :]
+        return np.einsum("jx,jy->xyj", w, w)
 
 
 def overlap_weights(chi: np.ndarray, n_side: int, voxel_mpc_h: float, side_arcmin: float, n_pix: int) -> np.ndarray:
@@ -177,7 +179,7 @@ def project_slices(field: jax.Array, weights: jax.Array) -> jax.Array:
     """Sum of the conservative angular remaps of every slice: map[p, q] = sum_j sum_xy w[j,p,x] F[x,y,j] w[j,q,y].
 
     ``field`` (n_side, n_side, n_depth) holds an extensive quantity per voxel (count rate, mass); ``weights`` from
-    :func:`overlap_weights` (times the slice mask). Returns (n_pix, n_pix) with axes (y, x) as FITS images.
+    :func:`overlap_weights` or :meth:`LightCone.weights` (which zeroes the slices beyond z_max). Returns (n_pix, n_pix) with axes (y, x) as FITS images.
     """
     return jnp.einsum("jqy,xyj,jpx->qp", weights, field, weights)
 

@@ -279,10 +279,10 @@ def _simulate_box(cosmo: Cosmology, params: Params, painter, lc: LightCone, pm: 
     a_box = jnp.float32(1.0 / (1.0 + lc.box_z[b]))
     dx, _ = _timed(timings, "nbody", evolve, cosmo, key, box, a_box, pm)
     n_e, kt = _timed(timings, "painting", _paint, painter, dx, box, jnp.float32(lc.box_z[b]), params)
-    weights = jnp.asarray(lc.weights(b) * lc.slice_mask[b][:, None, None], jnp.float32)
-    slices = (jnp.asarray(lc.slice_z[b], jnp.float32), jnp.asarray(lc.slice_mask[b], jnp.float32))
+    weights = jnp.asarray(lc.weights(b), jnp.float32)  # slices beyond z_max have zero weight
+    slice_z = jnp.asarray(lc.slice_z[b], jnp.float32)
     table = default_table()  # built (or read from the cache) outside jit
-    out = _timed(timings, "emission", _emission_maps, cosmo, table, n_e, kt, dx, slices, weights, box, jnp.float32(lc.box_z[b]))
+    out = _timed(timings, "emission", _emission_maps, cosmo, table, n_e, kt, dx, slice_z, weights, box, jnp.float32(lc.box_z[b]))
     return [np.asarray(m) for m in out]
 
 
@@ -292,9 +292,8 @@ def _paint(painter, dx, box: Box, z, params):
 
 
 @eqx.filter_jit
-def _emission_maps(cosmo, table, n_e, kt, dx, slices, weights, box: Box, z_box):
+def _emission_maps(cosmo, table, n_e, kt, dx, slice_z, weights, box: Box, z_box):
     """Count-rate maps of both bands (each slice at its own redshift) and the dark-matter maps of one box."""
-    slice_z, mask = slices
 
     def rates(ne_j, kt_j, z_j):
         return voxel_count_rates(cosmo, ne_j, kt_j, z_j, box.voxel_mpc_h, table)
@@ -303,11 +302,11 @@ def _emission_maps(cosmo, table, n_e, kt, dx, slices, weights, box: Box, z_box):
     rho = density(dx)  # 1 + delta
     rho_c = rho * cosmo.omega_m * (1.0 + z_box) ** 3 / efunc(cosmo, z_box) ** 2  # rho_m / rho_crit(z)
     voxel_mass = cosmo.omega_m * RHO_CRIT_0 * box.voxel_mpc_h**3  # Msun/h of a mean-density voxel
-    mass_200 = jnp.where(rho_c >= MASS_OVERDENSITY, rho * voxel_mass, 0.0) * mask
+    mass_200 = jnp.where(rho_c >= MASS_OVERDENSITY, rho * voxel_mass, 0.0)
     return (
-        project_slices(soft * mask, weights),
-        project_slices(hard * mask, weights),
-        project_slices_max(rho_c * mask, weights),
+        project_slices(soft, weights),
+        project_slices(hard, weights),
+        project_slices_max(rho_c, weights),
         project_slices(mass_200, weights),
     )
 
@@ -320,7 +319,8 @@ def _detect_box(maps, l: int, b: int, lc: LightCone, detection: Detection, centr
     sources, seg = detect_sources(soft, hard, detection)
     halos, seg_mass = detect_mass(maps["rho_dm"][l, b], maps["mass_200c"][l, b])
     match = match_by_overlap(seg, seg_mass) if len(sources) else np.zeros(0, int)
-    mass = np.where(match > 0, np.asarray(halos["mass"])[np.maximum(match - 1, 0)] if len(halos) else 0.0, 0.0)
+    halo_mass = np.concatenate([[0.0], np.asarray(halos["mass"], float)])  # label 0: no overlapping halo
+    mass = halo_mass[match]
     ra, dec = map_wcs(lc, centre).pixel_to_world_values(np.asarray(sources["x"]), np.asarray(sources["y"]))
     table = Table()
     table["ra"] = np.asarray(ra, float) * u.deg
