@@ -179,7 +179,8 @@ def project_slices(field: jax.Array, weights: jax.Array) -> jax.Array:
     """Sum of the conservative angular remaps of every slice: map[p, q] = sum_j sum_xy w[j,p,x] F[x,y,j] w[j,q,y].
 
     ``field`` (n_side, n_side, n_depth) holds an extensive quantity per voxel (count rate, mass); ``weights`` from
-    :func:`overlap_weights` or :meth:`LightCone.weights` (which zeroes the slices beyond z_max). Returns (n_pix, n_pix) with axes (y, x) as FITS images.
+    :func:`overlap_weights` or :meth:`LightCone.weights` (which zeroes the slices beyond z_max). Returns (n_pix, n_pix)
+    with axes (y, x) as FITS images.
     """
     return jnp.einsum("jqy,xyj,jpx->qp", weights, field, weights)
 
