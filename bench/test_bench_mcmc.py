@@ -82,6 +82,7 @@ class Target:
     model_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     x64: bool = False
     dense_mass: bool = False  # NUTS's default mass matrix for this target (run_nuts's dense_mass)
+    neutra: bool = False  # NUTS's default: in the latent space of a flow fitted to the posterior (run_nuts's neutra)
 
 
 def prior_mean_start(model: Callable, data: Any, model_kwargs: dict | None = None, x64: bool = False) -> dict:
@@ -98,13 +99,13 @@ def prior_mean_start(model: Callable, data: Any, model_kwargs: dict | None = Non
 
 def analytic_target() -> Target:
     """The analytical XOD model on its Asimov data at the fiducial, float64, started at the prior means (for
-    ``analytic_model``'s priors: the fiducial cosmology and scaling relations); NUTS with a dense mass matrix (its
-    8 parameters are strongly correlated)."""
+    ``analytic_model``'s priors: the fiducial cosmology and scaling relations); NUTS with a dense mass matrix in the
+    latent space of a flow fitted to the posterior (its 8 parameters lie on a bent, varying-width ridge)."""
     from inference.likelihood import analytic_model, asimov_data
 
     data = asimov_data()
     start = prior_mean_start(analytic_model, data, x64=True)
-    return Target("analytic XOD", analytic_model, data, init_params=start, x64=True, dense_mass=True)
+    return Target("analytic XOD", analytic_model, data, init_params=start, x64=True, dense_mass=True, neutra=True)
 
 
 def toy_target() -> Target:
@@ -163,18 +164,19 @@ def unconstrained_draws(target: Target, tree, latent: list[str]) -> np.ndarray:
 
 
 def run_nuts_row(target: Target, backend: str, latent: list[str], *, num_chains, num_warmup, num_samples, seed,
-                 progress, dense_mass: bool | None = None) -> dict:
-    """One NUTS run; ``dense_mass=None`` takes the target's default (:attr:`Target.dense_mass`)."""
+                 progress, dense_mass: bool | None = None, neutra: bool | None = None) -> dict:
+    """One NUTS run; ``dense_mass=None`` / ``neutra=None`` take the target's defaults."""
     import emcee
 
     from inference.mcmc import run_nuts, summary
 
     dense_mass = target.dense_mass if dense_mass is None else bool(dense_mass)
+    neutra = target.neutra if neutra is None else bool(neutra)
     with jax.enable_x64(target.x64):
         tree = run_nuts(
             target.model, target.data, backend=backend, num_warmup=num_warmup, num_samples=num_samples,
             num_chains=num_chains, seed=seed, dense_mass=dense_mass, progress=progress,
-            init_params=target.init_params, **target.model_kwargs,
+            init_params=target.init_params, neutra=neutra, **target.model_kwargs,
         )
         draws = unconstrained_draws(target, tree, latent)
     tau = emcee.autocorr.integrated_time(draws, quiet=True)
@@ -182,7 +184,7 @@ def run_nuts_row(target: Target, backend: str, latent: list[str], *, num_chains,
     ess_tau = float(np.min(num_chains * num_samples / tau))
     a = tree.attrs
     return {
-        "sampler": f"NUTS {backend} ({a['chain_method']})",
+        "sampler": f"NUTS {backend}{' + NeuTra' if neutra else ''} ({a['chain_method']})",
         "draws": f"{num_chains} x ({num_warmup} + {num_samples})",
         "mass": "dense" if int(a.get("dense_mass", dense_mass)) else "diag",
         "compile_s": a["compile_time_s"],
@@ -243,14 +245,16 @@ def run_emcee_row(target: Target, *, n_walkers, n_steps, burn, seed, progress) -
 
 def compare(target: Target, *, num_chains=4, num_warmup=1000, num_samples=1000, n_walkers=32, n_steps=5000,
             burn=1000, seed=0, progress=True, backends=("numpyro", "blackjax"), dense_mass: bool | None = None,
-            report=None) -> list[dict]:
+            neutra: bool | None = None, report=None) -> list[dict]:
     """Run emcee, then NUTS with each backend; ``report(row)`` is called as each finishes.
 
-    ``dense_mass``: NUTS's mass matrix, dense (True) or diagonal (False); None takes the target's default.
+    ``dense_mass``: NUTS's mass matrix, dense (True) or diagonal (False); ``neutra``: NUTS in the latent space of
+    a flow fitted to the posterior (True) or on the model's own unconstrained space (False); None: the target's.
     """
     latent = latent_sites(target)
     runs = [lambda b=b: run_nuts_row(target, b, latent, num_chains=num_chains, num_warmup=num_warmup,
-                                      num_samples=num_samples, seed=seed, progress=progress, dense_mass=dense_mass)
+                                      num_samples=num_samples, seed=seed, progress=progress, dense_mass=dense_mass,
+                                      neutra=neutra)
             for b in backends]
     if n_walkers:  # the reference first
         runs.insert(0, lambda: run_emcee_row(target, n_walkers=n_walkers, n_steps=n_steps, burn=burn, seed=seed,
@@ -324,8 +328,9 @@ def test_nuts_vs_emcee(benchmark):
     sizes = {k: int(opts[k2]) for k, k2 in [("num_chains", "chains"), ("num_warmup", "warmup"),
                                              ("num_samples", "samples"), ("n_walkers", "walkers"),
                                              ("n_steps", "steps"), ("burn", "burn")] if k2 in opts}
-    if "dense_mass" in opts:
-        sizes["dense_mass"] = opts["dense_mass"].lower() in ("1", "true", "yes", "dense")
+    for flag in ("dense_mass", "neutra"):
+        if flag in opts:
+            sizes[flag] = opts[flag].lower() in ("1", "true", "yes", "dense")
     rows = benchmark.pedantic(lambda: compare(target, progress=False, **sizes), rounds=1, iterations=1)
     print("\n" + format_table(target, rows))
     for r in rows:
@@ -348,13 +353,16 @@ def main(argv=None) -> None:
     parser.add_argument("--dense-mass", action=argparse.BooleanOptionalAction, default=None,
                         help="NUTS with a dense (--dense-mass) or diagonal (--no-dense-mass) mass matrix; default: the "
                              "target's (dense for analytic, diagonal for toy)")
+    parser.add_argument("--neutra", action=argparse.BooleanOptionalAction, default=None,
+                        help="NUTS in the latent space of a flow fitted to the posterior (--neutra) or on the model's own "
+                             "unconstrained space (--no-neutra); default: the target's (NeuTra for analytic)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     target = get_target(args.target)
     rows = compare(target, num_chains=args.chains, num_warmup=args.warmup, num_samples=args.samples,
                    n_walkers=args.walkers, n_steps=args.steps, burn=args.burn, seed=args.seed,
                    progress=not args.quiet, backends=tuple(b for b in args.backends.split(",") if b),
-                   dense_mass=args.dense_mass,
+                   dense_mass=args.dense_mass, neutra=args.neutra,
                    report=lambda r: print(format_row(r), flush=True))
     print(format_table(target, rows))
 

@@ -80,7 +80,7 @@ def _check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
     return int(value)
 
 
-def _validate(model, backend, num_warmup, num_samples, num_chains, seed, target_accept, progress, init_params):
+def _validate(model, backend, num_warmup, num_samples, num_chains, seed, target_accept, progress, init_params, neutra):
     if not callable(model):
         raise ValueError(f"model = {model!r}: expected a numpyro model function, called as model(data, **model_kwargs)")
     if backend not in BACKENDS:
@@ -97,6 +97,10 @@ def _validate(model, backend, num_warmup, num_samples, num_chains, seed, target_
         raise ValueError(f"progress = {progress!r}: expected True or False")
     if init_params is not None and not isinstance(init_params, Mapping):
         raise ValueError(f"init_params = {init_params!r}: expected None or a dict {{site name: constrained value}}")
+    from inference.neutra import NeuTraSettings
+
+    if not isinstance(neutra, (bool, NeuTraSettings)):
+        raise ValueError(f"neutra = {neutra!r}: expected True, False or an inference.neutra.NeuTraSettings")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -354,6 +358,7 @@ def run_nuts(
     dense_mass: bool = False,
     progress: bool = True,
     init_params: Mapping[str, Any] | None = None,
+    neutra: "bool | NeuTraSettings" = False,
     **model_kwargs,
 ) -> xr.DataTree:
     """Sample a numpyro model with NUTS; return the chains as an ArviZ-compatible ``xarray.DataTree``.
@@ -375,6 +380,12 @@ def run_nuts(
     progress : show progress bars (numpyro's own; for blackjax a tqdm bar over chains); ``False`` silences them.
     init_params : optional ``{site: value}`` in the constrained space (the model's units), one value for all chains
         or with a leading ``num_chains`` axis; sites not named start at random (numpyro's ``init_to_uniform``).
+    neutra : first fit a normalising flow to the posterior and run NUTS in its latent space (neural transport,
+        :mod:`inference.neutra`; ``True`` for the default :class:`~inference.neutra.NeuTraSettings`). For posteriors
+        with curved or varying-width degeneracies, such as the analytical model's. The chains then start at
+        independent standard-normal points of the flow's latent space (approximate posterior draws); ``init_params``
+        centres the flow's initial location instead. The fit's gradients and time count in ``n_grad_evals`` and
+        ``wall_time_s`` (attributes ``n_grad_evals_neutra``, ``neutra_loss``: the final negative ELBO).
     **model_kwargs : keyword arguments of the model.
 
     Returns
@@ -400,15 +411,25 @@ def run_nuts(
     ``collect_warmup=True``; blackjax's ``num_integration_steps``). The handful of evaluations of initialisation and
     of numpyro's initial step-size search are not counted.
     """
-    _validate(model, backend, num_warmup, num_samples, num_chains, seed, target_accept, progress, init_params)
+    _validate(model, backend, num_warmup, num_samples, num_chains, seed, target_accept, progress, init_params, neutra)
     model_kwargs = dict(model_kwargs)
     k_init, k_run = jax.random.split(jax.random.key(seed))
+    sampled, flow = model, None
     with _CompileClock() as clock:
         t0 = time.perf_counter()
-        info, z0 = _initialise(model, data, model_kwargs, k_init, num_chains, init_params)
+        if neutra is not False:
+            from inference.neutra import SHARED_LATENT, NeuTraSettings, fit_neutra
+
+            flow = fit_neutra(
+                model, data, settings=neutra if isinstance(neutra, NeuTraSettings) else None, seed=seed,
+                init_params=init_params, progress=progress, **model_kwargs,
+            )
+            sampled = flow.model
+            init_params = {SHARED_LATENT: jax.random.normal(k_init, (num_chains, flow.latent_dim))}
+        info, z0 = _initialise(sampled, data, model_kwargs, k_init, num_chains, init_params)
         if backend == "numpyro":
             samples, stats, steps_warmup, chain_method = _run_numpyro(
-                model, data, model_kwargs, z0, k_run, num_warmup, num_samples, num_chains, target_accept, dense_mass,
+                sampled, data, model_kwargs, z0, k_run, num_warmup, num_samples, num_chains, target_accept, dense_mass,
                 progress,
             )
         else:
@@ -422,9 +443,12 @@ def run_nuts(
 
     import xcosmo
 
+    if flow is not None:  # the flow's coordinates are internal: the posterior holds the model's own sites
+        samples = {k: v for k, v in samples.items() if k != SHARED_LATENT}
     order = _posterior_order(info.model_trace)
     names = [n for n in order if n in samples] + sorted(set(samples) - set(order))
     steps_sampling = int(np.sum(stats["n_steps"], dtype=np.int64))
+    steps_neutra = 0 if flow is None else flow.n_grad_evals
     attrs = {
         "backend": backend,
         "chain_method": chain_method,
@@ -436,9 +460,12 @@ def run_nuts(
         "dense_mass": int(bool(dense_mass)),
         "wall_time_s": elapsed - compile_s,
         "compile_time_s": compile_s,
-        "n_grad_evals": steps_warmup + steps_sampling,
+        "n_grad_evals": steps_neutra + steps_warmup + steps_sampling,
         "n_grad_evals_warmup": steps_warmup,
         "n_grad_evals_sampling": steps_sampling,
+        "neutra": int(flow is not None),
+        "n_grad_evals_neutra": steps_neutra,
+        "neutra_loss": math.nan if flow is None else float(flow.losses[-1]),
         "model": getattr(model, "__qualname__", type(model).__name__),
         "device": jax.default_backend(),
         "x64": int(jax.config.jax_enable_x64),
