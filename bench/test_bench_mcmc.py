@@ -83,6 +83,7 @@ class Target:
     x64: bool = False
     dense_mass: bool = False  # NUTS's default mass matrix for this target (run_nuts's dense_mass)
     neutra: bool = False  # NUTS's default: in the latent space of a flow fitted to the posterior (run_nuts's neutra)
+    target_accept: float = 0.8  # NUTS's target acceptance probability (run_nuts's target_accept)
 
 
 def prior_mean_start(model: Callable, data: Any, model_kwargs: dict | None = None, x64: bool = False) -> dict:
@@ -105,7 +106,8 @@ def analytic_target() -> Target:
 
     data = asimov_data()
     start = prior_mean_start(analytic_model, data, x64=True)
-    return Target("analytic XOD", analytic_model, data, init_params=start, x64=True, dense_mass=True, neutra=True)
+    return Target("analytic XOD", analytic_model, data, init_params=start, x64=True, dense_mass=True, neutra=True,
+                  target_accept=0.95)  # the acceptance test's settings (tests/test_nuts_analytic.py)
 
 
 def toy_target() -> Target:
@@ -176,7 +178,7 @@ def run_nuts_row(target: Target, backend: str, latent: list[str], *, num_chains,
         tree = run_nuts(
             target.model, target.data, backend=backend, num_warmup=num_warmup, num_samples=num_samples,
             num_chains=num_chains, seed=seed, dense_mass=dense_mass, progress=progress,
-            init_params=target.init_params, neutra=neutra, **target.model_kwargs,
+            init_params=target.init_params, neutra=neutra, target_accept=target.target_accept, **target.model_kwargs,
         )
         draws = unconstrained_draws(target, tree, latent)
     tau = emcee.autocorr.integrated_time(draws, quiet=True)
@@ -185,7 +187,7 @@ def run_nuts_row(target: Target, backend: str, latent: list[str], *, num_chains,
     a = tree.attrs
     return {
         "sampler": f"NUTS {backend}{' + NeuTra' if neutra else ''} ({a['chain_method']})",
-        "draws": f"{num_chains} x ({num_warmup} + {num_samples})",
+        "draws": f"{num_chains} x ({num_warmup} + {num_samples}), acc {target.target_accept:g}",
         "mass": "dense" if int(a.get("dense_mass", dense_mass)) else "diag",
         "compile_s": a["compile_time_s"],
         "wall_s": a["wall_time_s"],
@@ -272,7 +274,7 @@ def compare(target: Target, *, num_chains=4, num_warmup=1000, num_samples=1000, 
 
 def format_row(r: dict) -> str:
     return (
-        f"{r['sampler']:<30} {r['draws']:<24} {r['mass']:<5} {r['compile_s']:>9.1f} {r['wall_s']:>8.2f} "
+        f"{r['sampler']:<36} {r['draws']:<30} {r['mass']:<5} {r['compile_s']:>9.1f} {r['wall_s']:>8.2f} "
         f"{r['evals']:>10} {r['ess_tau']:>9.1f} {r['ess_numpyro']:>8.1f} {r['ess_per_s']:>9.3g} "
         f"{r['ess_per_eval']:>9.3g} {r['r_hat_max']:>6.3f} {r['divergences']:>4}"
     )
@@ -296,7 +298,7 @@ def _versions() -> str:
 
 
 def format_table(target: Target, rows: list[dict]) -> str:
-    head = (f"{'sampler':<30} {'draws':<24} {'mass':<5} {'compile s':>9} {'wall s':>8} {'evals':>10} "
+    head = (f"{'sampler':<36} {'draws':<30} {'mass':<5} {'compile s':>9} {'wall s':>8} {'evals':>10} "
             f"{'ESS(tau)':>9} {'ESS(np)':>8} {'ESS/s':>9} {'ESS/eval':>9} {'r_hat':>6} {'div':>4}")
     lines = [f"target: {target.name}, device: {_device_name()}; {_versions()}", head, "-" * len(head)]
     lines += [format_row(r) for r in rows]

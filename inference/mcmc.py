@@ -7,6 +7,10 @@ Gelman 2014) and Stan's windowed warm-up (step size by dual averaging, diagonal 
 - ``backend="blackjax"``: ``blackjax.nuts`` after ``blackjax.window_adaptation``, on the log density that numpyro
   derives from the same model in its unconstrained space (``numpyro.infer.util.initialize_model``).
 
+With ``neutra=True`` either backend samples in the latent space of a normalising flow fitted to the posterior
+first (neural transport, :mod:`inference.neutra`): the cure for curved, varying-width posteriors such as the
+analytical cluster-count model's, on which plain NUTS needs many short leapfrog steps and diverges.
+
 Both return the same :class:`xarray.DataTree` (ArviZ's layout and names):
 
 - ``posterior``: one variable per latent sample site and per ``numpyro.deterministic`` site, in the model's units,
@@ -15,8 +19,9 @@ Both return the same :class:`xarray.DataTree` (ArviZ's layout and names):
   (mean Metropolis acceptance probability over the trajectory), ``step_size`` (the adapted one), ``lp`` (log
   density of the draw in the unconstrained space, Jacobian included, up to a constant) and ``energy`` (Hamiltonian);
 - root attributes: ``backend``, ``chain_method``, ``num_warmup``, ``num_samples``, ``num_chains``, ``seed``,
-  ``target_accept``, ``wall_time_s`` and ``compile_time_s`` (s), ``n_grad_evals`` (= warm-up + sampling),
-  ``n_grad_evals_warmup``, ``n_grad_evals_sampling``, ``model``, ``device``, ``x64``, ``xcosmo_version``,
+  ``target_accept``, ``wall_time_s`` and ``compile_time_s`` (s), ``n_grad_evals`` (= flow fit + warm-up + sampling),
+  ``n_grad_evals_warmup``, ``n_grad_evals_sampling``, ``neutra`` (0/1), ``n_grad_evals_neutra`` (the flow fit's,
+  included in ``n_grad_evals``), ``neutra_loss``, ``model``, ``device``, ``x64``, ``xcosmo_version``,
   ``inference_library`` and ``inference_library_version``, ``created_at`` (UTC, ISO 8601).
 
 With ArviZ 0.x read it as ``arviz.InferenceData(posterior=tree["posterior"].to_dataset(),
@@ -404,12 +409,14 @@ def run_nuts(
     attribute records the choice.
 
     Timing. ``compile_time_s`` is the time JAX spent tracing, lowering and compiling during the run (from its
-    monitoring events); ``wall_time_s`` is the rest of the wall time of initialisation + warm-up + sampling.
+    monitoring events); ``wall_time_s`` is the rest of the wall time of the flow fit (with ``neutra``),
+    initialisation, warm-up and sampling.
 
     Gradient evaluations. ``n_grad_evals`` adds the leapfrog steps of every warm-up and sampling iteration of all
     chains, as the samplers report them (numpyro's ``num_steps``, collected during warm-up with
-    ``collect_warmup=True``; blackjax's ``num_integration_steps``). The handful of evaluations of initialisation and
-    of numpyro's initial step-size search are not counted.
+    ``collect_warmup=True``; blackjax's ``num_integration_steps``), and with ``neutra`` the flow fit's
+    (SVI steps x particles). The handful of evaluations of initialisation and of numpyro's initial step-size search
+    are not counted.
     """
     _validate(model, backend, num_warmup, num_samples, num_chains, seed, target_accept, progress, init_params, neutra)
     model_kwargs = dict(model_kwargs)

@@ -58,6 +58,7 @@ def test_simulate_dry_run_prints_the_plan_and_runs_nothing(tmp_path):
         (["quickstart", "--out", "/proc/forbidden"], "output directory"),
         (["mcmc", "--backend", "emcee"], "backend = 'emcee'"),
         (["mcmc", "--chains", "0"], "chains = 0"),
+        (["mcmc", "--target-accept", "1.2"], "target_accept = 1.2"),
         (["mcmc", "--data", "/nonexistent/xod.h5"], "not found"),
         (["counts", "--area", "0"], "area_deg2 = 0.0"),
         (["simulate", "--a-sn1", "9"], "a_sn1"),
@@ -97,3 +98,20 @@ def test_counts_writes_the_analytic_xod(tmp_path):
     assert 100 < xod.sum() < 1000
     for name in ("dndz.fits", "xod.png", "dndz.png"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_mcmc_writes_chains_summary_and_corner_plot(tmp_path):
+    import json
+
+    from inference.mcmc import load_chains
+
+    args = ["mcmc", "--out", str(tmp_path), "--backend", "blackjax", "--warmup", "30", "--samples", "20",
+            "--chains", "1", "--no-neutra", "--quiet"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    tree = load_chains(tmp_path / "chains.nc")
+    assert tree["posterior"]["omega_m"].shape == (1, 20)
+    assert tree.attrs["dense_mass"] == 1 and tree.attrs["neutra"] == 0 and tree.attrs["target_accept"] == 0.9
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary["variables"]) >= {"omega_m", "sigma_8", "alpha_mt", "gamma_lt"}
+    assert (tmp_path / "corner.png").stat().st_size > 10_000

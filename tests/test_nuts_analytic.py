@@ -1,9 +1,11 @@
 """Acceptance of issue 4: NUTS (numpyro and blackjax) on an Asimov XOD of the analytical model.
 
 Slow (about 10-15 minutes per backend on a 2-core CPU): run with ``pytest -m slow tests/test_nuts_analytic.py``.
-4 chains x (1000 warm-up + 1000 draws), dense mass matrix, target acceptance 0.9, in the latent space of a flow
+4 chains x (1000 warm-up + 1000 draws), dense mass matrix, target acceptance 0.95, in the latent space of a flow
 fitted to the posterior (``neutra=True``, :mod:`inference.neutra`). Without the flow this posterior's bent ridge
-made NUTS slow and divergent (numpyro: 46 divergent draws of 4000 at target acceptance 0.8, 1 at 0.95).
+made NUTS slow and divergent (numpyro: 46 divergent draws of 4000 at target acceptance 0.8, 1 at 0.95); with it,
+numpyro still had 12 divergent draws of 4000 at 0.9, all where the ridge meets the prior edges (sigma_8 near 0.6
+or 1.0).
 ``XCOSMO_KEEP_CHAINS=1`` keeps the chains in /tmp.
 """
 
@@ -30,7 +32,7 @@ def test_nuts_recovers_the_fiducial_on_asimov_data(backend, fisher, tmp_path_fac
     model = default_model()
     with jax.enable_x64(True):
         tree = run_nuts(analytic_model, asimov_data(model=model), backend=backend, num_warmup=1000,
-                        num_samples=1000, num_chains=4, seed=1, dense_mass=True, target_accept=0.9, progress=False,
+                        num_samples=1000, num_chains=4, seed=1, dense_mass=True, target_accept=0.95, progress=False,
                         neutra=True, forward=model)  # fmt: skip
     save_chains(tree, f"/tmp/xcosmo-nuts-{backend}.nc") if os.environ.get("XCOSMO_KEEP_CHAINS") else None
     result = summary(tree, list(THETA_NAMES))
