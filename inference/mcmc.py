@@ -429,7 +429,8 @@ def run_nuts(
 
             flow = fit_neutra(
                 model, data, settings=neutra if isinstance(neutra, NeuTraSettings) else None, seed=seed,
-                init_params=init_params, progress=progress, **model_kwargs,
+                init_strategy=_init_strategy(values=dict(init_params or {}), num_chains=num_chains),
+                progress=progress, **model_kwargs,
             )
             sampled = flow.model
             init_params = {SHARED_LATENT: jax.random.normal(k_init, (num_chains, flow.latent_dim))}

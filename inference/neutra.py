@@ -105,26 +105,27 @@ def fit_neutra(
     *,
     settings: NeuTraSettings | None = None,
     seed: int = 0,
-    init_params: Mapping[str, Any] | None = None,
+    init_strategy: Callable | None = None,
     progress: bool = False,
     **model_kwargs,
 ) -> NeuTra:
     """Fit an inverse autoregressive flow to the posterior of ``model(data, **model_kwargs)`` by SVI.
 
-    ``init_params`` (constrained values by site name) centre the flow's initial location; the rest start at
-    numpyro's ``init_to_uniform``. Run under ``jax.enable_x64(True)`` for float64 models. Raises ``ValueError`` if
-    the loss is not finite at the end (the flow then cannot be used).
+    ``init_strategy`` is a numpyro initialisation strategy for the flow's initial location (default
+    ``init_to_uniform``; e.g. ``numpyro.infer.init_to_value(values={...})``). Run under ``jax.enable_x64(True)``
+    for float64 models. Raises ``ValueError`` if the log density is not finite at the start, or the loss is not
+    finite at the end (the flow then cannot be used).
     """
     import optax
     from numpyro.infer import SVI, Trace_ELBO
     from numpyro.infer.autoguide import AutoIAFNormal
-    from numpyro.infer.initialization import init_to_uniform, init_to_value
+    from numpyro.infer.initialization import init_to_uniform
     from numpyro.infer.reparam import NeuTraReparam
 
     settings = NeuTraSettings() if settings is None else settings
-    init_loc = init_to_value(values=dict(init_params)) if init_params else init_to_uniform
     guide = AutoIAFNormal(
-        model, init_loc_fn=init_loc, num_flows=settings.num_flows, hidden_dims=list(settings.hidden_dims)
+        model, init_loc_fn=init_strategy or init_to_uniform, num_flows=settings.num_flows,
+        hidden_dims=list(settings.hidden_dims),
     )
     schedule = optax.exponential_decay(settings.learning_rate, settings.num_steps, 0.1)
     svi = SVI(model, guide, optax.adam(schedule), Trace_ELBO(num_particles=settings.num_particles))
@@ -136,14 +137,14 @@ def fit_neutra(
             raise
         raise ValueError(
             "NeuTra: the log density or its gradient is not finite at the start values of the flow "
-            "(init_params, or numpyro's random init_to_uniform); pass init_params inside the posterior"
+            "(init_strategy, by default numpyro's random init_to_uniform); start it inside the posterior"
         ) from None
     losses = np.asarray(result.losses)
     wall = time.perf_counter() - t0
     if not np.isfinite(losses[-1]):
         raise ValueError(
             f"NeuTra: the ELBO is not finite after {settings.num_steps} SVI steps (last loss {losses[-1]}); "
-            f"try a smaller learning_rate or start values (init_params) inside the posterior"
+            f"try a smaller learning_rate or start (init_strategy) inside the posterior"
         )
     reparam = NeuTraReparam(guide, result.params)
     return NeuTra(
