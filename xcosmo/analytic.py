@@ -29,7 +29,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import ndtr
+from jax.scipy.special import erfc, ndtr
 
 from xcosmo.cosmology import Cosmology, comoving_distance, comoving_volume_element
 from xcosmo.hmf import _mass_function
@@ -193,12 +193,15 @@ def _interval_probabilities(t: jax.Array) -> jax.Array:
     Each probability is a difference of lower-tail probabilities Phi(t_{i+1}) - Phi(t_i) below the mean and of
     upper-tail ones Phi(-t_i) - Phi(-t_{i+1}) above it, so that intervals far in either tail keep their full
     relative precision (a plain difference of CDFs cancels to 0 above ~8 sigma) and no edge is infinite (an infinite
-    edge makes higher derivatives NaN: inf * 0 in the chain rule).
+    edge makes higher derivatives NaN: inf * 0 in the chain rule). One ``erfc`` per edge: the smaller tail
+    probability q = Phi(-|t|) = erfc(|t| / sqrt 2) / 2 gives both Phi(t) and Phi(-t) (``ndtr`` would evaluate
+    both erf and erfc everywhere; the branch at t = 0 keeps the derivative exact).
     """
-    lo, hi = t[..., :-1], t[..., 1:]
-    upper = lo > 0.0
-    inner = jnp.where(upper, ndtr(-lo) - ndtr(-hi), ndtr(hi) - ndtr(lo))
-    return jnp.concatenate([inner, ndtr(-t[..., -1:])], axis=-1)
+    q = 0.5 * erfc(jnp.where(t < 0.0, -t, t) / math.sqrt(2.0))
+    cdf = jnp.where(t < 0.0, q, 1.0 - q)  # Phi(t), exact where it is small
+    sf = jnp.where(t < 0.0, 1.0 - q, q)  # Phi(-t), exact where it is small
+    inner = jnp.where(t[..., :-1] > 0.0, sf[..., :-1] - sf[..., 1:], cdf[..., 1:] - cdf[..., :-1])
+    return jnp.concatenate([inner, sf[..., -1:]], axis=-1)
 
 
 @eqx.filter_jit
