@@ -30,28 +30,34 @@ accelerator and ``toy`` on a CPU). The analytical target costs about 8 ms per gr
 H100 about 0.28 ms per chain and gradient with 4 vectorized chains, table below), so its full comparison (about
 2e5 gradients per NUTS backend) is meant for a GPU.
 
-Measured on one H100 80GB HBM3 (2026-11-24; jax 0.11.2, numpyro 0.22.0, blackjax 1.7.1, emcee 3.1.6, Python 3.12),
-analytic target, defaults (NUTS 4 chains x (1000 + 1000), dense mass; emcee 32 walkers x 5000 steps, 1000 burn-in;
-seed 0), ``python bench/test_bench_mcmc.py --quiet``:
+Measured on this project's 2-core CPU (2026-11-25; jax 0.11.2, numpyro 0.22.0, blackjax 1.7.1, emcee 3.1.6), analytic
+target, defaults (NUTS + NeuTra, 4 chains x (1000 + 1000), dense mass, target acceptance 0.95; emcee 32 walkers x
+5000 steps, 1000 burn-in; seed 0), ``python bench/test_bench_mcmc.py --quiet``, at commit ce12eca (before the
+cheaper CR-bin probabilities of 91db9ea, which speed up both samplers' evaluations):
 
-    sampler                     mass  compile s  wall s   evals   ESS(tau)  ESS(np)  ESS/s  ESS/eval  r_hat  divergences
-    emcee (32 walkers)          -           3.2    17.2  160000      557       -     32.3  0.0035      -      -
-    NUTS numpyro (vectorized)   dense      73.5    57.4  198846      176      183     3.07  0.00089  1.022    126 / 4000
-    NUTS blackjax (vectorized)  dense      32.6    51.2  180074      522      598    10.2   0.0029   1.003     76 / 4000
+    sampler                              mass  compile s  wall s   evals   ESS(tau)  ESS(np)  ESS/s  ESS/eval  r_hat  div
+    emcee (32 walkers)                   -           2.2   419.1  160000     650       -     1.55  0.0041      -      0
+    NUTS numpyro + NeuTra (vectorized)   dense      68.7  1011.9  149784     542      615     0.54  0.0036   1.007    0
+    NUTS blackjax + NeuTra (sequential)  dense      33.5   680.0  130191     715      857     1.05  0.0055   1.005    0
 
-    NUTS numpyro / emcee:  ESS/s x0.095, ESS/eval x0.25
-    NUTS blackjax / emcee: ESS/s x0.32,  ESS/eval x0.83
+    NUTS numpyro + NeuTra / emcee:  ESS/s x0.35, ESS/eval x0.89
+    NUTS blackjax + NeuTra / emcee: ESS/s x0.68, ESS/eval x1.35
 
-emcee still wins on this target, though by much less than before the likelihood floored lambda
-(``LAMBDA_FLOOR``), the nuisances were sampled as standard normals and NUTS got a dense mass matrix: the earlier
-run of the same sizes (diagonal mass, lambda = 0 bins making ln L = -inf walls) gave NUTS ESS(tau) 88-95 with
-3740-3770 / 4000 divergent transitions for 1.9-2.8e5 gradients (ESS/s x0.03-0.04 of emcee).
-Now blackjax reaches 0.83 of emcee's ESS per evaluation and 0.32 of its ESS per second (a gradient costs about 0.28
-ms in vectorized NUTS, one log-density 0.11 ms in emcee's walker-vectorized calls); numpyro mixes worse on this seed
-(ESS 176, r_hat 1.02, its worst parameter sigma_8 with tau = 23 draws) and is 3x behind blackjax. 1.9 % (blackjax)
-and 3.2 % (numpyro) of the NUTS transitions still diverge. emcee's ESS is itself uncertain: its walkers' tau
-(118-230 steps for the 8 parameters) is more than 1/50 of its 4000 kept steps, and emcee warns that the estimate
-should be used with caution. On the toy target NUTS wins per evaluation (x2-4).
+(NUTS evals include the flow fit's 20000 gradients.) The goal "NUTS ahead of emcee on ESS per second" is still not
+met on this target: per evaluation blackjax is ahead, but a gradient costs about twice one of emcee's log densities
+(5.2 ms vs 2.6 ms here), and numpyro's vectorized chains pay for the longest trajectory of the four at every step.
+emcee's own tau (105-197 steps) is more than 1/50 of its 4000 kept steps, so emcee flags its ESS as uncertain
+(integrated autocorrelation times of short chains are biased low: its ESS is, if anything, optimistic).
+
+History: on a lent H100 (2026-11-24), plain NUTS (no flow, target acceptance 0.8) reached ESS/s x0.32 (blackjax)
+and x0.095 (numpyro) of emcee, with 1.9-3.2 % divergent transitions; before the likelihood floored lambda
+(``LAMBDA_FLOOR``) 94 % of the transitions diverged. The posterior's bent, varying-width ridge (the Hessian of
+ln p whitened by the posterior covariance has largest eigenvalues 10-100 instead of 1) is what the flow
+(:mod:`inference.neutra`) straightens, and how much it helps varies from fit to fit: in single-chain runs of
+300 + 500 iterations on this CPU, plain NUTS gave 0.0011 ESS per gradient (23 divergent of 400 at 0.8) and NUTS in a
+flow's space 0.018 (2 IAF layers of 32) to 0.077 (3 of 64, the default) per NUTS gradient; in full runs, including
+the fit, 0.015 (numpyro, acceptance 0.9, seed 1) against 0.0036-0.0055 above. A more reliable fit is the lever
+left. On the toy target NUTS wins per evaluation (x2-4).
 """
 
 from __future__ import annotations
