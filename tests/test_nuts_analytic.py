@@ -4,8 +4,9 @@ Slow (about 10-15 minutes per backend on a 2-core CPU): run with ``pytest -m slo
 4 chains x (1000 warm-up + 1000 draws), dense mass matrix, target acceptance 0.95, in the latent space of a flow
 fitted to the posterior (``neutra=True``, :mod:`inference.neutra`). Without the flow this posterior's bent ridge
 made NUTS slow and divergent (numpyro: 46 divergent draws of 4000 at target acceptance 0.8, 1 at 0.95); with it,
-numpyro still had 12 divergent draws of 4000 at 0.9 and 5 at 0.95 (2026-11-25, this CPU), all where the ridge
-meets the prior edges (sigma_8 near 0.6 or 1.0): the numpyro case of this test fails; see the issue notes.
+numpyro still had 12 divergent draws of 4000 at 0.9 and 5 at 0.95, blackjax 4 at 0.95 (2026-11-25, this CPU; blackjax
+without the flow: 0), where the ridge meets the prior edges (sigma_8 near 0.6 or 1.0): both cases of this test
+fail on the no-divergence assertion; see the issue notes.
 ``XCOSMO_KEEP_CHAINS=1`` keeps the chains in /tmp.
 """
 
