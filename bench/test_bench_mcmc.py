@@ -51,8 +51,8 @@ Re-run on the final code (after 91db9ea: ln L value 1.6 ms, value + gradient 2.7
     NUTS blackjax + NeuTra / emcee: ESS/s x1.33, ESS/eval x2.54
 
 (NUTS evals include the flow fit's 20000 gradients.) The same seed gives a different flow once the likelihood's
-numerics change, and this fit was a better one: the ratio follows the flow's quality. In the first run the goal "NUTS ahead of emcee on ESS per second" was
-not met: per evaluation blackjax is ahead, but a gradient costs about twice one of emcee's log densities
+numerics change, and this fit was a better one: the ratio follows the flow's quality. In the first run the goal
+"NUTS ahead of emcee on ESS per second" was not met: per evaluation blackjax is ahead, but a gradient costs about twice one of emcee's log densities
 (5.2 ms vs 2.6 ms here), and numpyro's vectorized chains pay for the longest trajectory of the four at every step.
 emcee's own tau (105-197 steps) is more than 1/50 of its 4000 kept steps, so emcee flags its ESS as uncertain
 (integrated autocorrelation times of short chains are biased low: its ESS is, if anything, optimistic).
