@@ -43,7 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -51,6 +51,9 @@ import numpy as np
 import xarray as xr
 
 from xcosmo.io import atomic_path, ensure_writable_dir
+
+if TYPE_CHECKING:  # imported lazily at run time: inference.neutra pulls in optax and numpyro's autoguides
+    from inference.neutra import NeuTraSettings
 
 __all__ = ["BACKENDS", "run_nuts", "summary", "format_summary", "save_chains", "load_chains", "corner_plot"]
 
@@ -363,7 +366,7 @@ def run_nuts(
     dense_mass: bool = False,
     progress: bool = True,
     init_params: Mapping[str, Any] | None = None,
-    neutra: "bool | NeuTraSettings" = False,
+    neutra: bool | NeuTraSettings = False,
     **model_kwargs,
 ) -> xr.DataTree:
     """Sample a numpyro model with NUTS; return the chains as an ArviZ-compatible ``xarray.DataTree``.
