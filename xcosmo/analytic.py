@@ -31,8 +31,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import erfc, ndtr
 
-from xcosmo.cosmology import Cosmology, comoving_distance, comoving_volume_element
-from xcosmo.hmf import _mass_function
+from xcosmo.cosmology import Cosmology, LagrangianWindows, comoving_distance, comoving_volume_element
+from xcosmo.hmf import _mass_function, mass_function_at
 from xcosmo.params import Params
 from xcosmo.precision import float64
 from xcosmo.scaling import NUISANCE_NAMES, ScalingRelations
@@ -72,6 +72,7 @@ class AnalyticModel(eqx.Module):
     z_weights: jax.Array
     ln_m: jax.Array  # (_N_M,)
     ln_m_weights: jax.Array
+    windows: LagrangianWindows  # top-hat windows of the mass nodes, for sigma(M)
     ln_t: jax.Array  # (n_zbin, _N_Z, n_hr, _N_T + 2): GL nodes of each HR bin, then the two tail nodes
     ln_t_weights: jax.Array  # GL weights (0 for the tail nodes)
     ln_conv: jax.Array  # ln[1e-14 R_tot(T, z) / (4 pi Lambda(T))] at the T nodes, ln of counts/s per erg/s * cm^2
@@ -134,7 +135,7 @@ class AnalyticModel(eqx.Module):
         shape = binning.shape
         r = lambda a: jnp.asarray(a.reshape((shape[0], _N_Z) + a.shape[1:]))  # noqa: E731
         return cls(
-            jnp.asarray(zs), jnp.asarray(wz), jnp.asarray(ln_m), jnp.asarray(wm),
+            jnp.asarray(zs), jnp.asarray(wz), jnp.asarray(ln_m), jnp.asarray(wm), LagrangianWindows.build(np.exp(ln_m)),
             r(ln_t), r(w_t), r(ln_conv), jnp.asarray(ln_cr),
             survey.area_sr, float(m_min), shape,
         )  # fmt: skip
@@ -144,7 +145,7 @@ class AnalyticModel(eqx.Module):
     def _counts(self, cosmo: Cosmology, sr: ScalingRelations) -> jax.Array:
         z = self.z_nodes  # (Z, nz)
         m = jnp.exp(self.ln_m)
-        dndlnm = _mass_function(cosmo, m, z[..., None], "500c")  # (Z, nz, M)
+        dndlnm = mass_function_at(cosmo, self.windows, z[..., None], "500c")  # (Z, nz, M)
         dvdz = comoving_volume_element(cosmo, z)  # (Z, nz)
         # p(ln T | M, z): log-normal density times GL weight at the nodes, probability masses for the two tails.
         mu_t = sr.mean_ln_t(cosmo, m, z[..., None])  # (Z, nz, M)

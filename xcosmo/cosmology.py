@@ -41,6 +41,7 @@ __all__ = [
     "transfer_eisenstein_hu",
     "linear_power",
     "sigma_r",
+    "LagrangianWindows",
     "RHO_CRIT_0",
     "C_KM_S",
 ]
@@ -243,22 +244,66 @@ def _tophat_and_slope(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return jnp.where(small, 1.0 - x**2 / 10.0, w), jnp.where(small, -(x**2) / 5.0, xdw)
 
 
-def _k3_pk_unnormalised(cosmo: Cosmology) -> tuple[jax.Array, jax.Array]:
-    """k and k^3 k^n_s T(k)^2 / (2 pi^2) on the quadrature grid, before the sigma_8 normalisation."""
-    k = jnp.exp(constant(_LNK))
+def _k3_pk_unnormalised(cosmo: Cosmology, scale: ArrayLike = 1.0) -> tuple[jax.Array, jax.Array]:
+    """k = ``scale`` x the quadrature grid, and k^3 k^n_s T(k)^2 / (2 pi^2) there, before the sigma_8 normalisation."""
+    k = jnp.exp(constant(_LNK)) * scale
     t = transfer_eisenstein_hu(cosmo, k)
     return k, k**3 * k**cosmo.n_s * t**2 / (2.0 * jnp.pi**2)
+
+
+def _sigma8_normalisation(cosmo: Cosmology, k: jax.Array, dk: jax.Array) -> jax.Array:
+    """sigma_8^2 / sigma_unnormalised^2(8 Mpc/h), from k^3 P / (2 pi^2) on a (possibly scaled) quadrature grid."""
+    w8, _ = _tophat_and_slope(8.0 * k)
+    return cosmo.sigma_8**2 / jnp.sum(constant(_SIMPSON) * dk * w8**2)
 
 
 def _sigma2_and_slope(cosmo: Cosmology, r: jax.Array) -> tuple[jax.Array, jax.Array]:
     """sigma^2(R) at z = 0 and d ln sigma^2 / d ln R, for R in Mpc/h (any shape)."""
     k, dk = _k3_pk_unnormalised(cosmo)
-    w8, _ = _tophat_and_slope(8.0 * k)
-    norm = cosmo.sigma_8**2 / jnp.sum(constant(_SIMPSON) * dk * w8**2)
+    norm = _sigma8_normalisation(cosmo, k, dk)
     w, xdw = _tophat_and_slope(jnp.asarray(r)[..., None] * k)
     s2 = norm * jnp.sum(constant(_SIMPSON) * dk * w**2, axis=-1)
     ds2 = norm * jnp.sum(constant(_SIMPSON) * dk * 2.0 * w * xdw, axis=-1)
     return s2, ds2 / s2
+
+
+class LagrangianWindows(eqx.Module):
+    """Top-hat windows of fixed masses on the sigma(R) quadrature grid, tabulated once for many cosmologies.
+
+    The Lagrangian radius of a mass M, R = [3 M / (4 pi Omega_m rho_c0)]^(1/3) = R_1 Omega_m^(-1/3), moves with
+    Omega_m, and with it every window W(kR) of sigma^2(R) = int dln k k^3 P(k) W^2(kR) / (2 pi^2). In q = k
+    Omega_m^(-1/3) the windows stand still:
+
+        sigma^2(R) = int dln q [k^3 P(k) / (2 pi^2)]_(k = q Omega_m^(1/3)) W^2(q R_1),
+
+    so the Simpson-weighted W^2(q R_1) and 2 W x dW/dx (for d ln sigma^2 / d ln R) are tabulated on the fixed grid q
+    of :func:`sigma_r`, and a cosmology costs one transfer function on the scaled grid and two matrix-vector
+    products instead of n_M x 1025 windows (and nothing in the backward pass). Same quadrature as
+    :func:`sigma_r` up to the shift of the integration range by Omega_m^(1/3) in k (0.46-0.79 for 0.1 < Omega_m <
+    0.5), where the integrand is negligible (agreement ~1e-6, ``tests/test_cosmology.py``).
+    """
+
+    m: jax.Array  # (n_m,) Msun/h
+    w2: jax.Array  # (n_m, n_k) Simpson weight x W^2(q R_1)
+    w2_slope: jax.Array  # (n_m, n_k) Simpson weight x 2 W(x) x dW/dx at x = q R_1
+
+    @classmethod
+    def build(cls, m: ArrayLike) -> "LagrangianWindows":
+        """Tabulate the windows of the masses ``m`` (Msun/h, 1-d), in float64."""
+        m = np.asarray(m, dtype=np.float64)
+        if m.ndim != 1 or not np.all(np.isfinite(m)) or np.any(m <= 0):
+            raise ValueError(f"m: expected a 1-d array of finite positive masses (Msun/h), got {m!r}")
+        r1 = (3.0 * m / (4.0 * math.pi * RHO_CRIT_0)) ** (1.0 / 3.0)  # R at Omega_m = 1, Mpc/h
+        with jax.enable_x64(True):
+            w, xdw = _tophat_and_slope(jnp.asarray(r1[:, None] * np.exp(_LNK)[None, :]))
+            w, xdw = np.asarray(w), np.asarray(xdw)
+        return cls(jnp.asarray(m), jnp.asarray(_SIMPSON * w**2), jnp.asarray(_SIMPSON * 2.0 * w * xdw))
+
+    def sigma2_and_slope(self, cosmo: Cosmology) -> tuple[jax.Array, jax.Array]:
+        """sigma^2(R(M)) at z = 0 and d ln sigma^2 / d ln R at the tabulated masses, shape (n_m,)."""
+        k, dk = _k3_pk_unnormalised(cosmo, cosmo.omega_m ** (1.0 / 3.0))
+        s2 = self.w2 @ dk
+        return _sigma8_normalisation(cosmo, k, dk) * s2, (self.w2_slope @ dk) / s2
 
 
 def linear_power(cosmo: Cosmology, k: ArrayLike, z: ArrayLike = 0.0) -> jax.Array:
@@ -267,7 +312,7 @@ def linear_power(cosmo: Cosmology, k: ArrayLike, z: ArrayLike = 0.0) -> jax.Arra
     ``k`` and ``z`` broadcast against each other.
     """
     kq, dk = _k3_pk_unnormalised(cosmo)
-    norm = cosmo.sigma_8**2 / jnp.sum(constant(_SIMPSON) * dk * _tophat_and_slope(8.0 * kq)[0] ** 2)
+    norm = _sigma8_normalisation(cosmo, kq, dk)
     k = jnp.asarray(k)
     t = transfer_eisenstein_hu(cosmo, k)
     return norm * k**cosmo.n_s * t**2 * growth_factor(cosmo, z) ** 2

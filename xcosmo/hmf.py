@@ -27,6 +27,7 @@ from jax.typing import ArrayLike
 
 from xcosmo.cosmology import (
     Cosmology,
+    LagrangianWindows,
     comoving_volume_element,
     growth_factor,
     mean_matter_density,
@@ -35,7 +36,7 @@ from xcosmo.cosmology import (
 )
 from xcosmo.precision import constant, float64
 
-__all__ = ["MASS_DEFINITIONS", "mass_function", "halo_counts", "overdensity_mean", "lagrangian_radius", "tinker08_f"]
+__all__ = ["MASS_DEFINITIONS", "mass_function", "mass_function_at", "halo_counts", "overdensity_mean", "lagrangian_radius", "tinker08_f"]
 
 MASS_DEFINITIONS = ("200m", "200c", "500c")
 
@@ -82,13 +83,25 @@ def tinker08_f(sigma: ArrayLike, z: ArrayLike, delta_m: ArrayLike) -> jax.Array:
     return amp * ((sigma / b) ** -pa + 1.0) * jnp.exp(-c / sigma**2)
 
 
-@partial(jax.jit, static_argnames="mdef")
-def _mass_function(cosmo: Cosmology, m: jax.Array, z: jax.Array, mdef: str) -> jax.Array:
-    s2, dlns2_dlnr = _sigma2_and_slope(cosmo, lagrangian_radius(cosmo, m))
+def _dndlnm(cosmo: Cosmology, m: jax.Array, z: jax.Array, mdef: str, s2: jax.Array, dlns2_dlnr: jax.Array) -> jax.Array:
+    """dn/dlnM (eq. 2) from sigma^2(R(M)) at z = 0 and its slope d ln sigma^2 / d ln R."""
     sigma = jnp.sqrt(s2) * growth_factor(cosmo, z)
     f = tinker08_f(sigma, z, overdensity_mean(cosmo, z, mdef))
     dlnsigma_dlnm = dlns2_dlnr / 6.0  # d ln sigma / d ln M = (1/2)(1/3) d ln sigma^2 / d ln R
     return f * mean_matter_density(cosmo) / m * jnp.abs(dlnsigma_dlnm)
+
+
+@partial(jax.jit, static_argnames="mdef")
+def _mass_function(cosmo: Cosmology, m: jax.Array, z: jax.Array, mdef: str) -> jax.Array:
+    return _dndlnm(cosmo, m, z, mdef, *_sigma2_and_slope(cosmo, lagrangian_radius(cosmo, m)))
+
+
+def mass_function_at(cosmo: Cosmology, windows: LagrangianWindows, z: ArrayLike, mdef: str = "500c") -> jax.Array:
+    """dn/dlnM at the masses of precomputed :class:`~xcosmo.cosmology.LagrangianWindows` (last axis) and redshifts
+    ``z`` (broadcast against it): the fast path for models that evaluate one mass grid at many cosmologies.
+    Traceable; no input checks (call it inside float64 code)."""
+    _check_mdef(mdef)
+    return _dndlnm(cosmo, windows.m, jnp.asarray(z), mdef, *windows.sigma2_and_slope(cosmo))
 
 
 def _validate_mz(m, z) -> None:
