@@ -20,7 +20,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln, xlogy
+from jax.scipy.special import gammaln, ndtr, xlogy
 
 from xcosmo.analytic import THETA_NAMES, AnalyticModel, fiducial_theta
 from xcosmo.params import PRIOR
@@ -103,11 +103,20 @@ def analytic_model(data=None, forward: AnalyticModel | None = None):
     """numpyro model: cosmology and scaling relations -> Poisson counts in every XOD bin.
 
     ``forward`` is the :class:`AnalyticModel` (default: :func:`default_model`, the default survey and binning).
-    Sample sites: ``omega_m``, ``sigma_8`` (uniform priors of the paper) and, for each scaling-relation parameter,
-    a standard-normal ``<name>_std``: the parameter itself (deterministic site ``<name>``) is its prior centre plus
-    :data:`NUISANCE_PRIOR_SIGMA` times it, in ln A for the normalisations. This keeps every sampled coordinate O(1)
-    (good NUTS geometry, and numpyro's default initialisation stays physical). The likelihood is a
-    ``numpyro.factor`` when ``data`` is given (Asimov data allowed), a Poisson ``xod`` sample site otherwise.
+    Every sample site is a standard normal ``<name>_std`` and every parameter a deterministic site of it, so that the
+    sampled coordinates are O(1) and a priori isotropic (good NUTS geometry; numpyro's default initialisation stays
+    physical):
+
+    - Omega_m and sigma_8 (uniform priors of the paper on [low, high]) by the probability integral transform,
+      ``low + (high - low) Phi(<name>_std)``: exactly the uniform prior. Where the posterior runs into a prior edge
+      (sigma_8 does at both ends of the Omega_m-sigma_8 ridge), its tail in this coordinate is the Gaussian one of
+      the prior, not the exponential one of numpyro's default logit coordinate, which is what a flow with a Gaussian
+      base (``run_nuts(..., neutra=True)``) represents well;
+    - each scaling-relation parameter: its prior centre plus :data:`NUISANCE_PRIOR_SIGMA` times ``<name>_std``, in
+      ln A for the normalisations.
+
+    The likelihood is a ``numpyro.factor`` when ``data`` is given (Asimov data allowed), a Poisson ``xod`` sample
+    site otherwise.
     """
     import numpyro
     import numpyro.distributions as dist
@@ -115,10 +124,10 @@ def analytic_model(data=None, forward: AnalyticModel | None = None):
     forward = default_model() if forward is None else forward
     fid = dict(zip(THETA_NAMES, fiducial_theta()))
     bounds = {b.name: b for b in PRIOR.bounds}
-    sites = {
-        "omega_m": numpyro.sample("omega_m", dist.Uniform(bounds["omega_m"].low, bounds["omega_m"].high)),
-        "sigma_8": numpyro.sample("sigma_8", dist.Uniform(bounds["sigma_8"].low, bounds["sigma_8"].high)),
-    }
+    sites = {}
+    for name in ("omega_m", "sigma_8"):
+        low, high = bounds[name].low, bounds[name].high
+        sites[name] = numpyro.deterministic(name, low + (high - low) * ndtr(numpyro.sample(f"{name}_std", dist.Normal())))
     for name in THETA_NAMES[2:]:
         log = name in ("a_mt", "a_lt")
         sigma = NUISANCE_PRIOR_SIGMA[f"ln_{name}" if log else name]

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.stats
 
 from inference.likelihood import (
     LAMBDA_FLOOR,
@@ -135,16 +136,32 @@ def test_numpyro_model_log_density():
     from numpyro.infer.util import log_density
 
     data = asimov_data()
-    sites = {"omega_m": 0.3, "sigma_8": 0.8, **{f"{n}_std": 0.0 for n in THETA_NAMES[2:]}}
+    sites = {f"{n}_std": 0.0 for n in THETA_NAMES}
     with jax.enable_x64(True):
         lp, trace = log_density(analytic_model, (data,), {}, sites)
-        lp_off, _ = log_density(analytic_model, (data,), {}, {**sites, "omega_m": 0.35})
+        lp_off, off = log_density(analytic_model, (data,), {}, {**sites, "omega_m_std": scipy.stats.norm.ppf(0.625)})
         _, shifted = log_density(analytic_model, (data,), {}, {**sites, "a_mt_std": 1.0, "alpha_mt_std": 1.0})
+    assert float(trace["omega_m"]["value"]) == pytest.approx(0.3) and float(trace["sigma_8"]["value"]) == pytest.approx(0.8)
+    assert float(off["omega_m"]["value"]) == pytest.approx(0.35)  # 0.1 + 0.4 * 0.625
     s = ScalingRelations()
     assert float(trace["a_mt"]["value"]) == pytest.approx(s.a_mt, rel=1e-12)
     assert float(shifted["a_mt"]["value"]) == pytest.approx(s.a_mt * np.exp(NUISANCE_PRIOR_SIGMA["ln_a_mt"]))
     assert float(shifted["alpha_mt"]["value"]) == pytest.approx(s.alpha_mt + NUISANCE_PRIOR_SIGMA["alpha_mt"])
     assert float(lp) > float(lp_off)
+
+
+def test_numpyro_model_priors_are_the_papers():
+    """Omega_m and sigma_8 are sampled in probit coordinates: their prior must still be U(0.1, 0.5) x U(0.6, 1.0)."""
+    from numpyro.infer import Predictive
+
+    with jax.enable_x64(True):
+        draws = Predictive(analytic_model, num_samples=400, return_sites=["omega_m", "sigma_8"])(
+            jax.random.key(3), asimov_data()
+        )
+    for name, low, high in (("omega_m", 0.1, 0.5), ("sigma_8", 0.6, 1.0)):
+        x = np.asarray(draws[name])
+        assert low <= x.min() and x.max() <= high, name
+        assert scipy.stats.kstest(x, scipy.stats.uniform(low, high - low).cdf).pvalue > 0.01, name
 
 
 def test_poisson_draw_is_reproducible(lam):
