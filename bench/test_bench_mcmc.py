@@ -26,46 +26,39 @@ Run: ``python bench/test_bench_mcmc.py [--target toy] [--chains 4 --warmup 1000 
 --steps 5000 --burn 1000] [--no-dense-mass]``, or ``python -m pytest bench/test_bench_mcmc.py --benchmark-enable -s``
 (skipped without ``--benchmark-enable``; the sizes, target and mass matrix then come from ``XCOSMO_BENCH_MCMC``, e.g.
 ``XCOSMO_BENCH_MCMC="target=analytic warmup=500 dense_mass=0"``; the default target is ``analytic`` on an
-accelerator and ``toy`` on a CPU). The analytical target costs about 8 ms per gradient on a 2-core CPU (on an
-H100 about 0.28 ms per chain and gradient with 4 vectorized chains, table below), so its full comparison (about
-2e5 gradients per NUTS backend) is meant for a GPU.
+accelerator and ``toy`` on a CPU). The analytical target costs about 2.4 ms per gradient on a 2-core CPU, so its
+full comparison (about 1.6e5 gradients per NUTS backend and 1.6e5 log densities for emcee, about 19 minutes in all)
+runs on a laptop; the pytest entry point still defaults to the toy on a CPU.
 
-Measured on this project's 2-core CPU (2026-11-25; jax 0.11.2, numpyro 0.22.0, blackjax 1.7.1, emcee 3.1.6), analytic
-target, defaults (NUTS + NeuTra, 4 chains x (1000 + 1000), dense mass, target acceptance 0.95; emcee 32 walkers x
-5000 steps, 1000 burn-in; seed 0), ``python bench/test_bench_mcmc.py --quiet``, at commit ce12eca (before the
-cheaper CR-bin probabilities of 91db9ea, which speed up both samplers' evaluations):
+Measured on this project's 2-core CPU (2026-11-26, quiet machine; jax 0.10.2, numpyro 0.22.0, blackjax 1.7.1,
+emcee 3.1.6), analytic target, defaults (NUTS + NeuTra with a 10000-step flow fit, 4 chains x (1000 + 1000), dense
+mass, target acceptance 0.97, chains sequential; emcee 32 walkers x 5000 steps, 1000 burn-in; seed 0),
+``python bench/test_bench_mcmc.py --quiet`` at commit 8c0e902:
 
     sampler                              mass  compile s  wall s   evals   ESS(tau)  ESS(np)  ESS/s  ESS/eval  r_hat  div
-    emcee (32 walkers)                   -           2.2   419.1  160000     650       -     1.55  0.0041      -      0
-    NUTS numpyro + NeuTra (vectorized)   dense      68.7  1011.9  149784     542      615     0.54  0.0036   1.007    0
-    NUTS blackjax + NeuTra (sequential)  dense      33.5   680.0  130191     715      857     1.05  0.0055   1.005    0
+    emcee (32 walkers)                   -           1.7   197.5  160000     622       -     3.15  0.0039      -      0
+    NUTS numpyro + NeuTra (sequential)   dense     108.1   362.3  150767    2597     2483    7.17  0.0172   1.001    0
+    NUTS blackjax + NeuTra (sequential)  dense      37.4   405.7  168078    2305     2209    5.68  0.0137   1.001    0
 
-    NUTS numpyro + NeuTra / emcee:  ESS/s x0.35, ESS/eval x0.89
-    NUTS blackjax + NeuTra / emcee: ESS/s x0.68, ESS/eval x1.35
+    NUTS numpyro + NeuTra / emcee:  ESS/s x2.28, ESS/eval x4.43
+    NUTS blackjax + NeuTra / emcee: ESS/s x1.81, ESS/eval x3.53
 
-Re-run on the final code (after 91db9ea: ln L value 1.6 ms, value + gradient 2.7 ms), ``--backends blackjax``:
+NUTS evals include the flow fit's 40000 gradients and its wall time includes the fit; with compilation counted too,
+numpyro is still x1.8 ahead of emcee. emcee's own tau (105-206 steps) is more than 1/50 of its 4000 kept steps, so
+emcee flags its ESS as uncertain (integrated autocorrelation times of short chains are biased low: its ESS is, if
+anything, optimistic).
 
-    emcee (32 walkers)                   -           1.3   274.5  160000     636       -     2.32  0.0040      -      0
-    NUTS blackjax + NeuTra (sequential)  dense      38.7   510.6  155127    1570     1716    3.07  0.0101   1.003    0
-
-    NUTS blackjax + NeuTra / emcee: ESS/s x1.33, ESS/eval x2.54
-
-(NUTS evals include the flow fit's 20000 gradients.) The same seed gives a different flow once the likelihood's
-numerics change, and this fit was a better one: the ratio follows the flow's quality. In the first run the goal
-"NUTS ahead of emcee on ESS per second" was not met: per evaluation blackjax is ahead, but a gradient costs about twice one of emcee's log densities
-(5.2 ms vs 2.6 ms here), and numpyro's vectorized chains pay for the longest trajectory of the four at every step.
-emcee's own tau (105-197 steps) is more than 1/50 of its 4000 kept steps, so emcee flags its ESS as uncertain
-(integrated autocorrelation times of short chains are biased low: its ESS is, if anything, optimistic).
-
-History: on a lent H100 (2026-11-24), plain NUTS (no flow, target acceptance 0.8) reached ESS/s x0.32 (blackjax)
-and x0.095 (numpyro) of emcee, with 1.9-3.2 % divergent transitions; before the likelihood floored lambda
-(``LAMBDA_FLOOR``) 94 % of the transitions diverged. The posterior's bent, varying-width ridge (the Hessian of
-ln p whitened by the posterior covariance has largest eigenvalues 10-100 instead of 1) is what the flow
-(:mod:`inference.neutra`) straightens, and how much it helps varies from fit to fit: in single-chain runs of
-300 + 500 iterations on this CPU, plain NUTS gave 0.0011 ESS per gradient (23 divergent of 400 at 0.8) and NUTS in a
-flow's space 0.018 (2 IAF layers of 32) to 0.077 (3 of 64, the default) per NUTS gradient; in full runs, including
-the fit, 0.015 (numpyro, acceptance 0.9, seed 1) against 0.0036-0.0055 above. A more reliable fit is the lever
-left. On the toy target NUTS wins per evaluation (x2-4).
+History (same CPU): at commit ce12eca (slower likelihood, logit coordinates for the uniform priors, a 5000-step fit,
+numpyro's chains vectorized, target acceptance 0.95) the goal was not met: ESS/s x0.35 (numpyro) and x0.68
+(blackjax) of emcee; what changed since: the Lagrangian windows of the mass function tabulated once (ln L value +
+gradient 5.9 -> 4.1 ms), numpyro's chains run one after the other (vectorized, every step pays the longest
+trajectory of the four), Omega_m and sigma_8 sampled in probit coordinates (the uniform priors exactly, with
+Gaussian tails that NUTS crosses smoothly) and the flow fitted for 10000 steps (variance of the log importance
+weights 0.31 instead of 0.45-0.97). At target acceptance 0.95 blackjax had 1 divergent draw of 4000 (seed 1); at 0.97
+none, on either backend, for seeds 0 and 1. On a lent H100 (2026-11-24) plain NUTS (no flow, acceptance 0.8)
+reached ESS/s x0.32 (blackjax) and x0.095 (numpyro) of emcee with 2-3 % divergent transitions: the posterior's bent,
+varying-width ridge (the Hessian of ln p whitened by the posterior covariance has largest eigenvalues 10-100 instead
+of 1) is what the flow (:mod:`inference.neutra`) straightens. On the toy target NUTS wins per evaluation (x2-4).
 """
 
 from __future__ import annotations
