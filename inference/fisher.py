@@ -13,7 +13,7 @@ adds Gaussian priors, gives the figure of merit and the confidence ellipses; :fu
 the paper's figure 11.
 
 Units: every quantity is in the units of its parameter (theta_a in its unit, F_ab in 1 / (unit_a unit_b), errors in
-the parameter's unit). The analytical model's parameters (:data:`xcosmo.analytic.THETA_NAMES`) span 57 decades
+the parameter's unit). The analytical model's parameters (:data:`xcosmo.analytic.PHI_NAMES`) span 57 decades
 (A_LT ~ 1e44 erg/s h^-2, Omega_m ~ 0.3), so every inversion is done on the Jacobi-scaled matrix
 D F D, D = diag(F_aa^-1/2) (unit diagonal), and scaled back: the result is the exact inverse, without the loss of
 precision of a raw inverse of F.
@@ -290,7 +290,7 @@ def fisher_matrix(
     ----------
     fn : theta (n,) -> lambda, expected counts of any shape; JAX-traceable, float64 when traced in float64. It is
         jit-compiled (``equinox.filter_jit``) inside ``jax.enable_x64(True)``: pass the same callable (e.g. the
-        bound ``AnalyticModel.from_theta``) to reuse the compilation.
+        bound ``AnalyticModel.from_phi``) to reuse the compilation.
     theta : (n,) fiducial parameters, finite.
     prior_sigma : optional Gaussian prior widths, one per parameter (or a mapping name -> width); ``None``/inf
         entries mean no prior. Added as diag(1 / sigma^2).
@@ -383,15 +383,15 @@ def _check_counts(lam, min_counts: float | None) -> np.ndarray:
 
 def analytic_fisher(model=None, theta=None, *, prior_sigma=None, method: str = "autodiff") -> FisherResult:
     """Fisher matrix of the analytical model (:class:`xcosmo.analytic.AnalyticModel`, default survey and binning
-    when ``model`` is None) at ``theta`` (default :func:`xcosmo.analytic.fiducial_theta`), with the names
-    :data:`xcosmo.analytic.THETA_NAMES`."""
-    from xcosmo.analytic import THETA_NAMES, AnalyticModel, fiducial_theta
+    when ``model`` is None) at ``theta`` (default :func:`xcosmo.analytic.fiducial_phi`), with the names
+    :data:`xcosmo.analytic.PHI_NAMES`."""
+    from xcosmo.analytic import PHI_NAMES, AnalyticModel, fiducial_phi
 
     model = AnalyticModel.build() if model is None else model
     if theta is None:
         with jax.enable_x64(True):
-            theta = fiducial_theta()
-    return fisher_matrix(model.from_theta, theta, prior_sigma=prior_sigma, method=method, names=THETA_NAMES)
+            theta = fiducial_phi()
+    return fisher_matrix(model.from_phi, theta, prior_sigma=prior_sigma, method=method, names=PHI_NAMES)
 
 
 # --- plots -------------------------------------------------------------------------------------------------------

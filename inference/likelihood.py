@@ -1,6 +1,6 @@
 """The binned Poisson likelihood of an XOD and the numpyro model of the analytical forward model (paper 4.1, 5.1).
 
-    ln L(theta) = sum_i [ n_i ln lambda_i(theta) - lambda_i(theta) - ln n_i! ]
+    ln L(phi) = sum_i [ n_i ln lambda_i(phi) - lambda_i(phi) - ln n_i! ]
 
 over the (z, CR, HR) bins, lambda from :class:`xcosmo.analytic.AnalyticModel` (2 cosmological + 6 scaling-relation
 parameters). ``n_i`` may be non-integer (an Asimov XOD, the expectation itself): the formula is used as written.
@@ -9,7 +9,8 @@ Priors: Omega_m ~ U(0.1, 0.5) and sigma_8 ~ U(0.6, 1.0) (the paper's table 1); t
 priors around their defaults, in ln A for the normalisations (:data:`NUISANCE_PRIOR_SIGMA`): about twice the published
 1-sigma uncertainties of Lieu et al. (2016) and Giles et al. (2016, 2022), wide enough for the XOD to dominate.
 
-The model evaluates lambda in float64: run samplers on it inside ``with jax.enable_x64(True):``.
+Everything here computes in float64 (:mod:`xcosmo.precision`); :func:`numpyro_model` is traced by numpyro itself and
+so refuses float32 tracing: sample it with :func:`inference.mcmc.run_nuts`.
 """
 
 from __future__ import annotations
@@ -22,21 +23,22 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln, ndtr, xlogy
 
-from xcosmo.analytic import THETA_NAMES, AnalyticModel, fiducial_theta
+from xcosmo.analytic import PHI_NAMES, AnalyticModel, fiducial_phi
+from xcosmo.checks import check_shape, in_range
 from xcosmo.params import PRIOR
-from xcosmo.precision import float64
+from xcosmo.precision import float64, require_x64
 
 __all__ = [
     "poisson_log_likelihood",
     "LAMBDA_FLOOR",
-    "analytic_model",
+    "numpyro_model",
     "asimov_data",
     "poisson_draw",
     "check_data",
-    "default_model",
+    "default_forward",
     "NUISANCE_PRIOR_SIGMA",
-    "theta_from_sites",
-    "nuisance_prior_sigma_theta",
+    "phi_from_sites",
+    "nuisance_prior_sigma_phi",
 ]
 
 NUISANCE_PRIOR_SIGMA: dict[str, float] = {
@@ -50,12 +52,12 @@ NUISANCE_PRIOR_SIGMA: dict[str, float] = {
 """Widths of the Gaussian nuisance priors (ln A for normalisations), centred on :class:`ScalingRelations`."""
 
 
-def nuisance_prior_sigma_theta() -> np.ndarray:
-    """The nuisance prior widths as Gaussian widths on theta (:data:`THETA_NAMES`; A_MT, A_LT linearised from ln A),
+def nuisance_prior_sigma_phi() -> np.ndarray:
+    """The nuisance prior widths as Gaussian widths on phi (:data:`PHI_NAMES`; A_MT, A_LT linearised from ln A),
     with no prior (inf) on Omega_m and sigma_8: for Fisher matrices comparable with the numpyro model."""
-    fid = dict(zip(THETA_NAMES, fiducial_theta()))
+    fid = dict(zip(PHI_NAMES, fiducial_phi()))
     out = [np.inf, np.inf]
-    for name in THETA_NAMES[2:]:
+    for name in PHI_NAMES[2:]:
         out.append(NUISANCE_PRIOR_SIGMA[f"ln_{name}"] * fid[name] if name in ("a_mt", "a_lt") else NUISANCE_PRIOR_SIGMA[name])
     return np.array(out)
 
@@ -65,6 +67,7 @@ LAMBDA_FLOOR = 1e-30
 ln(1e-30) = -69 per cluster instead of -inf)."""
 
 
+@float64
 def poisson_log_likelihood(lam: jax.Array, counts: jax.Array) -> jax.Array:
     """sum_i [n_i ln lambda_i - lambda_i - ln Gamma(n_i + 1)], with lambda_i floored at :data:`LAMBDA_FLOOR`.
 
@@ -77,32 +80,27 @@ def poisson_log_likelihood(lam: jax.Array, counts: jax.Array) -> jax.Array:
 
 
 @functools.lru_cache(maxsize=1)
-def default_model() -> AnalyticModel:
+def default_forward() -> AnalyticModel:
     """The analytical model of the default survey and binning (built once per process)."""
     return AnalyticModel.build()
 
 
-def check_data(data, model: AnalyticModel) -> np.ndarray:
-    """Validate an observed XOD against the model's binning: shape, finite, non-negative (``ValueError``)."""
+def check_data(data, forward: AnalyticModel) -> np.ndarray:
+    """Validate an observed XOD against the forward model's binning: shape, finite, non-negative (``ValueError``)."""
     arr = np.asarray(data, dtype=float)
-    if arr.shape != model.shape:
-        raise ValueError(f"data: XOD shape {arr.shape} does not match the model's binning {model.shape} (n_z, n_cr, n_hr)")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("data: the XOD contains NaN or infinite counts")
-    if np.any(arr < 0):
-        raise ValueError(f"data: the XOD contains negative counts (min {arr.min():g})")
-    return arr
+    check_shape("data", arr, forward.shape, " (n_z, n_cr, n_hr) of the model's binning")
+    return in_range("data", arr, 0.0, np.inf, unit="counts")
 
 
-def theta_from_sites(sites: dict) -> jax.Array:
-    """The 8-vector of :data:`THETA_NAMES` from a dict holding each parameter under its own name."""
-    return jnp.stack([jnp.asarray(sites[name]) for name in THETA_NAMES])
+def phi_from_sites(sites: dict) -> jax.Array:
+    """The 8-vector of :data:`PHI_NAMES` from a dict holding each parameter under its own name."""
+    return jnp.stack([jnp.asarray(sites[name]) for name in PHI_NAMES])
 
 
-def analytic_model(data=None, forward: AnalyticModel | None = None):
+def numpyro_model(data=None, forward: AnalyticModel | None = None):
     """numpyro model: cosmology and scaling relations -> Poisson counts in every XOD bin.
 
-    ``forward`` is the :class:`AnalyticModel` (default: :func:`default_model`, the default survey and binning).
+    ``forward`` is the :class:`AnalyticModel` (default: :func:`default_forward`, the default survey and binning).
     Every sample site is a standard normal ``<name>_std`` and every parameter a deterministic site of it, so that the
     sampled coordinates are O(1) and a priori isotropic (good NUTS geometry; numpyro's default initialisation stays
     physical):
@@ -121,20 +119,21 @@ def analytic_model(data=None, forward: AnalyticModel | None = None):
     import numpyro
     import numpyro.distributions as dist
 
-    forward = default_model() if forward is None else forward
-    fid = dict(zip(THETA_NAMES, fiducial_theta()))
+    require_x64("inference.likelihood.numpyro_model")
+    forward = default_forward() if forward is None else forward
+    fid = dict(zip(PHI_NAMES, fiducial_phi()))
     bounds = {b.name: b for b in PRIOR.bounds}
     sites = {}
     for name in ("omega_m", "sigma_8"):
         low, high = bounds[name].low, bounds[name].high
         sites[name] = numpyro.deterministic(name, low + (high - low) * ndtr(numpyro.sample(f"{name}_std", dist.Normal())))
-    for name in THETA_NAMES[2:]:
+    for name in PHI_NAMES[2:]:
         log = name in ("a_mt", "a_lt")
         sigma = NUISANCE_PRIOR_SIGMA[f"ln_{name}" if log else name]
         offset = sigma * numpyro.sample(f"{name}_std", dist.Normal(0.0, 1.0))
         value = fid[name] * jnp.exp(offset) if log else fid[name] + offset
         sites[name] = numpyro.deterministic(name, value)
-    lam = forward.from_theta(theta_from_sites(sites))
+    lam = forward.from_phi(phi_from_sites(sites))
     if data is None:
         numpyro.sample("xod", dist.Poisson(lam).to_event(3))
     else:
@@ -142,14 +141,14 @@ def analytic_model(data=None, forward: AnalyticModel | None = None):
 
 
 @float64
-def asimov_data(theta=None, model: AnalyticModel | None = None) -> np.ndarray:
-    """The expected XOD lambda(theta) (default: the fiducial), used as data: an "Asimov" data set."""
-    model = default_model() if model is None else model
-    theta = fiducial_theta() if theta is None else np.asarray(theta, dtype=float)
-    return np.asarray(model.from_theta(jnp.asarray(theta)))
+def asimov_data(phi=None, forward: AnalyticModel | None = None) -> np.ndarray:
+    """The expected XOD lambda(phi) (default: the fiducial), used as data: an "Asimov" data set."""
+    forward = default_forward() if forward is None else forward
+    phi = fiducial_phi() if phi is None else np.asarray(phi, dtype=float)
+    return np.asarray(forward.from_phi(jnp.asarray(phi)))
 
 
+@float64
 def poisson_draw(key: jax.Array, lam) -> np.ndarray:
     """One Poisson realisation of an expected XOD (integer counts)."""
-    with jax.enable_x64(True):
-        return np.asarray(jax.random.poisson(key, jnp.asarray(lam, dtype=jnp.float64)), dtype=np.int64)
+    return np.asarray(jax.random.poisson(key, jnp.asarray(lam, dtype=jnp.float64)), dtype=np.int64)

@@ -9,14 +9,14 @@ import scipy.stats
 from inference.likelihood import (
     LAMBDA_FLOOR,
     NUISANCE_PRIOR_SIGMA,
-    analytic_model,
+    numpyro_model,
     asimov_data,
     check_data,
-    default_model,
+    default_forward,
     poisson_draw,
     poisson_log_likelihood,
 )
-from xcosmo.analytic import THETA_NAMES, AnalyticModel, dndz, expected_counts, fiducial_theta, sample_catalogue
+from xcosmo.analytic import PHI_NAMES, AnalyticModel, dndz, expected_counts, fiducial_phi, sample_catalogue
 from xcosmo.cosmology import make_cosmology
 from xcosmo.hmf import halo_counts
 from xcosmo.params import Params
@@ -71,10 +71,10 @@ def test_more_clusters_with_sigma_8_and_brighter_clusters():
 
 
 def test_gradient_matches_finite_differences():
-    model = default_model()
+    model = default_forward()
     with jax.enable_x64(True):
-        f = lambda th: jnp.sum(jnp.sqrt(model.from_theta(th) + 1.0))  # noqa: E731 - a smooth scalar of all bins
-        theta = jnp.asarray(fiducial_theta())
+        f = lambda th: jnp.sum(jnp.sqrt(model.from_phi(th) + 1.0))  # noqa: E731 - a smooth scalar of all bins
+        theta = jnp.asarray(fiducial_phi())
         grad = jax.grad(f)(theta)
         for a in range(len(theta)):
             h = 1e-5 * abs(float(theta[a])) if theta[a] != 0 else 1e-5
@@ -100,9 +100,9 @@ def test_interval_probabilities_keep_their_precision_in_the_tails():
 
 def test_likelihood_hessian_is_finite():
     # An infinite top CR edge used to make forward-over-reverse derivatives NaN (inf * 0 in the chain rule).
-    model, data = default_model(), asimov_data()
+    model, data = default_forward(), asimov_data()
     with jax.enable_x64(True):
-        hess = jax.hessian(lambda th: poisson_log_likelihood(model.from_theta(th), data))(jnp.asarray(fiducial_theta()))
+        hess = jax.hessian(lambda th: poisson_log_likelihood(model.from_phi(th), data))(jnp.asarray(fiducial_phi()))
     assert np.all(np.isfinite(np.asarray(hess)))
 
 
@@ -125,10 +125,10 @@ def test_poisson_log_likelihood_matches_scipy():
 def test_asimov_data_is_the_maximum_likelihood_point():
     """With Asimov data the gradient of ln L vanishes at the fiducial: sum_i (n_i/lambda_i - 1) dlambda_i = 0."""
     data = asimov_data()
-    model = default_model()
+    model = default_forward()
     with jax.enable_x64(True):
-        grad = jax.grad(lambda th: poisson_log_likelihood(model.from_theta(th), data))(jnp.asarray(fiducial_theta()))
-        scale = jax.grad(lambda th: jnp.sum(model.from_theta(th)))(jnp.asarray(fiducial_theta()))
+        grad = jax.grad(lambda th: poisson_log_likelihood(model.from_phi(th), data))(jnp.asarray(fiducial_phi()))
+        scale = jax.grad(lambda th: jnp.sum(model.from_phi(th)))(jnp.asarray(fiducial_phi()))
     assert np.all(np.abs(np.asarray(grad)) < 1e-8 * np.abs(np.asarray(scale)) + 1e-8)
 
 
@@ -136,11 +136,11 @@ def test_numpyro_model_log_density():
     from numpyro.infer.util import log_density
 
     data = asimov_data()
-    sites = {f"{n}_std": 0.0 for n in THETA_NAMES}
+    sites = {f"{n}_std": 0.0 for n in PHI_NAMES}
     with jax.enable_x64(True):
-        lp, trace = log_density(analytic_model, (data,), {}, sites)
-        lp_off, off = log_density(analytic_model, (data,), {}, {**sites, "omega_m_std": scipy.stats.norm.ppf(0.625)})
-        _, shifted = log_density(analytic_model, (data,), {}, {**sites, "a_mt_std": 1.0, "alpha_mt_std": 1.0})
+        lp, trace = log_density(numpyro_model, (data,), {}, sites)
+        lp_off, off = log_density(numpyro_model, (data,), {}, {**sites, "omega_m_std": scipy.stats.norm.ppf(0.625)})
+        _, shifted = log_density(numpyro_model, (data,), {}, {**sites, "a_mt_std": 1.0, "alpha_mt_std": 1.0})
     assert float(trace["omega_m"]["value"]) == pytest.approx(0.3) and float(trace["sigma_8"]["value"]) == pytest.approx(0.8)
     assert float(off["omega_m"]["value"]) == pytest.approx(0.35)  # 0.1 + 0.4 * 0.625
     s = ScalingRelations()
@@ -155,7 +155,7 @@ def test_numpyro_model_priors_are_the_papers():
     from numpyro.infer import Predictive
 
     with jax.enable_x64(True):
-        draws = Predictive(analytic_model, num_samples=400, return_sites=["omega_m", "sigma_8"])(
+        draws = Predictive(numpyro_model, num_samples=400, return_sites=["omega_m", "sigma_8"])(
             jax.random.key(3), asimov_data()
         )
     for name, low, high in (("omega_m", 0.1, 0.5), ("sigma_8", 0.6, 1.0)):
@@ -171,7 +171,7 @@ def test_poisson_draw_is_reproducible(lam):
 
 
 def test_bad_input():
-    model = default_model()
+    model = default_forward()
     with pytest.raises(ValueError, match=r"shape \(4, 12, 12\) does not match the model's binning \(8, 12, 12\)"):
         check_data(np.zeros((4, 12, 12)), model)
     with pytest.raises(ValueError, match="negative counts"):

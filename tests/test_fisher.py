@@ -118,10 +118,10 @@ def test_analytic_autodiff_matches_finite_differences(analytic):
 
 
 def test_analytic_fisher_properties(analytic, tmp_path):
-    from xcosmo.analytic import THETA_NAMES
+    from xcosmo.analytic import PHI_NAMES
 
     _, res, _ = analytic
-    assert res.names == THETA_NAMES and res.matrix.dtype == np.float64
+    assert res.names == PHI_NAMES and res.matrix.dtype == np.float64
     assert 0 < res.n_bins < 8 * 12 * 12  # the bins below the flux cut are left out
     np.testing.assert_array_equal(res.matrix, res.matrix.T)
     s = 1.0 / np.sqrt(np.diag(res.matrix))
@@ -135,7 +135,7 @@ def test_analytic_fisher_properties(analytic, tmp_path):
     np.testing.assert_allclose(math.sqrt(np.linalg.det(cosmo.matrix)), fom, rtol=1e-8)
     np.testing.assert_allclose(cosmo.marginal_errors, res.marginal_errors[:2], rtol=1e-8)
     # fixing the nuisance parameters: cosmology errors shrink to those of the cosmology-only Fisher block
-    fixed = res.fix(THETA_NAMES[2:])
+    fixed = res.fix(PHI_NAMES[2:])
     np.testing.assert_array_equal(fixed.matrix, res.matrix[:2, :2])
     assert np.all(fixed.marginal_errors <= res.marginal_errors[:2])
     assert fixed.figure_of_merit() > fom
@@ -145,7 +145,7 @@ def test_analytic_fisher_properties(analytic, tmp_path):
     # figure 11 degeneracies, and a triangle comparing two results
     out = plot_fisher(res, tmp_path / "fig11.png", pairs=[("a_mt", "omega_m"), ("alpha_mt", "gamma_mt")])
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
-    tri = plot_fisher([res, prior], tmp_path / "tri.png", names=THETA_NAMES[:3], labels=["free", "prior"])
+    tri = plot_fisher([res, prior], tmp_path / "tri.png", names=PHI_NAMES[:3], labels=["free", "prior"])
     assert tri.stat().st_size > 10_000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig11.png", "tri.png"]  # no temporary left behind
 

@@ -16,34 +16,34 @@ import jax
 import pytest
 
 from inference.fisher import analytic_fisher
-from inference.likelihood import analytic_model, asimov_data, default_model, nuisance_prior_sigma_theta
+from inference.likelihood import numpyro_model, asimov_data, default_forward, nuisance_prior_sigma_phi
 from inference.mcmc import corner_plot, run_nuts, save_chains, summary
-from xcosmo.analytic import THETA_NAMES, fiducial_theta
+from xcosmo.analytic import PHI_NAMES, fiducial_phi
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def fisher():
-    return analytic_fisher(default_model(), prior_sigma=nuisance_prior_sigma_theta())
+    return analytic_fisher(default_forward(), prior_sigma=nuisance_prior_sigma_phi())
 
 
 @pytest.mark.parametrize("backend", ["numpyro", "blackjax"])
 def test_nuts_recovers_the_fiducial_on_asimov_data(backend, fisher, tmp_path_factory):
-    model = default_model()
+    model = default_forward()
     with jax.enable_x64(True):
-        tree = run_nuts(analytic_model, asimov_data(model=model), backend=backend, num_warmup=1000,
+        tree = run_nuts(numpyro_model, asimov_data(model=model), backend=backend, num_warmup=1000,
                         num_samples=1000, num_chains=4, seed=1, dense_mass=True, target_accept=0.97, progress=False,
                         neutra=True, forward=model)  # fmt: skip
     save_chains(tree, f"/tmp/xcosmo-nuts-{backend}.nc") if os.environ.get("XCOSMO_KEEP_CHAINS") else None
-    result = summary(tree, list(THETA_NAMES))
+    result = summary(tree, list(PHI_NAMES))
     out = tmp_path_factory.mktemp(f"nuts-{backend}")
-    corner_plot(tree, out / "corner.png", var_names=list(THETA_NAMES), truths=dict(zip(THETA_NAMES, fiducial_theta())))
+    corner_plot(tree, out / "corner.png", var_names=list(PHI_NAMES), truths=dict(zip(PHI_NAMES, fiducial_phi())))
     print(backend, {k: v for k, v in result.items() if k != "variables"})
     assert result["num_divergences"] == 0
     assert result["r_hat_max"] < 1.01
-    fisher_err = dict(zip(THETA_NAMES, fisher.marginal_errors))
-    for name, truth in zip(THETA_NAMES, fiducial_theta()):
+    fisher_err = dict(zip(PHI_NAMES, fisher.marginal_errors))
+    for name, truth in zip(PHI_NAMES, fiducial_phi()):
         v = result["variables"][name]
         print(f"{backend} {name}: {v['mean']:.5g} +- {v['std']:.3g} (Fisher {fisher_err[name]:.3g}), truth {truth:.5g}")
         assert abs(v["mean"] - truth) < v["std"], name  # within 1 sigma

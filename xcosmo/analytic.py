@@ -15,9 +15,9 @@
   distance in cm (D_A (1+z) = chi in a flat universe). So ln CR is normal with sigma_lnL|T and the CR bins are
   differences of error functions. The lowest CR edge is raised to the survey's flux cut; the top bin is open.
 
-Everything below depends on theta only through smooth functions, so lambda is differentiable in the 2 cosmological
+Everything below depends on phi only through smooth functions, so lambda is differentiable in the 2 cosmological
 and 6 scaling-relation parameters. The model is built once per (survey, binning) (:class:`AnalyticModel`), holding
-every theta-independent table, and evaluated under ``jax.jit`` in float64.
+every phi-independent table, and evaluated under ``jax.jit`` in float64.
 """
 
 from __future__ import annotations
@@ -31,39 +31,34 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import erfc, ndtr
 
+from xcosmo.checks import check_number
+from xcosmo.constants import KT_RANGE_KEV, M_MAX, MPC_CM
 from xcosmo.cosmology import Cosmology, LagrangianWindows, comoving_distance, comoving_volume_element
 from xcosmo.hmf import _mass_function, mass_function_at
 from xcosmo.params import Params
 from xcosmo.precision import float64
+from xcosmo.quadrature import nodes_and_weights
 from xcosmo.scaling import NUISANCE_NAMES, ScalingRelations
 from xcosmo.xod import Binning, Survey
 
-__all__ = ["AnalyticModel", "expected_counts", "dndz", "sample_catalogue", "THETA_NAMES", "fiducial_theta"]
+__all__ = ["AnalyticModel", "expected_counts", "dndz", "sample_catalogue", "PHI_NAMES", "fiducial_phi"]
 
-THETA_NAMES: tuple[str, ...] = ("omega_m", "sigma_8") + NUISANCE_NAMES
-"""The 2 + 6 parameters of the analytical model, in the order of its parameter vectors."""
+PHI_NAMES: tuple[str, ...] = ("omega_m", "sigma_8") + NUISANCE_NAMES
+"""The 2 + 6 parameters phi of the analytical model, in the order of its parameter vectors (theta always means the
+six simulation parameters of :mod:`xcosmo.params`)."""
 
-M_MAX = 1e16  # Msun/h
-MPC_CM = 3.0856775814913673e24
 _N_Z, _N_M, _N_T = 4, 32, 8  # Gauss-Legendre nodes per z bin, over ln M, per HR bin in ln T (64 mass nodes change
 # lambda by < 1e-5 relative in every bin above 0.01 counts; 3 z or 6 T nodes by 3e-3)
 
 
-def _gauss_legendre(lo, hi, n):
-    x, w = np.polynomial.legendre.leggauss(n)
-    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
-    half = 0.5 * (hi - lo)
-    return (lo + half)[..., None] + half[..., None] * x, half[..., None] * w
-
-
-def fiducial_theta() -> np.ndarray:
-    """(Omega_m, sigma_8) = (0.3, 0.8) and the default scaling relations, in the order of :data:`THETA_NAMES`."""
+def fiducial_phi() -> np.ndarray:
+    """(Omega_m, sigma_8) = (0.3, 0.8) and the default scaling relations, in the order of :data:`PHI_NAMES`."""
     defaults = ScalingRelations()
     return np.array([0.3, 0.8] + [float(getattr(defaults, n)) for n in NUISANCE_NAMES])  # numpy float64: A_LT ~ 1e44
 
 
 class AnalyticModel(eqx.Module):
-    """Expected XOD counts for one survey and binning; call :meth:`expected_counts` or :meth:`from_theta`.
+    """Expected XOD counts for one survey and binning; call :meth:`expected_counts` or :meth:`from_phi`.
 
     Build with :meth:`build` (it tabulates the X-ray quantities at the quadrature nodes: a couple of seconds).
     """
@@ -97,8 +92,7 @@ class AnalyticModel(eqx.Module):
 
         survey = Survey() if survey is None else survey
         binning = Binning() if binning is None else binning
-        if not 0 < m_min < M_MAX:
-            raise ValueError(f"m_min = {m_min!r} is not allowed: 0 < m_min < {M_MAX:g} Msun/h")
+        check_number("m_min", m_min, 0.0, M_MAX, open=True, unit="Msun/h")
         z_e, cr_e, hr_e = binning.edges
         if z_e[0] < survey.z_min - 1e-9 or z_e[-1] > survey.z_max + 1e-9:
             raise ValueError(
@@ -106,8 +100,8 @@ class AnalyticModel(eqx.Module):
                 f"[{survey.z_min:g}, {survey.z_max:g}]"
             )
         table = default_table() if count_rate_table is None else count_rate_table
-        zs, wz = _gauss_legendre(z_e[:-1], z_e[1:], _N_Z)  # (n_zbin, _N_Z)
-        ln_m, wm = _gauss_legendre(math.log(m_min), math.log(M_MAX), _N_M)
+        zs, wz = nodes_and_weights(z_e[:-1], z_e[1:], _N_Z)  # (n_zbin, _N_Z)
+        ln_m, wm = nodes_and_weights(math.log(m_min), math.log(M_MAX), _N_M)
 
         # HR(T) at every z node on the table's temperature knots, inverted at the HR edges.
         ln_knots = np.asarray(table.ln_kt)
@@ -117,7 +111,7 @@ class AnalyticModel(eqx.Module):
             raise ValueError(f"HR(T) is not increasing with T for the response {table.response_name!r}")
         ln_t_edges = np.stack([np.interp(np.log(hr_e), row, ln_knots) for row in ln_hr])  # clipped to the table
         ln_t_edges[:, 0], ln_t_edges[:, -1] = ln_knots[0], ln_knots[-1]  # HR clip: first/last bins take the rest
-        nodes, weights = _gauss_legendre(ln_t_edges[:, :-1], ln_t_edges[:, 1:], _N_T)  # (n_z, n_hr, _N_T)
+        nodes, weights = nodes_and_weights(ln_t_edges[:, :-1], ln_t_edges[:, 1:], _N_T)  # (n_z, n_hr, _N_T)
         n_z, n_hr = nodes.shape[:2]
         lo_tail = np.full((n_z, n_hr, 1), ln_knots[0])
         hi_tail = np.full((n_z, n_hr, 1), ln_knots[-1])
@@ -174,12 +168,14 @@ class AnalyticModel(eqx.Module):
         nuisance = ScalingRelations() if nuisance is None else nuisance
         return _jit_counts(self, Cosmology.from_params(params), nuisance)
 
-    def from_theta(self, theta: jax.Array, **scatters) -> jax.Array:
-        """lambda(theta) for the 8-vector theta = (Omega_m, sigma_8, A_MT, alpha_MT, gamma_MT, A_LT, alpha_LT,
-        gamma_LT) (:data:`THETA_NAMES`); pure and traceable (call it under ``jax.enable_x64(True)``), for Fisher
-        matrices and samplers."""
-        cosmo = Cosmology(theta[0], theta[1])
-        return self._counts(cosmo, ScalingRelations.from_array(theta[2:], **scatters))
+    @float64
+    def from_phi(self, phi: jax.Array) -> jax.Array:
+        """lambda(phi) for the 8-vector phi = (Omega_m, sigma_8, A_MT, alpha_MT, gamma_MT, A_LT, alpha_LT, gamma_LT)
+        (:data:`PHI_NAMES`, units of :class:`~xcosmo.scaling.ScalingRelations`), shape (n_z, n_cr, n_hr): pure and
+        traceable, for Fisher matrices and samplers. A_LT ~ 1e44 erg/s h^-2 overflows float32: give phi in float64
+        (numpy, or traced under ``jax.enable_x64(True)``)."""
+        phi = jnp.asarray(phi)
+        return self._counts(Cosmology(phi[0], phi[1]), ScalingRelations.from_array(phi[2:]))
 
     @float64
     def dndz(self, params: Params, nuisance: ScalingRelations | None = None) -> jax.Array:
@@ -211,7 +207,7 @@ def _jit_counts(model: AnalyticModel, cosmo: Cosmology, sr: ScalingRelations) ->
 
 
 @functools.lru_cache(maxsize=8)
-def _model(survey: Survey, binning: Binning) -> AnalyticModel:
+def _forward_for(survey: Survey, binning: Binning) -> AnalyticModel:
     return AnalyticModel.build(survey, binning)
 
 
@@ -231,7 +227,7 @@ def expected_counts(
     """
     survey = Survey() if survey is None else survey
     binning = Binning() if binning is None else binning
-    return _model(survey, binning).expected_counts(params, nuisance)
+    return _forward_for(survey, binning).expected_counts(params, nuisance)
 
 
 @float64
@@ -261,7 +257,7 @@ def sample_catalogue(
     through the built-in EPIC response. Returns numpy arrays: ``z``, ``m500c`` (Msun/h), ``kt`` (keV), ``l_bol``
     (erg/s), ``cr_05_1``, ``cr_1_2`` (counts/s). Apply the flux cut and bin with :meth:`Binning.histogram`.
     """
-    from xcosmo.xray.countrates import MPC_CM as _MPC, band_count_rates, bolometric_emissivity
+    from xcosmo.xray.countrates import band_count_rates, bolometric_emissivity
 
     nuisance = ScalingRelations() if nuisance is None else nuisance
     survey = Survey() if survey is None else survey
@@ -284,10 +280,10 @@ def sample_catalogue(
     ln_l = np.asarray(nuisance.mean_ln_l(cosmo, kt, z)) - 2.0 * math.log(cosmo.h)
     l_bol = np.exp(ln_l + nuisance.sigma_lnl_t * np.asarray(jax.random.normal(k_l, (n,))))
     # the count-rate tables cover kT = 0.1-20 keV: colder or hotter haloes get the edge temperature's spectrum
-    kt_x = np.clip(kt, 0.1, 20.0)
-    knots = np.geomspace(0.1, 20.0, 512)  # Lambda(T) is smooth: log-log interpolation on 512 knots (< 1e-5)
+    kt_x = np.clip(kt, *KT_RANGE_KEV)
+    knots = np.geomspace(*KT_RANGE_KEV, 512)  # Lambda(T) is smooth: log-log interpolation on 512 knots (< 1e-5)
     lam = np.exp(np.interp(np.log(kt_x), np.log(knots), np.log(np.asarray(bolometric_emissivity(knots)))))
-    chi_cm = np.asarray(comoving_distance(cosmo, z)) / cosmo.h * _MPC  # D_A (1+z) in cm
+    chi_cm = np.asarray(comoving_distance(cosmo, z)) / cosmo.h * MPC_CM  # D_A (1+z) in cm
     norm = 1e-14 * (l_bol / lam) / (4.0 * math.pi * chi_cm**2)
     soft, hard = band_count_rates(kt_x, z, norm)
     return {"z": z, "m500c": m, "kt": kt, "l_bol": l_bol, "cr_05_1": np.asarray(soft), "cr_1_2": np.asarray(hard)}

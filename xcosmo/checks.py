@@ -179,12 +179,13 @@ def in_range(
     raises when the compiled computation runs. Use the returned value.
     """
     value = _as_numeric(name, value)
-    lo, hi = low - rtol * abs(low), high + rtol * abs(high)
+    lo = low - rtol * abs(low) if rtol and math.isfinite(low) else low
+    hi = high + rtol * abs(high) if rtol and math.isfinite(high) else high
     allowed = _range_text(low, high, open, unit)
     if is_traced(value):
         x = jnp.asarray(value)
         bad = ~(jnp.isfinite(x) & _inside(x, lo, hi, open))
-        return eqx.error_if(value, jnp.any(bad), f"{name}: a traced value is not allowed: {allowed}")
+        return eqx.error_if(value, jnp.any(bad), f"{name} = <traced value> is not allowed: {allowed}")
     arr = np.asarray(value, dtype=float)
     with np.errstate(invalid="ignore"):
         bad = ~(np.isfinite(arr) & _inside(arr, lo, hi, open))

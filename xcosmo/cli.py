@@ -252,8 +252,8 @@ def fisher(
     from astropy.table import Table
 
     from inference.fisher import analytic_fisher, plot_fisher
-    from inference.likelihood import default_model, nuisance_prior_sigma_theta
-    from xcosmo.analytic import fiducial_theta
+    from inference.likelihood import default_forward, nuisance_prior_sigma_phi
+    from xcosmo.analytic import fiducial_phi
     from xcosmo.io import ensure_writable_dir, write_table
 
     params = _params(omega_m, sigma_8)
@@ -262,9 +262,9 @@ def fisher(
     except ValueError as err:
         _fail(err)
     say = (lambda *a: None) if quiet else typer.echo
-    theta = fiducial_theta()
+    theta = fiducial_phi()
     theta[:2] = params.omega_m, params.sigma_8
-    result = analytic_fisher(default_model(), theta, prior_sigma=nuisance_prior_sigma_theta() if priors else None)
+    result = analytic_fisher(default_forward(), theta, prior_sigma=nuisance_prior_sigma_phi() if priors else None)
     names = list(result.names)
     matrix = Table(result.matrix, names=names)
     matrix.add_column(names, name="parameter", index=0)
@@ -306,7 +306,7 @@ def mcmc(
 
     import jax
 
-    from inference.likelihood import analytic_model, asimov_data, check_data, default_model, poisson_draw
+    from inference.likelihood import numpyro_model, asimov_data, check_data, default_forward, poisson_draw
     from inference.mcmc import BACKENDS, corner_plot, format_summary, run_nuts, save_chains, summary
     from xcosmo.io import atomic_path, ensure_writable_dir
     from xcosmo.xod import load_xod
@@ -320,7 +320,7 @@ def mcmc(
         _fail(ValueError(f"target_accept = {target_accept}: must be in the open interval (0, 1)"))
     try:
         out = ensure_writable_dir(out)
-        model = default_model()
+        model = default_forward()
         if data == "asimov":
             observed = asimov_data(model=model)
         elif data == "poisson":
@@ -332,7 +332,7 @@ def mcmc(
         _fail(err)
     say = (lambda *a: None) if quiet else typer.echo
     with jax.enable_x64(True):
-        tree = run_nuts(analytic_model, observed, backend=backend, num_warmup=warmup, num_samples=samples,
+        tree = run_nuts(numpyro_model, observed, backend=backend, num_warmup=warmup, num_samples=samples,
                         num_chains=chains, seed=seed, progress=not quiet, dense_mass=True,
                         target_accept=target_accept, neutra=neutra, forward=model)  # fmt: skip
     save_chains(tree, out / "chains.nc")

@@ -22,7 +22,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from .precision import constant
+from xcosmo.checks import in_range, is_traced, require
+from xcosmo.constants import C_KM_S, RHO_CRIT_0
+from xcosmo.precision import constant
+from xcosmo.quadrature import integrate
 
 __all__ = [
     "Cosmology",
@@ -42,18 +45,9 @@ __all__ = [
     "linear_power",
     "sigma_r",
     "LagrangianWindows",
-    "RHO_CRIT_0",
-    "C_KM_S",
 ]
 
-C_KM_S = 299792.458
-"""Speed of light, km/s."""
-RHO_CRIT_0 = 2.77536627e11
-"""Critical density today, h^2 Msun / Mpc^3 (3 H0^2 / 8 pi G with H0 = 100 h km/s/Mpc)."""
-T_CMB = 2.7255
-"""CMB temperature today, K (Fixsen 2009), used by the Eisenstein & Hu transfer function."""
-
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(64)  # nodes/weights on [-1, 1], exact for polynomials of degree 127
+_N_GL = 64  # Gauss-Legendre nodes of the line-of-sight and growth integrals (exact for polynomials of degree 127)
 
 
 class Cosmology(eqx.Module):
@@ -80,14 +74,6 @@ class Cosmology(eqx.Module):
         return make_cosmology(params.omega_m, params.sigma_8, **kwargs)
 
 
-def _check_positive(name: str, value, low: float = 0.0, high: float = math.inf) -> None:
-    if isinstance(value, jax.core.Tracer):
-        return
-    arr = np.asarray(value, dtype=float)
-    if not np.all(np.isfinite(arr)) or np.any(arr <= low) or np.any(arr >= high):
-        raise ValueError(f"{name} = {value!r} is not allowed: it must be finite and in ({low:g}, {high:g})")
-
-
 def make_cosmology(
     omega_m: ArrayLike,
     sigma_8: ArrayLike,
@@ -100,14 +86,14 @@ def make_cosmology(
 
     Raises ``ValueError`` for non-finite or unphysical values (for instance ``omega_b >= omega_m``).
     """
-    _check_positive("omega_m", omega_m, 0.0, 1.0)
-    _check_positive("sigma_8", sigma_8)
-    _check_positive("h", h, 0.0, 2.0)
-    _check_positive("omega_b", omega_b, 0.0, 1.0)
-    _check_positive("n_s", n_s, 0.0, 2.0)
-    if not isinstance(omega_b, jax.core.Tracer) and not isinstance(omega_m, jax.core.Tracer):
-        if np.any(np.asarray(omega_b) >= np.asarray(omega_m)):
-            raise ValueError(f"omega_b = {omega_b!r} must be smaller than omega_m = {omega_m!r}")
+    omega_m = in_range("omega_m", omega_m, 0.0, 1.0, open=True)
+    sigma_8 = in_range("sigma_8", sigma_8, 0.0, math.inf, open=True)
+    h = in_range("h", h, 0.0, 2.0, open=True)
+    omega_b = in_range("omega_b", omega_b, 0.0, 1.0, open=True)
+    n_s = in_range("n_s", n_s, 0.0, 2.0, open=True)
+    if not is_traced(omega_b, omega_m):
+        require(bool(np.all(np.asarray(omega_b) < np.asarray(omega_m))), "omega_b", omega_b,
+                f"must be smaller than omega_m = {omega_m!r}")  # fmt: skip
     return Cosmology(omega_m, sigma_8, h, omega_b, n_s)
 
 
@@ -150,8 +136,7 @@ def hubble_distance(cosmo: Cosmology) -> float:
 def _integrate_0_to(f, upper: jax.Array) -> jax.Array:
     """Gauss-Legendre integral of ``f`` from 0 to ``upper`` (elementwise in ``upper``)."""
     upper = jnp.asarray(upper)
-    x = 0.5 * upper[..., None] * (constant(_GL_X) + 1.0)
-    return 0.5 * upper * jnp.sum(constant(_GL_W) * f(x), axis=-1)
+    return integrate(f, jnp.zeros_like(upper), upper, _N_GL)
 
 
 def comoving_distance(cosmo: Cosmology, z: ArrayLike) -> jax.Array:

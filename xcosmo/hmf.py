@@ -11,7 +11,7 @@ overdensity with respect to the mean matter density: 200 for "200m", 200/Omega_m
 low Omega_m (Omega_m(z) < 0.156). sigma is the linear rms fluctuation of the Eisenstein & Hu (1998) spectrum in a
 top-hat of Lagrangian radius R = (3 M / 4 pi rho_m)^1/3.
 
-All public functions compute in float64 (see :mod:`xcosmo.precision`), are jit-compiled, broadcast numpy-style over
+All public functions compute in float64 (:func:`xcosmo.precision.float64`), are jit-compiled, broadcast numpy-style over
 masses and redshifts (pass ``z[:, None]`` for a (z, M) grid) and are differentiable in every cosmological parameter.
 Units: M in Msun/h, dn/dlnM in (Mpc/h)^-3, areas in deg^2.
 """
@@ -19,6 +19,8 @@ Units: M in Msun/h, dn/dlnM in (Mpc/h)^-3, areas in deg^2.
 from __future__ import annotations
 
 from functools import partial
+
+import math
 
 import jax
 import jax.numpy as jnp
@@ -34,7 +36,10 @@ from xcosmo.cosmology import (
     omega_m_z,
     _sigma2_and_slope,
 )
-from xcosmo.precision import constant, float64
+from xcosmo.checks import check_choice, check_number, in_range, require
+from xcosmo.constants import FULL_SKY_DEG2, M_MAX
+from xcosmo.precision import float64
+from xcosmo.quadrature import nodes_and_weights
 
 __all__ = ["MASS_DEFINITIONS", "mass_function", "mass_function_at", "halo_counts", "overdensity_mean", "lagrangian_radius", "tinker08_f"]
 
@@ -47,13 +52,11 @@ _T08_a = np.array([1.47, 1.52, 1.56, 1.61, 1.87, 2.13, 2.30, 2.53, 2.66])
 _T08_b = np.array([2.57, 2.25, 2.05, 1.87, 1.59, 1.51, 1.46, 1.44, 1.41])
 _T08_c = np.array([1.19, 1.27, 1.34, 1.45, 1.58, 1.80, 1.97, 2.24, 2.44])
 
-# Upper mass limit of halo_counts integrals, Msun/h: above it the abundance is negligible (< 1e-12 of the total).
-M_MAX = 1e16
+_N_GL = 48  # Gauss-Legendre nodes in z and in ln M of halo_counts
 
 
 def _check_mdef(mdef: str) -> None:
-    if mdef not in MASS_DEFINITIONS:
-        raise ValueError(f"mdef = {mdef!r} is not supported: allowed values are {MASS_DEFINITIONS}")
+    check_choice("mdef", mdef, MASS_DEFINITIONS)
 
 
 def overdensity_mean(cosmo: Cosmology, z: ArrayLike, mdef: str) -> jax.Array:
@@ -96,23 +99,12 @@ def _mass_function(cosmo: Cosmology, m: jax.Array, z: jax.Array, mdef: str) -> j
     return _dndlnm(cosmo, m, z, mdef, *_sigma2_and_slope(cosmo, lagrangian_radius(cosmo, m)))
 
 
+@float64
 def mass_function_at(cosmo: Cosmology, windows: LagrangianWindows, z: ArrayLike, mdef: str = "500c") -> jax.Array:
     """dn/dlnM at the masses of precomputed :class:`~xcosmo.cosmology.LagrangianWindows` (last axis) and redshifts
-    ``z`` (broadcast against it): the fast path for models that evaluate one mass grid at many cosmologies.
-    Traceable; no input checks (call it inside float64 code)."""
+    ``z`` (broadcast against it): the fast path for models that evaluate one mass grid at many cosmologies."""
     _check_mdef(mdef)
     return _dndlnm(cosmo, windows.m, jnp.asarray(z), mdef, *windows.sigma2_and_slope(cosmo))
-
-
-def _validate_mz(m, z) -> None:
-    for name, value, low in (("m", m, 0.0), ("z", z, -1e-12)):
-        if isinstance(value, jax.core.Tracer):
-            continue
-        arr = np.asarray(value, dtype=float)
-        if not np.all(np.isfinite(arr)) or np.any(arr <= low):
-            bad = arr[~np.isfinite(arr) | (arr <= low)].flat[0]
-            allowed = "m > 0 Msun/h" if name == "m" else "z >= 0"
-            raise ValueError(f"{name} = {float(bad)!r} is not allowed: {allowed}, finite")
 
 
 @float64
@@ -127,23 +119,15 @@ def mass_function(cosmo: Cosmology, m: ArrayLike, z: ArrayLike, mdef: str = "500
     mdef : ``"200m"``, ``"200c"`` or ``"500c"`` (spherical overdensity w.r.t. mean or critical density).
     """
     _check_mdef(mdef)
-    _validate_mz(m, z)
+    m = in_range("m", m, 0.0, math.inf, open=True, unit="Msun/h")
+    z = in_range("z", z, 0.0, math.inf)
     return _mass_function(cosmo, jnp.asarray(m, float), jnp.asarray(z, float), mdef)
-
-
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(48)
-
-
-def _gauss_legendre(lo, hi):
-    """Nodes and weights of 48-point Gauss-Legendre quadrature on [lo, hi]."""
-    half = 0.5 * (hi - lo)
-    return lo + half * (constant(_GL_X) + 1.0), half * constant(_GL_W)
 
 
 @partial(jax.jit, static_argnames="mdef")
 def _halo_counts(cosmo, m_min, z_min, z_max, area_sr, mdef):
-    zs, wz = _gauss_legendre(z_min, z_max)
-    lnm, wm = _gauss_legendre(jnp.log(m_min), jnp.log(M_MAX))
+    zs, wz = nodes_and_weights(z_min, z_max, _N_GL)
+    lnm, wm = nodes_and_weights(jnp.log(m_min), jnp.log(M_MAX), _N_GL)
     dndlnm = _mass_function(cosmo, jnp.exp(lnm), zs[:, None], mdef)
     n_per_volume = dndlnm @ wm
     return area_sr * jnp.sum(wz * comoving_volume_element(cosmo, zs) * n_per_volume)
@@ -163,13 +147,11 @@ def halo_counts(
     N = Omega int dz dV/dz/dOmega int_{ln m_min}^{ln 1e16} dn/dlnM dlnM, by 48 x 48-point Gauss-Legendre quadrature.
     """
     _check_mdef(mdef)
-    for name, value, ok, allowed in (
-        ("m_min", m_min, 0 < m_min < M_MAX, f"0 < m_min < {M_MAX:g} Msun/h"),
-        ("z_min", z_min, 0 <= z_min, "z_min >= 0"),
-        ("z_max", z_max, z_max > z_min, f"z_max > z_min = {z_min!r}"),
-        ("area_deg2", area_deg2, 0 < area_deg2 <= 41252.97, "0 < area_deg2 <= 41253 (the full sky)"),
-    ):
-        if not ok or not np.isfinite(value):
-            raise ValueError(f"{name} = {value!r} is not allowed: {allowed}")
+    m_min = check_number("m_min", m_min, 0.0, M_MAX, open=True, unit="Msun/h")
+    z_min = check_number("z_min", z_min, 0.0)
+    z_max = check_number("z_max", z_max, 0.0)
+    require(z_max > z_min, "z_max", z_max, f"must be > z_min = {z_min!r}")
+    area_deg2 = check_number("area_deg2", area_deg2, 0.0, FULL_SKY_DEG2, open=False, unit="deg^2 (the full sky)")
+    require(area_deg2 > 0, "area_deg2", area_deg2, "must be > 0 deg^2")
     area_sr = area_deg2 * (np.pi / 180.0) ** 2
     return _halo_counts(cosmo, jnp.asarray(m_min, float), jnp.asarray(z_min, float), jnp.asarray(z_max, float), area_sr, mdef)

@@ -57,6 +57,12 @@ def _demote(tree):
     return jax.tree.map(lambda x: x.astype(default) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
 
 
+def _is_float(x) -> bool:
+    if isinstance(x, jax.core.Tracer):
+        return jnp.issubdtype(x.dtype, jnp.inexact)
+    return eqx.is_inexact_array_like(x)
+
+
 def float64(fn):
     """Decorator: run ``fn`` in float64 whatever the caller's precision (the module docstring's three cases).
 
@@ -68,11 +74,13 @@ def float64(fn):
     def wrapper(*args, **kwargs):
         if x64_enabled():
             return fn(*args, **kwargs)
-        dynamic, static = eqx.partition((args, kwargs), eqx.is_inexact_array_like)
+        dynamic, static = eqx.partition((args, kwargs), _is_float)
         if not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(dynamic)):
             with jax.enable_x64(True):
                 return fn(*args, **kwargs)
         in_dtypes = jax.tree.map(lambda x: jnp.result_type(x), dynamic)
+        with jax.enable_x64(True):  # numpy float64 inputs keep their precision
+            dynamic = jax.tree.map(jnp.asarray, dynamic)
 
         def call(dyn):
             a, k = eqx.combine(_promote(dyn), static)
@@ -94,7 +102,6 @@ def float64(fn):
             return (jax.tree.map(lambda g, d: g.astype(d), grads, in_dtypes),)
 
         traced.defvjp(forward, backward)
-        dynamic = jax.tree.map(jnp.asarray, dynamic)
         return _demote(traced(dynamic))
 
     return wrapper
