@@ -305,12 +305,12 @@ def test_filter_kernel_is_used_and_settings_hashable():
 @pytest.mark.parametrize(
     "soft, hard, match",
     [
-        (np.zeros(10), np.zeros(10), "cr_05_1.*2-D"),
+        (np.zeros(10), np.zeros(10), "cr_05_1 has shape \\(10,\\).*2-D"),
         (np.zeros((10, 10)), np.zeros((10, 9)), "cr_1_2.*shape"),
         (np.zeros((0, 10)), np.zeros((0, 10)), "cr_05_1.*empty"),
         (np.where(np.eye(10) > 0, np.nan, 0.0), np.zeros((10, 10)), "cr_05_1.*finite"),
         (np.zeros((10, 10)), np.where(np.eye(10) > 0, np.inf, 0.0), "cr_1_2.*finite"),
-        (np.zeros((10, 10)), -np.eye(10), "cr_1_2.*negative"),
+        (np.zeros((10, 10)), -np.eye(10), "cr_1_2 = 'a negative pixel"),
         (np.full((10, 10), "a"), np.zeros((10, 10)), "cr_05_1"),
         (np.zeros((10, 10)), np.zeros((10, 10), dtype=complex), "cr_1_2.*complex"),
     ],
@@ -327,7 +327,7 @@ def test_bad_mass_maps():
         detect_mass(np.ones((5, 5)), np.ones((5, 6)))
     with pytest.raises(ValueError, match="mass.*finite"):
         detect_mass(np.ones((5, 5)), np.full((5, 5), np.nan))
-    with pytest.raises(ValueError, match="detection"):
+    with pytest.raises(TypeError, match="detection = 200.0 is not allowed: expected an xcosmo.detect.Detection"):
         detect_mass(np.ones((5, 5)), np.ones((5, 5)), detection=200.0)
 
 
@@ -337,9 +337,7 @@ def test_bad_mass_maps():
         ({"threshold": -1.0}, "threshold"),
         ({"threshold": 0.0}, "threshold"),
         ({"threshold": float("nan")}, "threshold"),
-        ({"threshold": "1e-6"}, "threshold"),
         ({"min_area": 0}, "min_area"),
-        ({"min_area": 2.5}, "min_area"),
         ({"deblend_nthresh": 0}, "deblend_nthresh"),
         ({"deblend_nthresh": 2000}, "deblend_nthresh"),
         ({"deblend_cont": 1.5}, "deblend_cont"),
@@ -347,9 +345,17 @@ def test_bad_mass_maps():
         ({"filter_kernel": [[1, 1], [1, 1]]}, "filter_kernel"),
         ({"filter_kernel": [[1, -1, 1]]}, "filter_kernel"),
         ({"filter_kernel": [1, 2, 1]}, "filter_kernel"),
-        ({"clean": "yes"}, "clean"),
     ],
 )
 def test_bad_detection_settings(kwargs, match):
     with pytest.raises(ValueError, match=match):
+        Detection(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"threshold": "1e-6"}, "threshold = '1e-6'"), ({"min_area": 2.5}, "min_area = 2.5"), ({"clean": "yes"}, "clean")],
+)
+def test_detection_settings_of_the_wrong_type(kwargs, match):
+    with pytest.raises(TypeError, match=match):
         Detection(**kwargs)

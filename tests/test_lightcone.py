@@ -11,7 +11,6 @@ import astropy.units as u
 
 from xcosmo.cosmology import make_cosmology
 from xcosmo.lightcone import LightCone, LightConeSpec, overlap_weights, project_slices, project_slices_max
-from xcosmo.outputs import map_wcs
 
 PAPER = LightConeSpec()  # 20 deg^2, z = 0.1-0.5, 12 boxes, 0.39 Mpc/h
 SMALL = LightConeSpec(area_deg2=1.0, n_boxes=4, voxel_mpc_h=2.0, pixel_arcmin=2.0)
@@ -71,7 +70,7 @@ def test_footprint_is_20_deg2_at_z_max():
     assert lc.box.mesh_shape[0] == lc.box.mesh_shape[1]
     # the maps: n_pix pixels of about 1 arcmin, solid angle 20 deg^2 by the WCS's own pixel area
     assert lc.pixel_arcmin == pytest.approx(1.0, rel=0.01)
-    wcs = map_wcs(lc, (35.0, -4.5))
+    wcs = lc.sky_wcs((35.0, -4.5))
     assert wcs.proj_plane_pixel_area().to_value(u.deg**2) * lc.n_pix**2 == pytest.approx(20.0, rel=1e-6)
     # paper: ~1e9 particles for ten light cones
     assert 1e8 < lc.n_particles < 3e8

@@ -38,11 +38,11 @@ def test_regular_and_checks():
     b = Binning.regular(4, 6, 5)
     assert b.shape == (4, 6, 5)
     b.check_xod(np.zeros((4, 6, 5)))
-    with pytest.raises(ValueError, match=r"shape \(8, 12, 12\) does not match the binning \(4, 6, 5\)"):
+    with pytest.raises(ValueError, match=r"shape \(8, 12, 12\), which is not allowed: expected \(4, 6, 5\)"):
         b.check_xod(np.zeros((8, 12, 12)))
-    with pytest.raises(ValueError, match="negative counts"):
+    with pytest.raises(ValueError, match="allowed: must be finite and >= 0 counts"):
         b.check_xod(-np.ones((4, 6, 5)))
-    with pytest.raises(ValueError, match="increase strictly"):
+    with pytest.raises(ValueError, match="strictly increasing"):
         Binning(z_edges=(0.1, 0.3, 0.2))
     with pytest.raises(ValueError, match="positive"):
         Binning(cr_edges=(0.0, 1.0))
@@ -56,7 +56,7 @@ def test_regular_and_checks():
         (dict(area_deg2=0.0), "area_deg2 = 0.0"),
         (dict(z_min=0.5, z_max=0.1), "z_max = 0.1"),
         (dict(cr_min=-1.0), "cr_min = -1.0"),
-        (dict(exposure_ks=float("nan")), "exposure_ks = nan"),
+        (dict(z_min=float("nan")), "z_min = nan"),
     ],
 )
 def test_bad_survey(kwargs, match):
@@ -64,7 +64,14 @@ def test_bad_survey(kwargs, match):
         Survey(**kwargs)
 
 
+def test_wrong_types_are_type_errors():
+    with pytest.raises(TypeError, match="area_deg2 = '200' is not allowed: expected a number, got str"):
+        Survey(area_deg2="200")
+    with pytest.raises(TypeError, match="n_cr = 2.5 is not allowed: expected an integer"):
+        Binning.regular(n_cr=2.5)
+
+
 def test_survey_defaults():
     s = Survey()
-    assert (s.area_deg2, s.exposure_ks, s.cr_min, s.z_min, s.z_max) == (200.0, 10.0, 0.02, 0.1, 0.5)
+    assert (s.area_deg2, s.cr_min, s.z_min, s.z_max) == (200.0, 0.02, 0.1, 0.5)
     assert s.area_sr == pytest.approx(200 / 3282.806, rel=1e-5)

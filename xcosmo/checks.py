@@ -171,17 +171,18 @@ def in_range(
     open: bool = False,
     unit: str = "",
     rtol: float = 0.0,
+    allowed: str | None = None,
 ):
     """Check that every element of ``value`` is finite and in [low, high] (``open``: (low, high)); return ``value``.
 
-    ``rtol`` widens the interval by that fraction of |low| and |high| (for queries that float32 rounding puts just
+    ``allowed`` replaces the generated description of the range in the message. ``rtol`` widens the interval by that fraction of |low| and |high| (for queries that float32 rounding puts just
     outside a table's end). Concrete values raise ``ValueError`` now; traced ones get :func:`equinox.error_if`, which
     raises when the compiled computation runs. Use the returned value.
     """
     value = _as_numeric(name, value)
     lo = low - rtol * abs(low) if rtol and math.isfinite(low) else low
     hi = high + rtol * abs(high) if rtol and math.isfinite(high) else high
-    allowed = _range_text(low, high, open, unit)
+    allowed = _range_text(low, high, open, unit) if allowed is None else allowed
     if is_traced(value):
         x = jnp.asarray(value)
         bad = ~(jnp.isfinite(x) & _inside(x, lo, hi, open))

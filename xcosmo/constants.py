@@ -16,6 +16,8 @@ __all__ = [
     "MPC_CM",
     "KEV_ERG",
     "RHO_CRIT_0",
+    "RHO_CRIT_0_G_CM3",
+    "M_PROTON_G",
     "FULL_SKY_DEG2",
     "M_MAX",
     "DETECTION_OVERDENSITY",
@@ -36,6 +38,12 @@ RHO_CRIT_0: float = (3.0 * (100.0 * _u.km / _u.s / _u.Mpc) ** 2 / (8.0 * math.pi
     _u.Msun / _u.Mpc**3
 )
 """Critical density today, h^2 Msun / Mpc^3: 3 H0^2 / (8 pi G) with H0 = 100 h km/s/Mpc (2.775e11)."""
+
+RHO_CRIT_0_G_CM3: float = (RHO_CRIT_0 * _u.Msun / _u.Mpc**3).to_value(_u.g / _u.cm**3)
+"""Critical density today divided by h^2, g/cm^3 (1.878e-29)."""
+
+M_PROTON_G: float = _const.m_p.to_value(_u.g)
+"""Proton mass, g."""
 
 FULL_SKY_DEG2: float = 4.0 * math.pi * (180.0 / math.pi) ** 2
 """Solid angle of the full sky, deg^2 (41252.96)."""

@@ -71,10 +71,12 @@ from astropy import units as u
 from astropy.cosmology import units as cu
 from astropy.table import Table
 
+from .checks import check_bool, check_integer, check_number, check_shape, check_type, fail, require
+from .constants import DETECTION_OVERDENSITY
+
 __all__ = [
     "DEFAULT_CR_THRESHOLD",
     "DEFAULT_MIN_AREA",
-    "MASS_THRESHOLD",
     "DEFAULT_DETECTION",
     "DEFAULT_MASS_DETECTION",
     "Detection",
@@ -90,21 +92,6 @@ DEFAULT_CR_THRESHOLD = 1e-6
 DEFAULT_MIN_AREA = 5
 """Minimum number of connected pixels above the threshold for a detection (pixels)."""
 
-MASS_THRESHOLD = 200.0
-"""Detection threshold on rho_DM / rho_c maps (dimensionless; paper 4.2, an M200c-like definition)."""
-
-
-def _require(ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(message)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
 @dataclass(frozen=True)
@@ -114,7 +101,7 @@ class Detection:
     Attributes
     ----------
     threshold : absolute detection threshold in the units of the detection map (counts/s per pixel for count-rate
-        maps, default :data:`DEFAULT_CR_THRESHOLD`; dimensionless rho/rho_c for mass maps, :data:`MASS_THRESHOLD`);
+        maps, default :data:`DEFAULT_CR_THRESHOLD`; dimensionless rho/rho_c for mass maps, :data:`xcosmo.constants.DETECTION_OVERDENSITY`);
         a pixel belongs to a source when its value is above it. Must be finite and > 0.
     min_area : minimum number of connected pixels above ``threshold`` (pixels, >= 1).
     deblend_nthresh : number of deblending sub-thresholds between ``threshold`` and the peak (SExtractor
@@ -136,37 +123,21 @@ class Detection:
     clean: bool = True
 
     def __post_init__(self):
-        _require(
-            _is_real(self.threshold) and math.isfinite(self.threshold) and self.threshold > 0,
-            f"threshold = {self.threshold!r}: must be a finite number > 0 (absolute, in map units)",
-        )
-        _require(
-            _is_int(self.min_area) and self.min_area >= 1,
-            f"min_area = {self.min_area!r}: must be an integer >= 1 pixel",
-        )
-        _require(
-            _is_int(self.deblend_nthresh) and 1 <= self.deblend_nthresh <= 1024,
-            f"deblend_nthresh = {self.deblend_nthresh!r}: must be an integer in [1, 1024]",
-        )
-        _require(
-            _is_real(self.deblend_cont) and 0.0 <= self.deblend_cont <= 1.0,
-            f"deblend_cont = {self.deblend_cont!r}: must be a number in [0, 1]",
-        )
-        _require(isinstance(self.clean, (bool, np.bool_)), f"clean = {self.clean!r}: must be True or False")
+        check_number("threshold", self.threshold, 0.0, math.inf, open=True, unit="(absolute, in map units)")
+        check_integer("min_area", self.min_area, 1)
+        check_integer("deblend_nthresh", self.deblend_nthresh, 1, 1025)
+        check_number("deblend_cont", self.deblend_cont, 0.0, 1.0)
+        check_bool("clean", self.clean)
         if self.filter_kernel is not None:
             try:
                 kernel = np.asarray(self.filter_kernel, dtype=np.float64)
             except (TypeError, ValueError):
                 msg = f"filter_kernel = {self.filter_kernel!r}: must be None or a 2-D array of numbers"
                 raise ValueError(msg) from None
-            _require(
-                kernel.ndim == 2 and kernel.shape[0] % 2 == 1 and kernel.shape[1] % 2 == 1,
-                f"filter_kernel: must be None or a 2-D array with odd sides, got shape {kernel.shape}",
-            )
-            _require(
-                bool(np.all(np.isfinite(kernel))) and bool(np.all(kernel >= 0)) and kernel.sum() > 0,
-                "filter_kernel: entries must be finite and >= 0 with a positive sum",
-            )
+            require(kernel.ndim == 2 and kernel.shape[0] % 2 == 1 and kernel.shape[1] % 2 == 1, "filter_kernel",
+                    self.filter_kernel, "must be None or a 2-D array with odd sides")  # fmt: skip
+            require(bool(np.all(np.isfinite(kernel) & (kernel >= 0))) and kernel.sum() > 0, "filter_kernel",
+                    self.filter_kernel, "entries must be finite and >= 0 with a positive sum")  # fmt: skip
             object.__setattr__(self, "filter_kernel", tuple(tuple(float(v) for v in row) for row in kernel))
         object.__setattr__(self, "threshold", float(self.threshold))
         object.__setattr__(self, "deblend_cont", float(self.deblend_cont))
@@ -176,29 +147,28 @@ class Detection:
 DEFAULT_DETECTION = Detection()
 """Default settings for count-rate maps: threshold :data:`DEFAULT_CR_THRESHOLD`, min_area :data:`DEFAULT_MIN_AREA`."""
 
-DEFAULT_MASS_DETECTION = Detection(threshold=MASS_THRESHOLD, min_area=1)
+DEFAULT_MASS_DETECTION = Detection(threshold=DETECTION_OVERDENSITY, min_area=1)
 """Default settings for rho_DM / rho_c maps (paper 4.2): threshold 200, min_area 1 pixel."""
 
 
 def _as_map(value, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
     """Native-endian, C-contiguous float64 copy of a 2-D finite, non-negative map (what sep accepts)."""
-    _require(not np.iscomplexobj(value), f"{name}: must hold real numbers, got a complex array")
+    require(not np.iscomplexobj(value), name, "a complex array", "must hold real numbers")
     try:
         arr = np.ascontiguousarray(np.asarray(value), dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be a 2-D array of real numbers, got {type(value).__name__}") from None
-    _require(arr.ndim == 2, f"{name}: must be a 2-D map (y, x), got shape {arr.shape}")
-    _require(arr.shape[0] > 0 and arr.shape[1] > 0, f"{name}: map is empty, shape {arr.shape}")
+        fail(name, value, "must be a 2-D array of real numbers")
+    check_shape(name, arr, (None, None), " (a 2-D map, y, x)" if shape is None else f" (the first map's shape {shape})")
+    require(arr.size > 0, name, f"an empty map of shape {arr.shape}", "the map must have pixels")
     if shape is not None:
-        _require(arr.shape == shape, f"{name}: shape {arr.shape} differs from the first map's shape {shape}")
+        check_shape(name, arr, shape, " (the first map's shape)")
     finite = np.isfinite(arr)
     if not finite.all():
         j, i = np.argwhere(~finite)[0]
-        bad = np.count_nonzero(~finite)
-        raise ValueError(f"{name}: {bad} non-finite pixels (first at y={j}, x={i}); must be finite")
+        fail(name, f"{np.count_nonzero(~finite)} non-finite pixels, first at y={j}, x={i}", "pixels must be finite")
     if arr.min() < 0:
         j, i = np.unravel_index(np.argmin(arr), arr.shape)
-        raise ValueError(f"{name}: negative pixel {arr[j, i]!r} at y={j}, x={i}; must be >= 0")
+        fail(name, f"a negative pixel {arr[j, i]!r} at y={j}, x={i}", "pixels must be >= 0")
     return arr
 
 
@@ -305,7 +275,7 @@ def detect_sources(cr_05_1, cr_1_2, detection: Detection = DEFAULT_DETECTION) ->
         Empty (zero rows, same columns) when nothing is above the threshold.
     segmentation : int32 array of the maps' shape, 0 = background, k = the source in row k - 1.
     """
-    _require(isinstance(detection, Detection), f"detection = {detection!r}: must be a Detection instance")
+    check_type("detection", detection, Detection, "an xcosmo.detect.Detection")
     soft = _as_map(cr_05_1, "cr_05_1")
     hard = _as_map(cr_1_2, "cr_1_2", soft.shape)
     total = soft + hard
@@ -345,7 +315,7 @@ def detect_mass(overdensity, mass, detection: Detection = DEFAULT_MASS_DETECTION
         centroid over the mask, 0-based, pix), ``mass`` (Msun/h summed over the mask), ``npix`` (pixels in the mask).
     segmentation : int32 array of the maps' shape, 0 = background, k = the halo in row k - 1.
     """
-    _require(isinstance(detection, Detection), f"detection = {detection!r}: must be a Detection instance")
+    check_type("detection", detection, Detection, "an xcosmo.detect.Detection")
     delta = _as_map(overdensity, "overdensity")
     column = _as_map(mass, "mass", delta.shape)
     seg = _segment(delta, detection)
@@ -373,11 +343,11 @@ def match_by_overlap(seg_a, seg_b) -> np.ndarray:
     a = np.asarray(seg_a)
     b = np.asarray(seg_b)
     for name, arr in (("seg_a", a), ("seg_b", b)):
-        _require(arr.ndim == 2, f"{name}: must be a 2-D segmentation map, got shape {arr.shape}")
-        _require(np.issubdtype(arr.dtype, np.integer), f"{name}: must hold integer labels, got dtype {arr.dtype}")
+        check_shape(name, arr, (None, None), " (a 2-D segmentation map)")
+        require(np.issubdtype(arr.dtype, np.integer), name, f"an array of dtype {arr.dtype}", "must hold integer labels")
         lowest = arr.min() if arr.size else 0
-        _require(lowest >= 0, f"{name}: labels must be >= 0, got minimum {lowest}")
-    _require(a.shape == b.shape, f"seg_b: shape {b.shape} differs from seg_a's shape {a.shape}")
+        require(lowest >= 0, name, f"an array with minimum {lowest}", "labels must be >= 0")
+    check_shape("seg_b", b, a.shape, " (seg_a's shape)")
     n_a = int(a.max()) if a.size else 0
     result = np.zeros(n_a, dtype=np.int64)
     both = (a > 0) & (b > 0)
@@ -398,10 +368,7 @@ def match_by_overlap(seg_a, seg_b) -> np.ndarray:
 
 def select(table: Table, cr_min: float = 0.02) -> Table:
     """Rows of a :func:`detect_sources` table with ``cr_05_2`` > ``cr_min`` (counts/s; paper: 0.02 c/s)."""
-    _require(
-        _is_real(cr_min) and math.isfinite(cr_min) and cr_min >= 0,
-        f"cr_min = {cr_min!r}: must be a finite number >= 0 counts/s",
-    )
-    _require("cr_05_2" in table.colnames, f"table: no 'cr_05_2' column (columns: {table.colnames})")
+    check_number("cr_min", cr_min, 0.0, unit="counts/s")
+    require("cr_05_2" in table.colnames, "table", f"a table with columns {table.colnames}", "needs a 'cr_05_2' column")
     cr = u.Quantity(table["cr_05_2"], u.ct / u.s).value
     return table[cr > cr_min]

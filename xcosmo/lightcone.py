@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .checks import check_integer, check_number, require
 from .cosmology import Cosmology, comoving_distance
 from .nbody import Box
 from .precision import float64
@@ -61,22 +62,14 @@ class LightConeSpec:
     pixel_arcmin: float = 1.0
 
     def __post_init__(self):
-        def number(name, low, high, unit=""):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} = {value!r}: must be a finite number")
-            if not low < value <= high:
-                raise ValueError(f"{name} = {value!r}: allowed range is ({low:g}, {high:g}] {unit}".rstrip())
-
-        number("area_deg2", 0.0, 400.0, "deg^2 (flat-sky footprints only)")
-        number("z_min", -1e-12, 5.0)
-        number("z_max", 0.0, 5.0)
-        if self.z_max <= self.z_min:
-            raise ValueError(f"z_min = {self.z_min!r} must be smaller than z_max = {self.z_max!r}")
-        if not (isinstance(self.n_boxes, int) and 1 <= self.n_boxes <= 1000):
-            raise ValueError(f"n_boxes = {self.n_boxes!r}: must be an integer in [1, 1000]")
-        number("voxel_mpc_h", 1e-3, 100.0, "Mpc/h")
-        number("pixel_arcmin", 1e-3, 600.0, "arcmin")
+        check_number("area_deg2", self.area_deg2, 0.0, 400.0, unit="deg^2 (flat-sky footprints only)")
+        require(self.area_deg2 > 0, "area_deg2", self.area_deg2, "must be > 0 deg^2")
+        check_number("z_min", self.z_min, 0.0, 5.0)
+        check_number("z_max", self.z_max, 0.0, 5.0)
+        require(self.z_max > self.z_min, "z_min", self.z_min, f"must be smaller than z_max = {self.z_max!r}")
+        check_integer("n_boxes", self.n_boxes, 1, 1001)
+        check_number("voxel_mpc_h", self.voxel_mpc_h, 1e-3, 100.0, unit="Mpc/h")
+        check_number("pixel_arcmin", self.pixel_arcmin, 1e-3, 600.0, unit="arcmin")
 
     @property
     def side_arcmin(self) -> float:
@@ -151,6 +144,24 @@ class LightCone:
         slices beyond z_max, so projecting with them drops those slices."""
         w = overlap_weights(self.slice_chi[b], self.box.mesh_shape[0], self.box.voxel_mpc_h, self.spec.side_arcmin, self.n_pix)
         return w * self.slice_mask[b][:, None, None]
+
+    def sky_wcs(self, centre: tuple[float, float]):
+        """Celestial WCS (astropy) of the maps: gnomonic (TAN) projection about ``centre`` = (RA, Dec) in degrees.
+
+        The flat-sky angles of this module are the tangent-plane coordinates, x along +RA (east, so CDELT1 < 0 as on
+        the sky) and y along +Dec; the footprint's centre is the centre of the map.
+        """
+        from astropy.wcs import WCS
+
+        w = WCS(naxis=2)
+        w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        w.wcs.crval = [float(centre[0]), float(centre[1])]
+        w.wcs.crpix = [(self.n_pix + 1) / 2.0, (self.n_pix + 1) / 2.0]
+        step = self.pixel_arcmin / 60.0
+        w.wcs.cdelt = [-step, step]
+        w.wcs.cunit = ["deg", "deg"]
+        w.wcs.radesys = "ICRS"
+        return w
 
     def footprint_fraction(self, b: int) -> np.ndarray:
         """Fraction of each voxel of box ``b`` inside the footprint, (n_side, n_side, n_depth), masked slices 0."""

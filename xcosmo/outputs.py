@@ -15,16 +15,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from astropy.io import fits
-from astropy.wcs import WCS
 
+from .checks import check_type
 from .io import atomic_path, ensure_writable_dir, write_table
-from .lightcone import LightCone
+from .plots import figure, plot_xod, save_png
 from .xod import save_xod
 
-__all__ = ["map_wcs", "write_survey", "write_maps", "MAP_UNITS"]
+if TYPE_CHECKING:  # the pipeline imports this module when it writes its result
+    from .pipeline import SurveyResult
+
+__all__ = ["write_survey", "write_maps", "MAP_UNITS"]
 
 MAP_UNITS = {  # (BUNIT, header comment: at most 45 characters to fit the 80-character card)
     "cr_05_1": ("ct / s", "[0.5-1] keV, pn+MOS1+MOS2, per pixel"),
@@ -34,27 +38,10 @@ MAP_UNITS = {  # (BUNIT, header comment: at most 45 characters to fit the 80-cha
 }
 
 
-def map_wcs(lc: LightCone, centre: tuple[float, float]) -> WCS:
-    """Celestial WCS of a light cone's maps: gnomonic (TAN) projection about ``centre`` = (RA, Dec) in degrees.
-
-    The flat-sky angles of :mod:`xcosmo.lightcone` are the tangent-plane coordinates, x along +RA (east, so CDELT1 < 0
-    as on the sky) and y along +Dec; the footprint's centre is the centre of the map.
-    """
-    w = WCS(naxis=2)
-    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    w.wcs.crval = [float(centre[0]), float(centre[1])]
-    w.wcs.crpix = [(lc.n_pix + 1) / 2.0, (lc.n_pix + 1) / 2.0]
-    step = lc.pixel_arcmin / 60.0
-    w.wcs.cdelt = [-step, step]
-    w.wcs.cunit = ["deg", "deg"]
-    w.wcs.radesys = "ICRS"
-    return w
-
-
-def write_maps(result, path: Path, l: int) -> Path:
+def write_maps(result: SurveyResult, path: Path, l: int) -> Path:
     """The maps of light cone ``l`` of a :class:`xcosmo.pipeline.SurveyResult` as one multi-extension FITS file."""
     lc = result.lightcone
-    header = map_wcs(lc, result.centres[l]).to_header()
+    header = lc.sky_wcs(result.centres[l]).to_header()
     header["CTYPE3"], header["CRPIX3"], header["CRVAL3"], header["CDELT3"] = "BOX", 1.0, 0.0, 1.0
     header["CUNIT3"] = ""
     primary = fits.PrimaryHDU()
@@ -82,15 +69,14 @@ def write_maps(result, path: Path, l: int) -> Path:
     return path
 
 
-def _preview(result, l: int, path: Path, n_panels: int = 4) -> Path:
+def _preview(result: SurveyResult, l: int, path: Path, n_panels: int = 4) -> Path:
     from matplotlib.colors import LogNorm
+    from matplotlib.patches import Circle
 
-    from .plots import _pyplot
-
-    plt = _pyplot()
     lc = result.lightcone
     boxes = np.unique(np.linspace(0, lc.spec.n_boxes - 1, min(n_panels, lc.spec.n_boxes)).round().astype(int))
-    fig, axes = plt.subplots(1, len(boxes), figsize=(3.3 * len(boxes), 3.4), squeeze=False)
+    fig = figure((3.3 * len(boxes), 3.4))
+    axes = fig.subplots(1, len(boxes), squeeze=False)
     cat = result.catalogue
     for ax, b in zip(axes[0], boxes):
         image = result.maps["cr_05_1"][l, b] + result.maps["cr_1_2"][l, b]
@@ -98,22 +84,20 @@ def _preview(result, l: int, path: Path, n_panels: int = 4) -> Path:
         ax.imshow(np.maximum(image, vmax * 1e-5), origin="lower", cmap="magma", norm=LogNorm(vmax * 1e-5, vmax))
         rows = cat[(cat["lightcone"] == l) & (cat["box"] == b)] if len(cat) else cat
         for row in rows:
-            ax.add_patch(plt.Circle((row["x"], row["y"]), 3 + np.sqrt(row["npix"] / np.pi), fill=False, color="cyan", lw=0.8))
+            ax.add_patch(Circle((row["x"], row["y"]), 3 + np.sqrt(row["npix"] / np.pi), fill=False, color="cyan", lw=0.8))
         ax.set_title(f"box {b}, z = {lc.box_z[b]:.2f}: {len(rows)} clusters", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(f"CR [0.5-2] keV ({lc.pixel_arcmin:.2f}' pixels, log scale), light cone {l}", fontsize=10)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    return path
+    return save_png(fig, path, 90)
 
 
-def write_survey(result, out: str | Path, previews: bool = True) -> dict[str, Path]:
+def write_survey(result: SurveyResult, out: str | Path, previews: bool = True) -> dict[str, Path]:
     """Write a :class:`xcosmo.pipeline.SurveyResult` into the folder ``out``; returns the paths written."""
-    from .plots import plot_xod
+    from .pipeline import SurveyResult
 
+    check_type("result", result, SurveyResult, "an xcosmo.pipeline.SurveyResult")
     out = ensure_writable_dir(out)
     maps_dir = ensure_writable_dir(out / "maps")
     paths = {"catalogue": write_table(result.catalogue, out / "catalogue.fits")}

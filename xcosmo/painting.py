@@ -26,15 +26,13 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .constants import M_PROTON_G, RHO_CRIT_0_G_CM3
 from .cosmology import Cosmology
 from .nbody import Box, density
 from .params import Params
 
 __all__ = ["Painter", "PowerLawPainter", "mean_electron_density"]
 
-M_PROTON_G = 1.67262192e-24
-RHO_CRIT_0_G_CM3 = 1.87834e-29
-"""Critical density today divided by h^2, g/cm^3."""
 MU_E = 1.14
 """Mean mass per electron in proton masses for a fully ionised plasma with X = 0.76 (metals neglected)."""
 

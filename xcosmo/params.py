@@ -19,13 +19,21 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from xcosmo.checks import check_integer, in_range, is_traced
+
 __all__ = ["PARAM_NAMES", "Params", "Prior", "PRIOR", "Bound"]
 
 PARAM_NAMES: tuple[str, ...] = ("omega_m", "sigma_8", "a_sn1", "a_sn2", "a_agn1", "a_agn2")
 
 
-def _is_concrete(x) -> bool:
-    return not isinstance(x, jax.core.Tracer)
+def _in_prior(name: str):
+    """Field converter: the value, checked against its prior range (traced values at run time)."""
+
+    def convert(value):
+        bound = PRIOR.bound(name)
+        return in_range(name, value, bound.low, bound.high, allowed=f"allowed range {bound.describe()}")
+
+    return convert
 
 
 class Params(eqx.Module):
@@ -38,17 +46,17 @@ class Params(eqx.Module):
     a_sn1, a_sn2 : supernova feedback amplitudes (energy per SFR, wind speed), dimensionless (CAMELS).
     a_agn1, a_agn2 : AGN feedback amplitudes (kinetic-mode energy, burstiness), dimensionless (CAMELS).
 
-    Concrete values are checked against :data:`PRIOR` when the object is built: NaN, non-finite values or values
-    outside the prior raise a ``ValueError`` naming the parameter, its value and the allowed range. Values carried
-    by JAX tracers (inside ``jit``/``grad``) are not checked.
+    Values are checked against :data:`PRIOR` when the object is built (:mod:`xcosmo.checks`): NaN, non-finite values
+    or values outside the prior raise a ``ValueError`` naming the parameter, its value and the allowed range; values
+    carried by JAX tracers raise when the traced computation runs.
     """
 
-    omega_m: ArrayLike
-    sigma_8: ArrayLike
-    a_sn1: ArrayLike = 1.0
-    a_sn2: ArrayLike = 1.0
-    a_agn1: ArrayLike = 1.0
-    a_agn2: ArrayLike = 1.0
+    omega_m: ArrayLike = eqx.field(converter=_in_prior("omega_m"))
+    sigma_8: ArrayLike = eqx.field(converter=_in_prior("sigma_8"))
+    a_sn1: ArrayLike = eqx.field(default=1.0, converter=_in_prior("a_sn1"))
+    a_sn2: ArrayLike = eqx.field(default=1.0, converter=_in_prior("a_sn2"))
+    a_agn1: ArrayLike = eqx.field(default=1.0, converter=_in_prior("a_agn1"))
+    a_agn2: ArrayLike = eqx.field(default=1.0, converter=_in_prior("a_agn2"))
 
     names: ClassVar[tuple[str, ...]] = PARAM_NAMES
 
@@ -58,7 +66,6 @@ class Params(eqx.Module):
             np.broadcast_shapes(*shapes.values())
         except ValueError:
             raise ValueError(f"Params fields must be scalars or arrays of one shape, got shapes {shapes}") from None
-        PRIOR.check(self)
 
     @classmethod
     def fiducial(cls) -> "Params":
@@ -72,7 +79,7 @@ class Params(eqx.Module):
     @classmethod
     def from_array(cls, theta: ArrayLike) -> "Params":
         """Build from an array whose last axis holds the six parameters in the order of :data:`PARAM_NAMES`."""
-        if _is_concrete(theta):
+        if not is_traced(theta):
             shape = np.shape(theta)
             if len(shape) == 0 or shape[-1] != len(PARAM_NAMES):
                 raise ValueError(
@@ -123,18 +130,9 @@ class Prior:
     def high(self) -> np.ndarray:
         return np.array([b.high for b in self.bounds])
 
-    def check(self, params: Params) -> Params:
-        """Raise ``ValueError`` if a concrete value is NaN, infinite or outside its range; return ``params``."""
-        for b in self.bounds:
-            value = getattr(params, b.name)
-            if not _is_concrete(value):
-                continue
-            arr = np.asarray(value, dtype=float)
-            bad = ~np.isfinite(arr) | (arr < b.low) | (arr > b.high)
-            if np.any(bad):
-                first = arr[bad].flat[0] if arr.ndim else arr.item()
-                raise ValueError(f"{b.name} = {float(first)!r} is outside the prior: allowed range {b.describe()}")
-        return params
+    def bound(self, name: str) -> Bound:
+        """The range of parameter ``name``."""
+        return self.bounds[PARAM_NAMES.index(name)]
 
     # --- unit-cube transform (used by designs and by numpyro reparametrisations) ---------------------------------
     def from_unit(self, u: ArrayLike) -> jax.Array:
@@ -166,8 +164,7 @@ class Prior:
         log-spaced for the feedback amplitudes); each stratum holds exactly one point, placed uniformly within it,
         and the strata are paired across dimensions by independent random permutations (McKay et al. 1979).
         """
-        if n < 1:
-            raise ValueError(f"n = {n!r}: a Latin hypercube needs at least one point")
+        check_integer("n", n, 1)
         d = len(self.bounds)
         k_perm, k_jit = jax.random.split(key)
         perms = jax.vmap(lambda k: jax.random.permutation(k, n))(jax.random.split(k_perm, d)).T

@@ -32,23 +32,24 @@ from astropy import units as u
 from astropy.cosmology import units as cu
 from astropy.table import Table, vstack
 
-from .cosmology import RHO_CRIT_0, Cosmology, efunc
+from .checks import check_integer
+from .constants import DETECTION_OVERDENSITY, RHO_CRIT_0
+from .cosmology import Cosmology, efunc
 from .detect import Detection, detect_mass, detect_sources, match_by_overlap
 from .lightcone import LightCone, project_slices, project_slices_max
 from .nbody import Box, PMSettings, density, evolve
 from .painting import Painter, PowerLawPainter
-from .params import PRIOR, Params
+from .params import Params
 from .presets import Preset, load_preset
 from .xod import Binning, Survey
 from .xray import voxel_count_rates
 from .xray.countrates import default_table
 
-__all__ = ["simulate_survey", "SurveyResult", "RunPlan", "plan_run", "MAP_NAMES", "MASS_OVERDENSITY"]
+__all__ = ["simulate_survey", "SurveyResult", "RunPlan", "plan_run", "MAP_NAMES"]
 
 MAP_NAMES = ("cr_05_1", "cr_1_2", "rho_dm", "mass_200c")
 """Maps of every box: count rates in [0.5-1] and [1-2] keV (counts/s per pixel), dark-matter rho/rho_crit (maximum
 along the line of sight, dimensionless) and the column mass of voxels above 200 rho_crit (Msun/h per pixel)."""
-MASS_OVERDENSITY = 200.0
 FIELD_CENTRE = (35.0, -4.5)
 """Default (RA, Dec) of the first light cone's centre, degrees (the XXL-North field); further light cones are placed
 side by side in RA."""
@@ -62,8 +63,13 @@ projection temporaries (float32)."""
 
 @dataclass(frozen=True)
 class RunPlan:
-    """What a run needs, known before anything is allocated (``xcosmo simulate --dry-run`` prints it)."""
+    """What a run needs, known before anything is allocated (``xcosmo simulate --dry-run`` prints it).
 
+    ``params`` are the validated parameters and ``cosmology`` their cosmology, built once for the whole run.
+    """
+
+    params: Params
+    cosmology: Cosmology
     preset: Preset
     lightcone: LightCone
     n_particles_box: int
@@ -109,16 +115,23 @@ def _available_memory() -> tuple[int, str]:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "cpu"
 
 
+def _as_params(params) -> Params:
+    """``params`` as validated :class:`Params` (an array in the order of ``PARAM_NAMES`` is converted and checked)."""
+    return params if isinstance(params, Params) else Params.from_array(np.asarray(params, dtype=float))
+
+
 def plan_run(params: Params, preset: str | Path | Preset = "quickstart") -> RunPlan:
     """Lay out the light cone for ``params`` and estimate the peak memory of one box (boxes run one at a time)."""
+    params = _as_params(params)
     preset = load_preset(preset)
-    lc = LightCone.build(Cosmology.from_params(params), preset.lightcone)
+    cosmo = Cosmology.from_params(params)
+    lc = LightCone.build(cosmo, preset.lightcone)
     box = lc.box
     weights = 4 * box.mesh_shape[2] * lc.n_pix * box.mesh_shape[0]
     maps = 4 * len(MAP_NAMES) * lc.n_pix**2 * preset.lightcone.n_boxes * preset.n_lightcones
     memory = int(BASE_MEMORY) + box.memory_bytes + BYTES_PER_VOXEL_MAPS * box.n_particles + weights + maps
     available, device = _available_memory()
-    return RunPlan(preset, lc, box.n_particles, lc.n_particles * preset.n_lightcones, memory, available, device)
+    return RunPlan(params, cosmo, preset, lc, box.n_particles, lc.n_particles * preset.n_lightcones, memory, available, device)
 
 
 @dataclass
@@ -170,16 +183,6 @@ class SurveyResult:
         }
 
 
-def _check_inputs(params, seed) -> Params:
-    if not isinstance(params, Params):
-        params = Params.from_array(np.asarray(params, dtype=float))  # checks the prior
-    else:
-        PRIOR.check(params)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed = {seed!r}: must be an integer in [0, 2^32)")
-    return params
-
-
 def simulate_survey(
     params: Params,
     seed: int,
@@ -211,9 +214,9 @@ def simulate_survey(
 
     from .io import ensure_writable_dir
 
-    params = _check_inputs(params, seed)
+    check_integer("seed", seed, 0, 2**32)
     plan = plan_run(params, preset)
-    preset = plan.preset
+    params, cosmo, preset = plan.params, plan.cosmology, plan.preset
     if out is not None:
         out = ensure_writable_dir(out)
     if not plan.fits:
@@ -224,7 +227,6 @@ def simulate_survey(
     painter = PowerLawPainter() if painter is None else painter
     binning = Binning() if binning is None else binning
     lc = plan.lightcone
-    cosmo = Cosmology.from_params(params)
     spec = preset.lightcone
     survey = Survey(area_deg2=preset.survey_area_deg2, cr_min=preset.cr_min, z_min=spec.z_min, z_max=spec.z_max)
     detection = Detection(threshold=preset.threshold_ct_s_arcmin2 * lc.pixel_arcmin**2, min_area=preset.min_area)
@@ -302,7 +304,7 @@ def _emission_maps(cosmo, table, n_e, kt, dx, slice_z, weights, box: Box, z_box)
     rho = density(dx)  # 1 + delta
     rho_c = rho * cosmo.omega_m * (1.0 + z_box) ** 3 / efunc(cosmo, z_box) ** 2  # rho_m / rho_crit(z)
     voxel_mass = cosmo.omega_m * RHO_CRIT_0 * box.voxel_mpc_h**3  # Msun/h of a mean-density voxel
-    mass_200 = jnp.where(rho_c >= MASS_OVERDENSITY, rho * voxel_mass, 0.0)
+    mass_200 = jnp.where(rho_c >= DETECTION_OVERDENSITY, rho * voxel_mass, 0.0)
     return (
         project_slices(soft, weights),
         project_slices(hard, weights),
@@ -313,15 +315,13 @@ def _emission_maps(cosmo, table, n_e, kt, dx, slice_z, weights, box: Box, z_box)
 
 def _detect_box(maps, l: int, b: int, lc: LightCone, detection: Detection, centre) -> Table:
     """Sources of box ``b`` of light cone ``l`` with sky coordinates, redshift and matched masses."""
-    from .outputs import map_wcs
-
     soft, hard = maps["cr_05_1"][l, b], maps["cr_1_2"][l, b]
     sources, seg = detect_sources(soft, hard, detection)
     halos, seg_mass = detect_mass(maps["rho_dm"][l, b], maps["mass_200c"][l, b])
     match = match_by_overlap(seg, seg_mass) if len(sources) else np.zeros(0, int)
     halo_mass = np.concatenate([[0.0], np.asarray(halos["mass"], float)])  # label 0: no overlapping halo
     mass = halo_mass[match]
-    ra, dec = map_wcs(lc, centre).pixel_to_world_values(np.asarray(sources["x"]), np.asarray(sources["y"]))
+    ra, dec = lc.sky_wcs(centre).pixel_to_world_values(np.asarray(sources["x"]), np.asarray(sources["y"]))
     table = Table()
     table["ra"] = np.asarray(ra, float) * u.deg
     table["dec"] = np.asarray(dec, float) * u.deg

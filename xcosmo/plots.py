@@ -1,4 +1,8 @@
-"""PNG figures (matplotlib, Agg backend). Each function takes arrays with units and writes one file atomically."""
+"""PNG figures. Each function takes arrays with units and writes one file atomically.
+
+Figures are made with matplotlib's object API (``Figure`` on an Agg canvas): library code never selects a backend
+or touches pyplot's global figure registry, so it is safe inside notebooks and GUI applications.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,30 @@ import numpy as np
 
 from xcosmo.io import atomic_path
 
-__all__ = ["plot_mass_function", "plot_dndz", "plot_xod"]
+__all__ = ["figure", "save_png", "plot_mass_function", "plot_dndz", "plot_xod"]
 
 
-def _pyplot():
-    import matplotlib
+def figure(figsize: tuple[float, float]):
+    """A matplotlib ``Figure`` on its own Agg canvas (no pyplot, no backend switch)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
 
-    return plt
+
+def save_png(fig, path: str | Path, dpi: int) -> Path:
+    """Write ``fig`` to ``path`` as PNG, atomically."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    return Path(path)
 
 
 def plot_mass_function(m: np.ndarray, z: np.ndarray, dndlnm: np.ndarray, mdef: str, path: str | Path) -> Path:
     """dn/dlnM [(Mpc/h)^-3] against M [Msun/h], one curve per redshift (``dndlnm`` has shape (len(z), len(m)))."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    fig = figure((5.5, 4.2))
+    ax = fig.subplots()
     for zi, row in zip(z, dndlnm):
         ax.loglog(m, row, label=f"z = {zi:.2f}")
     ax.set_xlabel(f"$M_{{\\rm {mdef}}}$ [$h^{{-1}}\\,M_\\odot$]")
@@ -31,25 +43,19 @@ def plot_mass_function(m: np.ndarray, z: np.ndarray, dndlnm: np.ndarray, mdef: s
     ax.set_title("Tinker et al. (2008) mass function")
     ax.legend(frameon=False)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save_png(fig, path, 120)
 
 
 def plot_dndz(z_edges: np.ndarray, counts: np.ndarray, label: str, path: str | Path) -> Path:
     """Histogram of expected counts per redshift bin (``counts`` has len(z_edges) - 1 entries)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    fig = figure((5.5, 4.2))
+    ax = fig.subplots()
     ax.stairs(counts, z_edges, label=label)
     ax.set_xlabel("redshift $z$")
     ax.set_ylabel(f"expected haloes per $\\Delta z = {np.diff(z_edges)[0]:.2g}$")
     ax.legend(frameon=False)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save_png(fig, path, 120)
 
 
 def plot_xod(xod: np.ndarray, binning, path: str | Path, title: str = "XOD") -> Path:
@@ -57,12 +63,12 @@ def plot_xod(xod: np.ndarray, binning, path: str | Path, title: str = "XOD") -> 
     from matplotlib.colors import LogNorm
     from matplotlib.ticker import NullFormatter
 
-    plt = _pyplot()
     z_e, cr_e, hr_e = binning.edges
     n_z = xod.shape[0]
     ncol = min(4, n_z)
     nrow = int(np.ceil(n_z / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.0 * ncol, 2.7 * nrow), squeeze=False, sharex=True, sharey=True)
+    fig = figure((3.0 * ncol, 2.7 * nrow))
+    axes = fig.subplots(nrow, ncol, squeeze=False, sharex=True, sharey=True)
     positive = xod[xod > 0]
     vmin, vmax = (positive.min(), positive.max()) if positive.size else (1e-3, 1.0)
     norm = LogNorm(vmin=max(vmin, vmax * 1e-3), vmax=vmax)
@@ -81,7 +87,4 @@ def plot_xod(xod: np.ndarray, binning, path: str | Path, title: str = "XOD") -> 
             ax.set_xlabel("HR = CR[1-2] / CR[0.5-1]")
     fig.colorbar(image, ax=axes, shrink=0.8, label="clusters per bin")
     fig.suptitle(f"{title}: {xod.sum():.1f} clusters")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return save_png(fig, path, 110)

@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
+from xcosmo.checks import check_shape
 from xcosmo.cosmology import Cosmology, efunc
 
 __all__ = ["ScalingRelations", "NUISANCE_NAMES"]
@@ -69,9 +70,8 @@ class ScalingRelations(eqx.Module):
 
     @classmethod
     def from_array(cls, values: ArrayLike, **scatters) -> "ScalingRelations":
-        values = jnp.asarray(values)
-        if not isinstance(values, jax.core.Tracer) and values.shape != (len(NUISANCE_NAMES),):
-            raise ValueError(f"nuisance: expected {len(NUISANCE_NAMES)} values {NUISANCE_NAMES}, got shape {values.shape}")
+        """From the six free parameters in the order of :data:`NUISANCE_NAMES` (scatters as keywords)."""
+        values = check_shape("nuisance", jnp.asarray(values), (len(NUISANCE_NAMES),), f" {NUISANCE_NAMES}")
         return cls(*(values[i] for i in range(len(NUISANCE_NAMES))), **scatters)
 
     def mean_ln_t(self, cosmo: Cosmology, m500c: ArrayLike, z: ArrayLike) -> jax.Array:

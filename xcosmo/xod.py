@@ -14,14 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from jax.typing import ArrayLike
 
+from xcosmo.checks import check_choice, check_increasing, check_integer, check_number, check_shape, in_range, require
+from xcosmo.constants import FULL_SKY_DEG2
+
 __all__ = ["Survey", "Binning", "OVERFLOW_POLICIES", "save_xod", "load_xod"]
 
 OVERFLOW_POLICIES = ("clip", "drop", "error")
-
-
-def _require(ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(message)
 
 
 @dataclass(frozen=True)
@@ -31,26 +29,22 @@ class Survey:
     Attributes
     ----------
     area_deg2 : solid angle in deg^2 (paper: 200 deg^2, ten 20 deg^2 light cones).
-    exposure_ks : exposure time in ks (10 ks, XXL-like); count rates do not depend on it, Poisson counts would.
     cr_min : selection threshold on the [0.5-2] keV count rate, counts/s (paper: 0.02 c/s, XXL C1-like density).
     z_min, z_max : redshift range.
     """
 
     area_deg2: float = 200.0
-    exposure_ks: float = 10.0
     cr_min: float = 0.02
     z_min: float = 0.1
     z_max: float = 0.5
 
     def __post_init__(self):
-        for name in ("area_deg2", "exposure_ks", "cr_min", "z_min", "z_max"):
-            value = getattr(self, name)
-            _require(isinstance(value, (int, float)) and math.isfinite(value), f"{name} = {value!r}: must be a finite number")
-        _require(0 < self.area_deg2 <= 41252.97, f"area_deg2 = {self.area_deg2!r}: allowed 0 < area <= 41253 deg^2")
-        _require(self.exposure_ks > 0, f"exposure_ks = {self.exposure_ks!r}: must be > 0 ks")
-        _require(self.cr_min > 0, f"cr_min = {self.cr_min!r}: must be > 0 counts/s")
-        _require(self.z_min >= 0, f"z_min = {self.z_min!r}: must be >= 0")
-        _require(self.z_max > self.z_min, f"z_max = {self.z_max!r}: must be > z_min = {self.z_min!r}")
+        check_number("area_deg2", self.area_deg2, 0.0, FULL_SKY_DEG2, unit="deg^2 (the full sky)")
+        require(self.area_deg2 > 0, "area_deg2", self.area_deg2, "must be > 0 deg^2")
+        check_number("cr_min", self.cr_min, 0.0, math.inf, open=True, unit="counts/s")
+        check_number("z_min", self.z_min, 0.0)
+        check_number("z_max", self.z_max, 0.0)
+        require(self.z_max > self.z_min, "z_max", self.z_max, f"must be > z_min = {self.z_min!r}")
 
     @property
     def area_sr(self) -> float:
@@ -74,12 +68,10 @@ class Binning:
 
     def __post_init__(self):
         for name in ("z_edges", "cr_edges", "hr_edges"):
-            edges = np.asarray(getattr(self, name), dtype=float)
-            _require(edges.ndim == 1 and edges.size >= 2, f"{name}: need at least two edges, got {edges.size}")
-            _require(bool(np.all(np.isfinite(edges))), f"{name}: edges must be finite, got {edges.tolist()}")
-            _require(bool(np.all(np.diff(edges) > 0)), f"{name}: edges must increase strictly, got {edges.tolist()}")
+            edges = check_increasing(name, getattr(self, name))
             object.__setattr__(self, name, tuple(float(e) for e in edges))
-        _require(self.cr_edges[0] > 0 and self.hr_edges[0] > 0, "cr_edges and hr_edges must be positive (log bins)")
+        for name in ("cr_edges", "hr_edges"):
+            require(getattr(self, name)[0] > 0, name, getattr(self, name), "edges must be positive (log bins)")
 
     @classmethod
     def regular(
@@ -93,7 +85,7 @@ class Binning:
     ) -> "Binning":
         """Linear z bins and log-spaced CR and HR bins over the given ranges."""
         for name, n in (("n_z", n_z), ("n_cr", n_cr), ("n_hr", n_hr)):
-            _require(isinstance(n, int) and n >= 1, f"{name} = {n!r}: must be a positive integer")
+            check_integer(name, n, 1)
         return cls(
             tuple(np.linspace(*z_range, n_z + 1)),
             tuple(np.geomspace(*cr_range, n_cr + 1)),
@@ -111,10 +103,8 @@ class Binning:
     def check_xod(self, xod: ArrayLike, name: str = "xod") -> np.ndarray:
         """Validate an XOD array against this binning: shape, finite, non-negative. Returns it as numpy."""
         arr = np.asarray(xod)
-        _require(arr.shape == self.shape, f"{name}: shape {arr.shape} does not match the binning {self.shape} (n_z, n_cr, n_hr)")
-        _require(bool(np.all(np.isfinite(arr))), f"{name}: contains NaN or infinite counts")
-        _require(bool(np.all(arr >= 0)), f"{name}: contains negative counts (min {arr.min()!r})")
-        return arr
+        check_shape(name, arr, self.shape, " (n_z, n_cr, n_hr) of the binning")
+        return in_range(name, arr, 0.0, math.inf, unit="counts")
 
     def histogram(self, cr: ArrayLike, hr: ArrayLike, z: ArrayLike, overflow: str = "clip") -> np.ndarray:
         """Count clusters per XOD bin.
@@ -133,11 +123,11 @@ class Binning:
         -------
         counts of shape ``(n_z, n_cr, n_hr)``, integer.
         """
-        _require(overflow in OVERFLOW_POLICIES, f"overflow = {overflow!r}: allowed values are {OVERFLOW_POLICIES}")
+        check_choice("overflow", overflow, OVERFLOW_POLICIES)
         cr, hr, z = (np.asarray(a, dtype=float).ravel() for a in (cr, hr, z))
-        _require(cr.shape == hr.shape == z.shape, f"cr, hr, z must have one length, got {cr.size}, {hr.size}, {z.size}")
+        require(cr.shape == hr.shape == z.shape, "(cr, hr, z) lengths", (cr.size, hr.size, z.size), "must be equal")
         for name, a in (("cr", cr), ("hr", hr), ("z", z)):
-            _require(bool(np.all(np.isfinite(a))), f"{name}: contains NaN or infinite values")
+            in_range(name, a)
         z_e, cr_e, hr_e = self.edges
         keep = (z >= z_e[0]) & (z < z_e[-1]) & (cr >= cr_e[0])
         outside = keep & ((cr >= cr_e[-1]) | (hr < hr_e[0]) | (hr >= hr_e[-1]))
