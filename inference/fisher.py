@@ -1,18 +1,18 @@
 """Fisher matrices of Poisson-distributed binned counts, their covariances, contours and figure of merit (paper 5.1).
 
-For independent Poisson counts with expectations lambda_i(theta) (the bins of an XOD, or any other binning) the Fisher
+For independent Poisson counts with expectations lambda_i(p) (the bins of an XOD, or any other binning) the Fisher
 information is (paper eq. 8; Cerardi et al. 2024)
 
-    F_ab = sum_i (1 / lambda_i) d lambda_i / d theta_a  d lambda_i / d theta_b,
+    F_ab = sum_i (1 / lambda_i) d lambda_i / d p_a  d lambda_i / d p_b,
 
-and by the Cramer-Rao bound F^-1 is the smallest covariance an unbiased estimator of theta can reach; it is the
+and by the Cramer-Rao bound F^-1 is the smallest covariance an unbiased estimator of p can reach; it is the
 covariance of the posterior when the likelihood is Gaussian around its peak. :func:`fisher_matrix` evaluates eq. 8
-for any traceable ``fn: theta -> lambda`` with the Jacobian from ``jax.jacfwd`` (or central finite differences, for
-checks), in float64 inside a scoped ``jax.enable_x64(True)``; :class:`FisherResult` inverts, marginalises, fixes,
-adds Gaussian priors, gives the figure of merit and the confidence ellipses; :func:`plot_fisher` draws them, as in
-the paper's figure 11.
+for any traceable ``fn: p -> lambda`` with the Jacobian from ``jax.jacfwd`` (or central finite differences, for
+checks), in float64 (:func:`xcosmo.precision.float64`); :class:`FisherResult` inverts, marginalises, fixes, adds
+Gaussian priors, gives the figure of merit and the confidence ellipses; :func:`inference.fisher_plots.plot_fisher`
+draws them, as in the paper's figure 11.
 
-Units: every quantity is in the units of its parameter (theta_a in its unit, F_ab in 1 / (unit_a unit_b), errors in
+Units: every quantity is in the units of its parameter (p_a in its unit, F_ab in 1 / (unit_a unit_b), errors in
 the parameter's unit). The analytical model's parameters (:data:`xcosmo.analytic.PHI_NAMES`) span 57 decades
 (A_LT ~ 1e44 erg/s h^-2, Omega_m ~ 0.3), so every inversion is done on the Jacobi-scaled matrix
 D F D, D = diag(F_aa^-1/2) (unit diagonal), and scaled back: the result is the exact inverse, without the loss of
@@ -25,7 +25,6 @@ import dataclasses
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import NamedTuple
 
 import equinox as eqx
@@ -33,9 +32,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from xcosmo.io import atomic_path
+from xcosmo.checks import check_choice, check_number
+from xcosmo.precision import float64
 
-__all__ = ["fisher_matrix", "FisherResult", "Ellipse", "plot_fisher", "analytic_fisher", "delta_chi2"]
+__all__ = ["fisher_matrix", "FisherResult", "Ellipse", "analytic_fisher", "delta_chi2"]
 
 METHODS = ("autodiff", "finite_difference")
 _RCOND = 1e-12  # smallest eigenvalue / largest of the Jacobi-scaled F below which F counts as singular
@@ -84,20 +84,20 @@ class FisherResult:
     Attributes
     ----------
     matrix : (n, n) Fisher matrix F, float64, in 1 / (unit_a unit_b); symmetrised on construction.
-    theta : (n,) fiducial parameters, in their units.
-    names : (n,) parameter names; ``None`` gives ``theta_0``, ``theta_1``, ...
+    fiducial : (n,) fiducial parameters p_0, in their units.
+    names : (n,) parameter names; ``None`` gives ``p_0``, ``p_1``, ...
     n_bins : number of bins that entered eq. 8 (the others expect no counts), or ``None``.
     """
 
     matrix: np.ndarray
-    theta: np.ndarray
+    fiducial: np.ndarray
     names: tuple[str, ...] | None = None
     n_bins: int | None = None
 
     def __post_init__(self):
         f = np.array(self.matrix, dtype=np.float64)
-        theta = np.array(self.theta, dtype=np.float64).reshape(-1)
-        n = theta.size
+        p0 = np.array(self.fiducial, dtype=np.float64).reshape(-1)
+        n = p0.size
         if f.shape != (n, n):
             raise ValueError(f"matrix: expected shape ({n}, {n}) for {n} parameters, got {f.shape}")
         if not np.all(np.isfinite(f)):
@@ -105,11 +105,11 @@ class FisherResult:
         d = np.abs(np.diag(f))
         if np.any(np.abs(f - f.T) > 1e-8 * (np.sqrt(np.outer(d, d)) + np.abs(f) + np.abs(f.T))):
             raise ValueError("matrix: not symmetric (a Fisher matrix is; beyond a relative round-off of 1e-8)")
-        names = tuple(f"theta_{i}" for i in range(n)) if self.names is None else tuple(map(str, self.names))
+        names = tuple(f"p_{i}" for i in range(n)) if self.names is None else tuple(map(str, self.names))
         if len(names) != n or len(set(names)) != n:
             raise ValueError(f"names = {names!r}: need {n} distinct names, one per parameter")
         object.__setattr__(self, "matrix", 0.5 * (f + f.T))
-        object.__setattr__(self, "theta", theta)
+        object.__setattr__(self, "fiducial", p0)
         object.__setattr__(self, "names", names)
 
     # --- indexing ---
@@ -190,7 +190,7 @@ class FisherResult:
         a, b = np.sqrt(level * np.maximum(w[::-1], 0.0))  # semi-axes, major first
         major = v[:, 1]
         t = np.linspace(0.0, 2.0 * math.pi, n_points)
-        center = self.theta[[i, j]]
+        center = self.fiducial[[i, j]]
         pts = center + np.outer(a * np.cos(t), major) + np.outer(b * np.sin(t), v[:, 0])
         angle = math.degrees(math.atan2(major[1], major[0]))
         return Ellipse(center, 2.0 * a, 2.0 * b, angle, pts, level)
@@ -198,7 +198,7 @@ class FisherResult:
     # --- sub-sets and priors ---
 
     def _subset(self, idx: list[int], matrix: np.ndarray) -> "FisherResult":
-        return FisherResult(matrix, self.theta[idx], tuple(self.names[k] for k in idx), self.n_bins)
+        return FisherResult(matrix, self.fiducial[idx], tuple(self.names[k] for k in idx), self.n_bins)
 
     def marginalise(self, keep_names: Sequence[str]) -> "FisherResult":
         """Fisher matrix of ``keep_names`` with every other parameter marginalised: (Cov[keep, keep])^-1."""
@@ -265,18 +265,19 @@ def _prior_precision(prior_sigma, names: Sequence[str]) -> np.ndarray:
 
 
 @eqx.filter_jit
-def _value_and_jacobian(fn, theta):
-    return fn(theta), jax.jacfwd(fn)(theta)
+def _value_and_jacobian(fn, p):
+    return fn(p), jax.jacfwd(fn)(p)
 
 
 @eqx.filter_jit
-def _value(fn, theta):
-    return fn(theta)
+def _value(fn, p):
+    return fn(p)
 
 
+@float64
 def fisher_matrix(
     fn: Callable[[jax.Array], jax.Array],
-    theta,
+    fiducial,
     *,
     prior_sigma=None,
     method: str = "autodiff",
@@ -284,53 +285,49 @@ def fisher_matrix(
     min_counts: float = 1e-10,
     rel_step: float = 1e-4,
 ) -> FisherResult:
-    """Fisher matrix of independent Poisson counts with expectations ``fn(theta)`` (paper eq. 8), float64.
+    """Fisher matrix of independent Poisson counts with expectations ``fn(p)`` at ``p = fiducial`` (paper eq. 8), float64.
 
     Parameters
     ----------
-    fn : theta (n,) -> lambda, expected counts of any shape; JAX-traceable, float64 when traced in float64. It is
-        jit-compiled (``equinox.filter_jit``) inside ``jax.enable_x64(True)``: pass the same callable (e.g. the
+    fn : p (n,) -> lambda, expected counts of any shape; JAX-traceable, float64 when traced in float64. It is
+        jit-compiled (``equinox.filter_jit``) in float64: pass the same callable (e.g. the
         bound ``AnalyticModel.from_phi``) to reuse the compilation.
-    theta : (n,) fiducial parameters, finite.
+    fiducial : (n,) fiducial parameters, finite.
     prior_sigma : optional Gaussian prior widths, one per parameter (or a mapping name -> width); ``None``/inf
         entries mean no prior. Added as diag(1 / sigma^2).
     method : ``"autodiff"`` (``jax.jacfwd``) or ``"finite_difference"``: central differences
-        (lambda(theta + h_a e_a) - lambda(theta - h_a e_a)) / 2 h_a with h_a = rel_step * |theta_a|
-        (h_a = rel_step where theta_a = 0), truncation error O(h^2); for checks.
-    names : parameter names (default ``theta_0``, ...).
+        (lambda(p + h_a e_a) - lambda(p - h_a e_a)) / 2 h_a with h_a = rel_step * |p_a|
+        (h_a = rel_step where p_a = 0), truncation error O(h^2); for checks.
+    names : parameter names (default ``p_0``, ...).
     min_counts : bins expecting fewer than ``min_counts`` clusters (including lambda <= 0, e.g. bins below a flux
-        cut) are left out of the sum: their information lambda_i (d ln lambda_i / d theta)^2 is negligible and 1 /
+        cut) are left out of the sum: their information lambda_i (d ln lambda_i / d p)^2 is negligible and 1 /
         lambda_i is ill-conditioned there. Counts below -min_counts are an error (a broken model).
     rel_step : relative finite-difference step (``method="finite_difference"`` only).
 
     Raises
     ------
-    ValueError : theta not a finite 1-D vector, unknown method, fn returning non-float64, non-finite or negative
+    ValueError : fiducial not a finite 1-D vector, unknown method, fn returning non-float64, non-finite or negative
         counts or non-finite derivatives, bad ``prior_sigma``.
     """
-    if method not in METHODS:
-        raise ValueError(f"method = {method!r}: allowed {METHODS}")
-    if not (math.isfinite(min_counts) and min_counts >= 0):
-        raise ValueError(f"min_counts = {min_counts!r}: must be a finite number >= 0")
-    if not (math.isfinite(rel_step) and 0 < rel_step < 1):
-        raise ValueError(f"rel_step = {rel_step!r}: allowed 0 < rel_step < 1")
-    theta = _check_theta(theta, names)
+    check_choice("method", method, METHODS)
+    check_number("min_counts", min_counts, 0.0)
+    check_number("rel_step", rel_step, 0.0, 1.0, open=True)
+    fiducial = _check_fiducial(fiducial, names)
     result_names = tuple(names) if names is not None else None
-    with jax.enable_x64(True):
-        th = jnp.asarray(theta, dtype=jnp.float64)
-        if method == "autodiff":
-            lam, jac = _value_and_jacobian(fn, th)
-            lam, jac = _check_counts(lam, min_counts), np.asarray(jac, dtype=np.float64)
-            jac = jac.reshape(lam.size, theta.size)
-        else:
-            lam = _check_counts(_value(fn, th), min_counts)
-            steps = np.where(theta != 0, rel_step * np.abs(theta), rel_step)
-            cols = []
-            for a, h in enumerate(steps):
-                th_up, th_down = th.at[a].add(h), th.at[a].add(-h)
-                up, down = _check_counts(_value(fn, th_up), None), _check_counts(_value(fn, th_down), None)
-                cols.append((up - down).reshape(-1) / float(th_up[a] - th_down[a]))  # the step actually taken
-            jac = np.stack(cols, axis=-1)
+    th = jnp.asarray(fiducial, dtype=jnp.float64)
+    if method == "autodiff":
+        lam, jac = _value_and_jacobian(fn, th)
+        lam, jac = _check_counts(lam, min_counts), np.asarray(jac, dtype=np.float64)
+        jac = jac.reshape(lam.size, fiducial.size)
+    else:
+        lam = _check_counts(_value(fn, th), min_counts)
+        steps = np.where(fiducial != 0, rel_step * np.abs(fiducial), rel_step)
+        cols = []
+        for a, h in enumerate(steps):
+            th_up, th_down = th.at[a].add(h), th.at[a].add(-h)
+            up, down = _check_counts(_value(fn, th_up), None), _check_counts(_value(fn, th_down), None)
+            cols.append((up - down).reshape(-1) / float(th_up[a] - th_down[a]))  # the step actually taken
+        jac = np.stack(cols, axis=-1)
     lam = lam.reshape(-1)
     used = lam > min_counts
     if not used.any():
@@ -338,30 +335,30 @@ def fisher_matrix(
     j = jac[used]
     bad = ~np.all(np.isfinite(j), axis=0)
     if bad.any():
-        label = result_names[int(np.argmax(bad))] if result_names else f"theta_{int(np.argmax(bad))}"
-        raise ValueError(f"d lambda / d {label} is not finite in some bins with counts: fix the model at theta")
+        label = result_names[int(np.argmax(bad))] if result_names else f"p_{int(np.argmax(bad))}"
+        raise ValueError(f"d lambda / d {label} is not finite in some bins with counts: fix the model at the fiducial point")
     # F = J^T diag(1/lambda) J, with J scaled column-wise to O(1) so that no product under- or overflows
     scale = np.abs(j).max(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
     js = j / scale
     f = (js / lam[used, None]).T @ js * np.outer(scale, scale)
-    out = FisherResult(f, theta, result_names, int(used.sum()))
+    out = FisherResult(f, fiducial, result_names, int(used.sum()))
     return out if prior_sigma is None else out.add_prior(prior_sigma)
 
 
-def _check_theta(theta, names) -> np.ndarray:
-    arr = np.asarray(theta)
+def _check_fiducial(fiducial, names) -> np.ndarray:
+    arr = np.asarray(fiducial)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"theta: expected a non-empty 1-D parameter vector, got shape {arr.shape}")
+        raise ValueError(f"fiducial: expected a non-empty 1-D parameter vector, got shape {arr.shape}")
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"theta: expected real numbers, got dtype {arr.dtype}")
+        raise ValueError(f"fiducial: expected real numbers, got dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     if names is not None and len(names) != arr.size:
         raise ValueError(f"names: expected {arr.size} names (one per parameter), got {len(names)}")
     for k in np.flatnonzero(~np.isfinite(arr)):
-        label = names[k] if names is not None else f"theta_{k}"
-        hint = " (a float32 overflow? build theta under jax.enable_x64(True))" if np.isinf(arr[k]) else ""
-        raise ValueError(f"theta[{k}] ({label}) = {float(arr[k])!r}: must be finite{hint}")
+        label = names[k] if names is not None else f"p_{k}"
+        hint = " (a float32 overflow? give it as a float64 numpy array)" if np.isinf(arr[k]) else ""
+        raise ValueError(f"fiducial[{k}] ({label}) = {float(arr[k])!r}: must be finite{hint}")
     return arr
 
 
@@ -381,140 +378,12 @@ def _check_counts(lam, min_counts: float | None) -> np.ndarray:
     return lam
 
 
-def analytic_fisher(model=None, theta=None, *, prior_sigma=None, method: str = "autodiff") -> FisherResult:
+def analytic_fisher(forward=None, phi=None, *, prior_sigma=None, method: str = "autodiff") -> FisherResult:
     """Fisher matrix of the analytical model (:class:`xcosmo.analytic.AnalyticModel`, default survey and binning
-    when ``model`` is None) at ``theta`` (default :func:`xcosmo.analytic.fiducial_phi`), with the names
+    when ``forward`` is None) at ``phi`` (default :func:`xcosmo.analytic.fiducial_phi`), with the names
     :data:`xcosmo.analytic.PHI_NAMES`."""
     from xcosmo.analytic import PHI_NAMES, AnalyticModel, fiducial_phi
 
-    model = AnalyticModel.build() if model is None else model
-    if theta is None:
-        with jax.enable_x64(True):
-            theta = fiducial_phi()
-    return fisher_matrix(model.from_phi, theta, prior_sigma=prior_sigma, method=method, names=PHI_NAMES)
-
-
-# --- plots -------------------------------------------------------------------------------------------------------
-
-_LABELS = {
-    "omega_m": r"$\Omega_{\rm m}$",
-    "sigma_8": r"$\sigma_8$",
-    "a_mt": r"$A_{\rm MT}$ [$h^{-1}M_\odot$]",
-    "alpha_mt": r"$\alpha_{\rm MT}$",
-    "gamma_mt": r"$\gamma_{\rm MT}$",
-    "a_lt": r"$A_{\rm LT}$ [erg s$^{-1}h^{-2}$]",
-    "alpha_lt": r"$\alpha_{\rm LT}$",
-    "gamma_lt": r"$\gamma_{\rm LT}$",
-}
-_LEVELS = ((1.0, 0.45), (2.0, 0.18))  # (n_sigma, fill alpha): 68.3% and 95.4% of 2 parameters
-
-
-def _draw_pair(ax, results, pair, colors):
-    for res, color in zip(results, colors):
-        for n_sigma, alpha in _LEVELS[::-1]:
-            e = res.ellipse(pair, n_sigma)
-            ax.fill(*e.points.T, color=color, alpha=alpha, lw=0)
-            ax.plot(*e.points.T, color=color, lw=1.0)
-        ax.plot(*res.theta[[res.index(p) for p in pair]], "+", color=color, ms=6)
-
-
-def _limits(results, name, width=3.0):
-    lo = min(r.theta[r.index(name)] - width * r.marginal_errors[r.index(name)] for r in results)
-    hi = max(r.theta[r.index(name)] + width * r.marginal_errors[r.index(name)] for r in results)
-    return lo, hi
-
-
-def plot_fisher(
-    results: FisherResult | Sequence[FisherResult],
-    path: str | Path,
-    names: Sequence[str] | None = None,
-    pairs: Sequence[tuple[str, str]] | None = None,
-    labels: Sequence[str] | None = None,
-) -> Path:
-    """Marginal 68.3% and 95.4% Fisher ellipses (Delta chi^2 = 2.30, 6.18) of one or several results, as a PNG.
-
-    With ``pairs`` (e.g. ``[("a_mt", "omega_m"), ("alpha_mt", "gamma_mt")]``, degeneracies of the paper's figure
-    11) one panel per pair; otherwise a triangle of every pair of ``names`` (default: the first result's names) with
-    the marginal 1-D Gaussians (peak 1) on the diagonal. Axes are in the parameters' units; ``labels`` names each
-    result in the legend. Every result must hold every parameter shown. Written atomically; returns ``path``.
-    """
-    results = [results] if isinstance(results, FisherResult) else list(results)
-    if not results or not all(isinstance(r, FisherResult) for r in results):
-        raise ValueError("results: expected one FisherResult or a non-empty sequence of them")
-    if labels is not None and len(labels) != len(results):
-        raise ValueError(f"labels: expected {len(results)} labels (one per result), got {len(labels)}")
-    if names is not None and pairs is not None:
-        raise ValueError("give names (triangle plot) or pairs (one panel per pair), not both")
-    if pairs is not None:
-        pairs = [tuple(p) for p in pairs]
-        if not pairs or any(len(p) != 2 or p[0] == p[1] for p in pairs):
-            raise ValueError(f"pairs = {pairs!r}: expected a non-empty list of (x, y) pairs of different parameters")
-        shown = sorted({p for pair in pairs for p in pair})
-    else:
-        shown = list(results[0].names if names is None else names)
-    for r in results:
-        for p in shown:
-            r.index(p)  # ValueError naming unknown parameters
-        _ = r.covariance  # ValueError if singular, before drawing
-    plt = _pyplot()
-    colors = [f"C{k}" for k in range(len(results))]
-    lab = lambda p: _LABELS.get(p, p)  # noqa: E731
-    if pairs is not None:
-        fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 4.0), squeeze=False)
-        for ax, pair in zip(axes[0], pairs):
-            _draw_pair(ax, results, pair, colors)
-            ax.set_xlim(*_limits(results, pair[0]))
-            ax.set_ylim(*_limits(results, pair[1]))
-            ax.set_xlabel(lab(pair[0]))
-            ax.set_ylabel(lab(pair[1]))
-        legend_ax = axes[0, -1]
-    else:
-        n = len(shown)
-        if n < 2:
-            raise ValueError(f"names = {shown!r}: a triangle plot needs at least 2 parameters")
-        fig, axes = plt.subplots(n, n, figsize=(1.9 * n + 1, 1.9 * n + 1), squeeze=False)
-        for i, yi in enumerate(shown):
-            for k, xk in enumerate(shown):
-                ax = axes[i, k]
-                if k > i:
-                    ax.set_visible(False)
-                    continue
-                ax.set_xlim(*_limits(results, xk))
-                if k == i:
-                    x = np.linspace(*_limits(results, xk), 200)
-                    for r, c in zip(results, colors):
-                        mu, s = r.theta[r.index(xk)], r.marginal_errors[r.index(xk)]
-                        ax.plot(x, np.exp(-0.5 * ((x - mu) / s) ** 2), color=c)
-                    ax.set_yticks([])
-                else:
-                    _draw_pair(ax, results, (xk, yi), colors)
-                    ax.set_ylim(*_limits(results, yi))
-                    if k == 0:
-                        ax.set_ylabel(lab(yi))
-                    else:
-                        ax.set_yticklabels([])
-                if i == n - 1:
-                    ax.set_xlabel(lab(xk))
-                    ax.tick_params(axis="x", labelrotation=45)
-                else:
-                    ax.set_xticklabels([])
-        legend_ax = axes[0, 0]
-    if labels is not None:
-        handles = [plt.Line2D([], [], color=c, lw=2) for c in colors]
-        target = fig if pairs is None else legend_ax
-        target.legend(handles, labels, frameon=False, loc="upper right")
-    fig.suptitle("Fisher forecast: 68.3% and 95.4% marginal contours", fontsize=10)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    return Path(path)
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    forward = AnalyticModel.build() if forward is None else forward
+    phi = fiducial_phi() if phi is None else phi
+    return fisher_matrix(forward.from_phi, phi, prior_sigma=prior_sigma, method=method, names=PHI_NAMES)

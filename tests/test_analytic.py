@@ -35,6 +35,41 @@ def test_shape_dtype_and_dndz(lam):
     np.testing.assert_allclose(dndz(Params.fiducial()), lam.sum(axis=(1, 2)), rtol=1e-12)
 
 
+def test_readme_headline_count():
+    """README: "At the fiducial it predicts 1380 clusters in 200 deg^2 at 0.1 < z < 0.5"."""
+    assert round(float(expected_counts(Params.fiducial()).sum())) == 1380
+
+
+def test_grad_and_jit_of_counts_and_likelihood_from_float32_code(lam):
+    """The precision rule: ``jax.grad`` of a sum of expected_counts, and of the Poisson log-likelihood, from plain
+    float32 code give the float64 derivatives (failed with "lax.scatter requires arguments to have the same dtypes"
+    before); ``jax.jit`` gives the float64 values in float32."""
+    assert not jax.config.jax_enable_x64
+    data = np.round(lam)
+
+    def counts(om):
+        return expected_counts(Params(om, 0.8)).sum()
+
+    def log_l(om):
+        return poisson_log_likelihood(expected_counts(Params(om, 0.8)), data)
+
+    with jax.enable_x64(True):
+        ref = {f: jax.value_and_grad(f)(0.3) for f in (counts, log_l)}
+    for f in (counts, log_l):
+        value, grad = jax.jit(f)(0.3), jax.grad(f)(0.3)
+        assert value.dtype == grad.dtype == jnp.float32
+        assert float(value) == pytest.approx(float(ref[f][0]), rel=1e-6)
+        assert float(grad) == pytest.approx(float(ref[f][1]), rel=1e-4)
+
+
+def test_numpyro_model_refuses_float32_tracing():
+    import numpyro
+    from xcosmo.precision import PrecisionError
+
+    with pytest.raises(PrecisionError, match="numpyro_model computes in float64"):
+        numpyro.infer.util.log_density(numpyro_model, (asimov_data(),), {}, {})
+
+
 def test_mass_limited_counts_match_halo_counts():
     """No flux cut (CR from 1e-12 c/s) and M500c > 1e14 Msun/h: the XOD sums to the mass-limited count."""
     survey = Survey(cr_min=1e-12)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from inference.fisher import FisherResult, analytic_fisher, delta_chi2, fisher_matrix, plot_fisher
+from inference.fisher import FisherResult, analytic_fisher, delta_chi2, fisher_matrix
+from inference.fisher_plots import plot_fisher
 
 # --- toy models with known answers -------------------------------------------------------------------------------
 
@@ -24,7 +25,7 @@ def test_linear_model_matches_numpy():
     fn = lambda t: jnp.asarray(a) @ t + jnp.asarray(b)  # noqa: E731
     res = fisher_matrix(fn, theta)
     np.testing.assert_allclose(res.matrix, expected, rtol=1e-12)
-    assert res.names == ("theta_0", "theta_1", "theta_2") and res.n_bins == 40
+    assert res.names == ("p_0", "p_1", "p_2") and res.n_bins == 40
     np.testing.assert_allclose(res.covariance, np.linalg.inv(expected), rtol=1e-10)
     fd = fisher_matrix(fn, theta, method="finite_difference")
     np.testing.assert_allclose(fd.matrix, expected, rtol=1e-8)
@@ -85,7 +86,7 @@ def test_prior_marginalise_fix_on_a_toy():
     # ellipse: the outline lies on Delta chi^2 = 2.30 and the area is pi Delta chi^2 / FoM
     e = res.ellipse(("a", "b"), n_sigma=1)
     c2 = cov[:2, :2]
-    d = e.points - res.theta[:2]
+    d = e.points - res.fiducial[:2]
     np.testing.assert_allclose(np.einsum("ni,ij,nj->n", d, np.linalg.inv(c2), d), 2.2957, rtol=1e-4)
     np.testing.assert_allclose(e.area, math.pi * 2.2957 / res.figure_of_merit(("a", "b")), rtol=1e-4)
     assert e.width >= e.height > 0
@@ -117,6 +118,18 @@ def test_analytic_autodiff_matches_finite_differences(analytic):
     np.testing.assert_allclose(fd.marginal_errors, ad.marginal_errors, rtol=1e-3)
 
 
+def test_readme_headline_fisher_errors(analytic):
+    """README: with the published-width scaling-relation priors, sigma(Omega_m) = 0.036, sigma(sigma_8) = 0.099,
+    FoM 424 on the Asimov XOD."""
+    from inference.likelihood import nuisance_prior_sigma_phi
+
+    _, res, _ = analytic
+    with_priors = res.add_prior(nuisance_prior_sigma_phi())
+    err = with_priors.marginal_errors
+    assert (round(float(err[0]), 3), round(float(err[1]), 3)) == (0.036, 0.099)
+    assert round(with_priors.figure_of_merit()) == 424
+
+
 def test_analytic_fisher_properties(analytic, tmp_path):
     from xcosmo.analytic import PHI_NAMES
 
@@ -140,7 +153,7 @@ def test_analytic_fisher_properties(analytic, tmp_path):
     assert np.all(fixed.marginal_errors <= res.marginal_errors[:2])
     assert fixed.figure_of_merit() > fom
     # a prior tightens every marginal error and raises the FoM
-    prior = res.add_prior({"a_mt": 0.15 * res.theta[2], "alpha_mt": 0.12, "a_lt": 0.1 * res.theta[5]})
+    prior = res.add_prior({"a_mt": 0.15 * res.fiducial[2], "alpha_mt": 0.12, "a_lt": 0.1 * res.fiducial[5]})
     assert np.all(prior.marginal_errors <= res.marginal_errors * (1 + 1e-12)) and prior.figure_of_merit() > fom
     # figure 11 degeneracies, and a triangle comparing two results
     out = plot_fisher(res, tmp_path / "fig11.png", pairs=[("a_mt", "omega_m"), ("alpha_mt", "gamma_mt")])
@@ -157,8 +170,8 @@ def _lin(t):
     return 10.0 + jnp.stack([t[0], t[1], t[0] - t[1]])
 
 
-def test_bad_theta_and_bad_counts():
-    with pytest.raises(ValueError, match=r"theta\[1\] \(sigma_8\) = nan: must be finite"):
+def test_bad_fiducial_and_bad_counts():
+    with pytest.raises(ValueError, match=r"fiducial\[1\] \(sigma_8\) = nan: must be finite"):
         fisher_matrix(_lin, [0.3, np.nan], names=("omega_m", "sigma_8"))
     with pytest.raises(ValueError, match="float32 overflow"):
         fisher_matrix(_lin, [0.3, np.inf])
@@ -170,7 +183,7 @@ def test_bad_theta_and_bad_counts():
         fisher_matrix(lambda t: (10.0 * jnp.exp(t)).astype(jnp.float32), [0.0])
     with pytest.raises(ValueError, match="non-finite expected counts"):
         fisher_matrix(lambda t: jnp.log(t - 1.0), [0.5])
-    with pytest.raises(ValueError, match="method = 'numeric': allowed"):
+    with pytest.raises(ValueError, match="method = 'numeric' is not allowed: allowed values"):
         fisher_matrix(_lin, [0.0, 0.0], method="numeric")
     with pytest.raises(ValueError, match=r"prior_sigma\['b'\] = -1.0: must be > 0"):
         fisher_matrix(_lin, [0.0, 0.0], names=("a", "b"), prior_sigma=[None, -1.0])

@@ -187,3 +187,22 @@ def test_halo_counts_against_independent_integral(colossus_planck):
 def test_bad_input_is_refused(call, match):
     with pytest.raises(ValueError, match=match):
         call(make_cosmology(0.3, 0.8))
+
+
+def test_grad_and_jit_from_float32_code():
+    """The precision rule (xcosmo.precision): differentiated or jitted from float32 code, the mass function still
+    computes in float64 and returns the float64 answer in the caller's precision."""
+    assert not jax.config.jax_enable_x64
+
+    def f(om):
+        return mass_function(make_cosmology(om, 0.8), jnp.array([1e14, 1e15]), 0.3).sum()
+
+    with jax.enable_x64(True):
+        ref_value, ref_grad = jax.value_and_grad(f)(0.3)
+    value = jax.jit(f)(0.3)
+    grad = jax.grad(f)(jnp.float32(0.3))
+    assert value.dtype == grad.dtype == jnp.float32
+    assert float(value) == pytest.approx(float(ref_value), rel=1e-6)
+    assert float(grad) == pytest.approx(float(ref_grad), rel=1e-5)
+    with pytest.raises(Exception, match="z = <traced value> is not allowed"):
+        jax.block_until_ready(jax.jit(lambda z: mass_function(make_cosmology(0.3, 0.8), 1e14, z))(-1.0))

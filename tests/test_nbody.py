@@ -474,3 +474,25 @@ def test_power_spectrum_of_a_cosine_mode(m):
     volume = math.prod(box.box_size)
     assert p[hit[0]] == pytest.approx(amp**2 * volume / (2 * counts[target]), rel=1e-10)
     assert abs(k[hit[0]] - k0) < (np.pi / box.voxel_mpc_h) / n_bins
+
+
+def test_snapshots_are_the_evolution_stopped_at_each_scale_factor(cosmo):
+    """One run saved at a = 0.5 and 0.8 is the run evolved to 0.5 with the same steps, then continued; a single
+    snapshot is exactly :func:`nbody.evolve`."""
+    import dataclasses
+
+    key = jax.random.key(3)
+    only = nbody.snapshots(cosmo, key, TINY, [0.8], TINY_PM)
+    assert only.shape == (1, *TINY.mesh_shape, 3) and only.dtype == jnp.float32
+    np.testing.assert_allclose(only[0], nbody.evolve(cosmo, key, TINY, 0.8, TINY_PM)[0], rtol=0, atol=1e-5)
+    both = nbody.snapshots(cosmo, key, TINY, [0.5, 0.8], TINY_PM)
+    ln_a = np.log([TINY_PM.a_start, 0.5, 0.8])
+    first_steps = max(1, round(TINY_PM.n_steps * (ln_a[1] - ln_a[0]) / (ln_a[2] - ln_a[0])))
+    early = nbody.evolve(cosmo, key, TINY, 0.5, dataclasses.replace(TINY_PM, n_steps=first_steps))[0]
+    np.testing.assert_allclose(both[0], early, rtol=0, atol=1e-5)
+    # displacements keep growing between the snapshots, roughly as the linear growth factor
+    ratio = float(np.std(np.asarray(both[1])) / np.std(np.asarray(both[0])))
+    assert 1.3 < ratio < 1.8  # D(a=0.8) / D(a=0.5) = 1.52 at Omega_m = 0.3
+    for bad in ([0.8, 0.5], [], [0.01], [0.5, 1.2]):
+        with pytest.raises(ValueError, match="scale_factors"):
+            nbody.snapshots(cosmo, key, TINY, bad, TINY_PM)

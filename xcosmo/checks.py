@@ -68,13 +68,9 @@ def is_traced(*values: Any) -> bool:
 def _show(value: Any) -> str:
     if isinstance(value, (np.ndarray, jax.Array)) and not is_traced(value):
         arr = np.asarray(value)
-        if arr.ndim == 0:
-            return repr(arr.item())
         if arr.size > 6:
-            return f"array of shape {arr.shape} [{np.array2string(arr.ravel()[:4], precision=6)[1:-1]} ...]"
-        return np.array2string(arr, precision=6, separator=", ")
-    if isinstance(value, float):
-        return repr(value)
+            return f"array of shape {arr.shape} starting {arr.ravel()[:4].tolist()!r}"
+        return repr(arr.tolist())
     return repr(value)
 
 

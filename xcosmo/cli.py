@@ -251,7 +251,8 @@ def fisher(
     """
     from astropy.table import Table
 
-    from inference.fisher import analytic_fisher, plot_fisher
+    from inference.fisher import analytic_fisher
+    from inference.fisher_plots import plot_fisher
     from inference.likelihood import default_forward, nuisance_prior_sigma_phi
     from xcosmo.analytic import fiducial_phi
     from xcosmo.io import ensure_writable_dir, write_table
@@ -269,14 +270,14 @@ def fisher(
     matrix = Table(result.matrix, names=names)
     matrix.add_column(names, name="parameter", index=0)
     write_table(matrix, out / "fisher.ecsv")
-    errors = Table({"parameter": names, "fiducial": result.theta, "marginal_error": result.marginal_errors,
+    errors = Table({"parameter": names, "fiducial": result.fiducial, "marginal_error": result.marginal_errors,
                     "conditional_error": result.conditional_errors})  # fmt: skip
     errors.meta["FOM"] = result.figure_of_merit()
     write_table(errors, out / "errors.ecsv")
     plot_fisher(result, out / "fisher.png")
     plot_fisher(result, out / "degeneracies.png", pairs=[("a_mt", "omega_m"), ("alpha_mt", "gamma_mt")])
     say(f"Fisher matrix of the analytical XOD ({'with' if priors else 'without'} scaling-relation priors)")
-    for name, value, err in zip(names, result.theta, result.marginal_errors):
+    for name, value, err in zip(names, result.fiducial, result.marginal_errors):
         say(f"  {name:>9s} = {value:11.4g} +- {err:.3g}")
     say(f"FoM(omega_m, sigma_8) = det(Cov)^-1/2 = {result.figure_of_merit():.1f}")
     say(f"wrote {out}/fisher.ecsv, errors.ecsv, fisher.png, degeneracies.png")
