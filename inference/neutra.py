@@ -11,9 +11,9 @@ changes the coordinates, not the target), so a mediocre flow costs efficiency, n
 
 The analytical cluster-count posterior is such a case: with the paper's uniform priors on Omega_m and sigma_8 and
 free scaling relations, the (Omega_m, sigma_8, A_MT, alpha_MT) degeneracy is a bent ridge whose width changes
-along it (the Hessian of ln p, whitened by the posterior covariance, has largest eigenvalues 10-100 across the
-posterior instead of 1). NUTS with a dense mass matrix then needs ~0.3 ESS per 100 gradients; in the flow's
-coordinates it reaches ~10 times more (``bench/test_bench_mcmc.py``).
+along it (the Hessian of ln p, whitened by the posterior covariance, is far from the identity across the
+posterior). NUTS with a dense mass matrix then needs many short leapfrog steps per effective draw; in the flow's
+coordinates it takes far fewer (measured in ``bench/test_bench_mcmc.py``).
 
 The flow is numpyro's :class:`~numpyro.infer.autoguide.AutoIAFNormal` (inverse autoregressive flow, Kingma et al.
 2016) on the model's unconstrained latent vector, and the reparametrisation numpyro's
@@ -30,6 +30,9 @@ from typing import Any
 import jax
 import numpy as np
 
+from xcosmo.checks import check_bool, check_integer, check_number, check_type, fail
+from xcosmo.precision import float64
+
 __all__ = ["NeuTraSettings", "NeuTra", "fit_neutra", "SHARED_LATENT"]
 
 SHARED_LATENT = "auto_shared_latent"
@@ -42,10 +45,8 @@ class NeuTraSettings:
 
     Attributes
     ----------
-    num_steps : SVI (Adam) steps. For the analytical model 10000 rather than 5000 halve the variance of the log
-        importance weights log p/q (0.31 against 0.45-0.97 for seeds 0-3) and raise blackjax's ESS per gradient on
-        the acceptance test from 0.013 to 0.021 (flow fit included); more particles, a lower learning rate or wider
-        networks did not help.
+    num_steps : SVI (Adam) steps. The default is long enough for the analytical model: a closer flow (smaller
+        variance of the log importance weights log p/q) buys more ESS per gradient than the fit costs.
     num_particles : Monte Carlo draws per ELBO estimate; each costs one gradient of the model's log density.
     learning_rate : initial Adam learning rate, decayed exponentially to a tenth of it over ``num_steps``.
     num_flows : IAF layers.
@@ -59,17 +60,19 @@ class NeuTraSettings:
     hidden_dims: tuple[int, ...] = (64, 64)
 
     def __post_init__(self) -> None:
-        for name in ("num_steps", "num_particles", "num_flows"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"NeuTraSettings.{name} = {value!r}: expected an integer >= 1")
-        lr = self.learning_rate
-        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not 0.0 < float(lr) < 1.0:
-            raise ValueError(f"NeuTraSettings.learning_rate = {lr!r}: expected a number in (0, 1)")
-        dims = tuple(self.hidden_dims)
-        if not dims or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1 for d in dims):
-            raise ValueError(f"NeuTraSettings.hidden_dims = {self.hidden_dims!r}: expected positive integers")
-        object.__setattr__(self, "hidden_dims", tuple(int(d) for d in dims))
+        checked = {
+            name: check_integer(f"NeuTraSettings.{name}", getattr(self, name), 1)
+            for name in ("num_steps", "num_particles", "num_flows")
+        }
+        checked["learning_rate"] = check_number("NeuTraSettings.learning_rate", self.learning_rate, 0.0, 1.0, open=True)
+        dims = check_type("NeuTraSettings.hidden_dims", self.hidden_dims, (tuple, list), "a tuple of integers")
+        if not dims:
+            fail("NeuTraSettings.hidden_dims", self.hidden_dims, "expected one or more layer widths")
+        checked["hidden_dims"] = tuple(
+            check_integer(f"NeuTraSettings.hidden_dims[{i}]", d, 1) for i, d in enumerate(dims)
+        )
+        for name, value in checked.items():  # plain Python values from here on
+            object.__setattr__(self, name, value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +104,7 @@ class NeuTra:
         return int(self.guide.latent_dim)
 
 
+@float64
 def fit_neutra(
     model: Callable,
     data: Any = None,
@@ -114,10 +118,11 @@ def fit_neutra(
 ) -> NeuTra:
     """Fit an inverse autoregressive flow to the posterior of ``model(data, **model_kwargs)`` by SVI.
 
-    ``init_strategy`` is a numpyro initialisation strategy for the flow's initial location (default
-    ``init_to_uniform``; e.g. ``numpyro.infer.init_to_value(values={...})``). Run under ``jax.enable_x64(True)``
-    for float64 models. Raises ``ValueError`` if the log density is not finite at the start, or the loss is not
-    finite at the end (the flow then cannot be used).
+    ``settings`` defaults to ``NeuTraSettings()``; ``seed`` (0 <= seed < 2**32) seeds the fit; ``init_strategy`` is
+    a numpyro initialisation strategy for the flow's initial location (default ``init_to_uniform``; e.g.
+    ``numpyro.infer.init_to_value(values={...})``); ``progress`` shows numpyro's progress bar. The fit runs in
+    float64 (:func:`xcosmo.precision.float64`). Raises ``ValueError`` if the log density is not finite at the start,
+    or the loss is not finite at the end (the flow then cannot be used).
     """
     import optax
     from numpyro.infer import SVI, Trace_ELBO
@@ -125,6 +130,12 @@ def fit_neutra(
     from numpyro.infer.initialization import init_to_uniform
     from numpyro.infer.reparam import NeuTraReparam
 
+    check_type("model", model, Callable, "a numpyro model function, called as model(data, **model_kwargs)")
+    check_type("settings", settings, (NeuTraSettings, type(None)), "None or an inference.neutra.NeuTraSettings")
+    check_integer("seed", seed, 0, 2**32)
+    check_bool("progress", progress)
+    if init_strategy is not None:
+        check_type("init_strategy", init_strategy, Callable, "None or a numpyro init strategy")
     settings = NeuTraSettings() if settings is None else settings
     guide = AutoIAFNormal(
         model, init_loc_fn=init_strategy or init_to_uniform, num_flows=settings.num_flows,

@@ -109,7 +109,7 @@ def test_counts_writes_the_analytic_xod(tmp_path):
 def test_mcmc_writes_chains_summary_and_corner_plot(tmp_path):
     import json
 
-    from inference.mcmc import load_chains
+    from inference.mcmc import DEFAULT_TARGET_ACCEPT, load_chains
 
     args = ["mcmc", "--out", str(tmp_path), "--backend", "blackjax", "--warmup", "30", "--samples", "20",
             "--chains", "1", "--no-neutra", "--quiet"]  # fmt: skip
@@ -117,7 +117,7 @@ def test_mcmc_writes_chains_summary_and_corner_plot(tmp_path):
     assert result.exit_code == 0, result.output
     tree = load_chains(tmp_path / "chains.nc")
     assert tree["posterior"]["omega_m"].shape == (1, 20)
-    assert tree.attrs["dense_mass"] == 1 and tree.attrs["neutra"] == 0 and tree.attrs["target_accept"] == 0.9
+    assert tree.attrs["dense_mass"] == 1 and tree.attrs["neutra"] == 0 and tree.attrs["target_accept"] == DEFAULT_TARGET_ACCEPT
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert set(summary["variables"]) >= {"omega_m", "sigma_8", "alpha_mt", "gamma_lt"}
     assert (tmp_path / "corner.png").stat().st_size > 10_000

@@ -12,7 +12,6 @@ sigma out), 0 at 0.97 and at 0.99 (ESS per second 5.4 and 3.2: the step size shr
 
 import os
 
-import jax
 import pytest
 
 from inference.fisher import analytic_fisher
@@ -30,11 +29,9 @@ def fisher():
 
 @pytest.mark.parametrize("backend", ["numpyro", "blackjax"])
 def test_nuts_recovers_the_fiducial_on_asimov_data(backend, fisher, tmp_path_factory):
-    model = default_forward()
-    with jax.enable_x64(True):
-        tree = run_nuts(numpyro_model, asimov_data(model=model), backend=backend, num_warmup=1000,
-                        num_samples=1000, num_chains=4, seed=1, dense_mass=True, target_accept=0.97, progress=False,
-                        neutra=True, forward=model)  # fmt: skip
+    forward = default_forward()
+    tree = run_nuts(numpyro_model, asimov_data(forward=forward), backend=backend, num_warmup=1000, num_samples=1000,
+                    num_chains=4, seed=1, dense_mass=True, progress=False, neutra=True, forward=forward)  # fmt: skip
     save_chains(tree, f"/tmp/xcosmo-nuts-{backend}.nc") if os.environ.get("XCOSMO_KEEP_CHAINS") else None
     result = summary(tree, list(PHI_NAMES))
     out = tmp_path_factory.mktemp(f"nuts-{backend}")

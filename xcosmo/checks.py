@@ -71,7 +71,8 @@ def _show(value: Any) -> str:
         if arr.size > 6:
             return f"array of shape {arr.shape} starting {arr.ravel()[:4].tolist()!r}"
         return repr(arr.tolist())
-    return repr(value)
+    text = repr(value)
+    return text if len(text) <= 80 else f"<{type(value).__module__}.{type(value).__qualname__} object>"
 
 
 # --- types ------------------------------------------------------------------------------------------------------

@@ -217,8 +217,8 @@ def _run_analytic_counts(params, survey, out: Path, quiet: bool) -> float:
 
     say = (lambda *a: None) if quiet else typer.echo
     binning = Binning()
-    model = AnalyticModel.build(survey, binning)
-    xod = np.asarray(model.expected_counts(params))
+    forward = AnalyticModel.build(survey, binning)
+    xod = np.asarray(forward.expected_counts(params))
     meta = {"model": "analytic", "version": __version__, "area_deg2": survey.area_deg2, "cr_min": survey.cr_min,
             **params.as_dict()}  # fmt: skip
     save_xod(out / "xod.h5", xod, binning, meta)
@@ -263,9 +263,9 @@ def fisher(
     except ValueError as err:
         _fail(err)
     say = (lambda *a: None) if quiet else typer.echo
-    theta = fiducial_phi()
-    theta[:2] = params.omega_m, params.sigma_8
-    result = analytic_fisher(default_forward(), theta, prior_sigma=nuisance_prior_sigma_phi() if priors else None)
+    phi = fiducial_phi()
+    phi[:2] = params.omega_m, params.sigma_8
+    result = analytic_fisher(default_forward(), phi, prior_sigma=nuisance_prior_sigma_phi() if priors else None)
     names = list(result.names)
     matrix = Table(result.matrix, names=names)
     matrix.add_column(names, name="parameter", index=0)
@@ -292,7 +292,10 @@ def mcmc(
     samples: int = typer.Option(1000, help="Draws per chain."),
     chains: int = typer.Option(4, help="Number of chains."),
     seed: int = typer.Option(0, help="Random seed (Poisson data and sampler)."),
-    target_accept: float = typer.Option(0.9, help="Target acceptance probability of the step-size adaptation."),
+    target_accept: Optional[float] = typer.Option(
+        None, help="Target acceptance probability of the step-size adaptation [default: "
+        "inference.mcmc.DEFAULT_TARGET_ACCEPT, 0.97, the validated one]."
+    ),
     neutra: bool = typer.Option(
         True, help="Run NUTS in the latent space of a flow fitted to the posterior first (about 1 min on a CPU; "
         "--no-neutra samples the model's own coordinates, several times slower on this bent posterior)."
@@ -307,37 +310,31 @@ def mcmc(
 
     import jax
 
-    from inference.likelihood import numpyro_model, asimov_data, check_data, default_forward, poisson_draw
-    from inference.mcmc import BACKENDS, corner_plot, format_summary, run_nuts, save_chains, summary
+    from inference.likelihood import asimov_data, check_data, default_forward, numpyro_model, poisson_draw
+    from inference.mcmc import NUTSSettings, corner_plot, format_summary, run_nuts, save_chains, summary
     from xcosmo.io import atomic_path, ensure_writable_dir
+    from xcosmo.analytic import PHI_NAMES
     from xcosmo.xod import load_xod
 
-    if backend not in BACKENDS:
-        _fail(ValueError(f"backend = {backend!r}: allowed values are {BACKENDS}"))
-    for name, value in (("warmup", warmup), ("samples", samples), ("chains", chains)):
-        if value < 1:
-            _fail(ValueError(f"{name} = {value}: must be >= 1"))
-    if not 0.0 < target_accept < 1.0:
-        _fail(ValueError(f"target_accept = {target_accept}: must be in the open interval (0, 1)"))
     try:
+        given = {} if target_accept is None else {"target_accept": target_accept}
+        settings = NUTSSettings(backend=backend, num_warmup=warmup, num_samples=samples, num_chains=chains, seed=seed,
+                                dense_mass=True, progress=not quiet, neutra=neutra, **given)  # fmt: skip
         out = ensure_writable_dir(out)
-        model = default_forward()
+        forward = default_forward()
         if data == "asimov":
-            observed = asimov_data(model=model)
+            observed = asimov_data(forward=forward)
         elif data == "poisson":
-            observed = poisson_draw(jax.random.key(seed), asimov_data(model=model))
+            observed = poisson_draw(jax.random.key(seed), asimov_data(forward=forward))
         else:
             observed, binning, _ = load_xod(data)
-        observed = check_data(observed, model)
-    except (ValueError, FileNotFoundError) as err:
+        observed = check_data(observed, forward)
+    except (ValueError, TypeError, FileNotFoundError) as err:
         _fail(err)
     say = (lambda *a: None) if quiet else typer.echo
-    with jax.enable_x64(True):
-        tree = run_nuts(numpyro_model, observed, backend=backend, num_warmup=warmup, num_samples=samples,
-                        num_chains=chains, seed=seed, progress=not quiet, dense_mass=True,
-                        target_accept=target_accept, neutra=neutra, forward=model)  # fmt: skip
+    tree = run_nuts(numpyro_model, observed, settings=settings, forward=forward)
     save_chains(tree, out / "chains.nc")
-    names = ["omega_m", "sigma_8", "a_mt", "alpha_mt", "gamma_mt", "a_lt", "alpha_lt", "gamma_lt"]
+    names = list(PHI_NAMES)
     result = summary(tree, names)
     with atomic_path(out / "summary.json") as tmp:
         tmp.write_text(json.dumps(result, indent=2, default=float))

@@ -57,30 +57,26 @@ def _demote(tree):
     return jax.tree.map(lambda x: x.astype(default) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
 
 
-def _is_float(x) -> bool:
-    if isinstance(x, jax.core.Tracer):
-        return jnp.issubdtype(x.dtype, jnp.inexact)
-    return eqx.is_inexact_array_like(x)
+def _is_float_tracer(x) -> bool:
+    return isinstance(x, jax.core.Tracer) and jnp.issubdtype(x.dtype, jnp.inexact)
 
 
 def float64(fn):
     """Decorator: run ``fn`` in float64 whatever the caller's precision (the module docstring's three cases).
 
-    Arguments that are not arrays or numbers (strings, mass definitions, settings objects) pass through unchanged
-    and are not differentiated.
+    Only floating-point values traced by the caller are differentiated; everything else (concrete arrays and
+    numbers, strings, settings objects) is passed through as a constant.
     """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if x64_enabled():
             return fn(*args, **kwargs)
-        dynamic, static = eqx.partition((args, kwargs), _is_float)
-        if not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(dynamic)):
+        dynamic, static = eqx.partition((args, kwargs), _is_float_tracer)
+        if not jax.tree.leaves(dynamic):
             with jax.enable_x64(True):
                 return fn(*args, **kwargs)
-        in_dtypes = jax.tree.map(lambda x: jnp.result_type(x), dynamic)
-        with jax.enable_x64(True):  # numpy float64 inputs keep their precision
-            dynamic = jax.tree.map(jnp.asarray, dynamic)
+        in_dtypes = jax.tree.map(lambda x: x.dtype, dynamic)
 
         def call(dyn):
             a, k = eqx.combine(_promote(dyn), static)
@@ -99,7 +95,7 @@ def float64(fn):
         def backward(vjp, cotangent):
             with jax.enable_x64(True):
                 (grads,) = vjp(_promote(cotangent))
-            return (jax.tree.map(lambda g, d: g.astype(d), grads, in_dtypes),)
+                return (jax.tree.map(lambda g, d: g.astype(d), grads, in_dtypes),)
 
         traced.defvjp(forward, backward)
         return _demote(traced(dynamic))
