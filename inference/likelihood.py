@@ -16,7 +16,6 @@ so refuses float32 tracing: sample it with :func:`inference.mcmc.run_nuts`.
 from __future__ import annotations
 
 import functools
-import math
 
 import jax
 import jax.numpy as jnp

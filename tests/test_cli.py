@@ -1,6 +1,5 @@
 """The ``xcosmo`` console script: help on every subcommand, the quickstart outputs, clear errors."""
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 

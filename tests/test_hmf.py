@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xcosmo.cosmology import LagrangianWindows, comoving_volume_element, make_cosmology
+from xcosmo.cosmology import LagrangianWindows, make_cosmology
 from xcosmo.hmf import halo_counts, mass_function, mass_function_at
 
 H = 0.6766

@@ -128,7 +128,6 @@ def test_presets_load_and_describe():
     [
         ({"params": Params.fiducial().to_array().at[0].set(0.7)}, "omega_m"),
         ({"seed": -1}, "seed"),
-        ({"seed": 1.5}, "seed"),
         ({"preset": "enormous"}, "preset"),
         ({"out": "/proc/forbidden/out"}, "output directory"),
     ],
@@ -140,6 +139,14 @@ def test_bad_input_is_refused_before_simulating(kwargs, match, monkeypatch):
     args = {"params": FIDUCIAL, "seed": 0, "preset": "tiny"} | kwargs
     with pytest.raises(ValueError, match=match):
         simulate_survey(args.pop("params"), args.pop("seed"), progress=False, **args)
+
+
+def test_a_seed_of_the_wrong_type_is_refused_before_simulating(monkeypatch):
+    import xcosmo.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "evolve", lambda *a, **k: pytest.fail("simulation started"))
+    with pytest.raises(TypeError, match="seed = 1.5 is not allowed: expected an integer"):
+        simulate_survey(FIDUCIAL, 1.5, "tiny", progress=False)
 
 
 def test_impossible_geometry_and_memory_are_refused(monkeypatch):

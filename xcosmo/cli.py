@@ -30,7 +30,7 @@ def _params(omega_m: float, sigma_8: float):
 
     try:
         return Params(omega_m, sigma_8)
-    except ValueError as err:
+    except (ValueError, TypeError) as err:
         _fail(err)
 
 
@@ -73,7 +73,7 @@ def _run_simulation(params, seed, preset, out: Path, overrides: dict, dry_run: b
         plan = plan_run(params, chosen)
         if not dry_run:
             ensure_writable_dir(out)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, TypeError, FileNotFoundError) as err:
         _fail(err)
     if dry_run or not quiet:
         typer.echo(plan.describe())
@@ -84,7 +84,7 @@ def _run_simulation(params, seed, preset, out: Path, overrides: dict, dry_run: b
         return None
     result = simulate_survey(params, seed, chosen, out=out, progress=not quiet)
     t = result.timings
-    say(f"timings [s]: " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
+    say("timings [s]: " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
     say(f"{len(result.catalogue)} clusters with CR[0.5-2] > {chosen.cr_min:g} c/s in {result.survey.area_deg2:g} deg^2")
     say(f"wrote {out}/catalogue.fits, xod.h5, maps/, previews/")
     return result
@@ -116,7 +116,7 @@ def simulate(
 
     try:
         params = Params(omega_m, sigma_8, a_sn1, a_sn2, a_agn1, a_agn2)
-    except ValueError as err:
+    except (ValueError, TypeError) as err:
         _fail(err)
     overrides = {k: v for k, v in (("area_deg2", area), ("voxel_mpc_h", voxel), ("n_lightcones", lightcones)) if v is not None}
     _run_simulation(params, seed, preset, out, overrides, dry_run=dry_run, quiet=quiet)
@@ -134,6 +134,7 @@ def hmf(
     out: Optional[Path] = typer.Option(None, help="Write the table here (FITS, ECSV or any astropy format)."),
 ):
     """Tabulate the Tinker et al. (2008) mass function dn/dlnM [(Mpc/h)^-3] against M [Msun/h] (and plot it with --out)."""
+    from xcosmo.checks import check_choice, check_integer, check_number, require
     from xcosmo.cosmology import Cosmology
     from xcosmo.hmf import MASS_DEFINITIONS, mass_function
 
@@ -142,14 +143,14 @@ def hmf(
         zs = np.array([float(v) for v in z.split(",")])
     except ValueError:
         _fail(ValueError(f"z = {z!r}: expected comma-separated numbers such as 0.1,0.3"))
-    if mdef not in MASS_DEFINITIONS:
-        _fail(ValueError(f"mdef = {mdef!r}: allowed values are {MASS_DEFINITIONS}"))
-    if not (0 < m_lo < m_hi) or n_m < 2:
-        _fail(ValueError(f"mass range: need 0 < m_lo < m_hi and n_m >= 2, got {m_lo:g}, {m_hi:g}, {n_m}"))
-    m = np.geomspace(m_lo, m_hi, n_m)
     try:
+        check_choice("mdef", mdef, MASS_DEFINITIONS)
+        check_number("m_lo", m_lo, 0.0, np.inf, open=True, unit="Msun/h")
+        require(m_hi > m_lo, "m_hi", m_hi, f"must be > m_lo = {m_lo:g} Msun/h")
+        check_integer("n_m", n_m, 2)
+        m = np.geomspace(m_lo, m_hi, n_m)
         values = np.asarray(mass_function(Cosmology.from_params(params), m, zs[:, None], mdef=mdef))
-    except ValueError as err:
+    except (ValueError, TypeError) as err:
         _fail(err)
     table = _mass_function_table(m, zs, values, mdef)
     if out is None:
@@ -201,7 +202,7 @@ def counts(
     try:
         survey = Survey(area_deg2=area, cr_min=cr_min)
         out = ensure_writable_dir(out)
-    except ValueError as err:
+    except (ValueError, TypeError) as err:
         _fail(err)
     _run_analytic_counts(params, survey, out, quiet)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from dataclasses import dataclass
 
 import jax
@@ -28,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from .checks import check_integer, check_number, check_shape, check_type, fail, is_traced
 from .cosmology import Cosmology, linear_power, to_jax_cosmo
 
 __all__ = [
@@ -49,14 +49,6 @@ as 1260 B at 96^3 and 1075 B at 128^3 with 2LPT, falling towards ~940 B for larg
 complex FFT grids of 2LPT and of the forces, and the 8-neighbour CIC scatter/gather temporaries)."""
 
 
-def _is_real(x) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)) and math.isfinite(x)
-
-
-def _is_integer(x) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
-
-
 @dataclass(frozen=True)
 class Box:
     """Geometry of one periodic particle-mesh box.
@@ -71,16 +63,12 @@ class Box:
     voxel_mpc_h: float
 
     def __post_init__(self):
-        try:
-            shape = tuple(int(n) for n in self.mesh_shape)
-        except (TypeError, ValueError):
-            shape = ()
-        if len(shape) != 3 or any(n < 4 for n in shape) or shape != tuple(self.mesh_shape):
-            raise ValueError(f"mesh_shape = {self.mesh_shape!r}: must be three integers >= 4")
-        if not (_is_real(self.voxel_mpc_h) and 1e-3 < self.voxel_mpc_h < 1e3):
-            raise ValueError(f"voxel_mpc_h = {self.voxel_mpc_h!r}: must be a number in (1e-3, 1e3) Mpc/h")
+        check_type("mesh_shape", self.mesh_shape, (tuple, list), "a tuple of three integers")
+        check_shape("mesh_shape", self.mesh_shape, (3,), " (voxels along x, y, z)")
+        shape = tuple(check_integer(f"mesh_shape[{i}]", n, 4) for i, n in enumerate(self.mesh_shape))
+        voxel = check_number("voxel_mpc_h", self.voxel_mpc_h, 1e-3, 1e3, open=True, unit="Mpc/h")
         object.__setattr__(self, "mesh_shape", shape)
-        object.__setattr__(self, "voxel_mpc_h", float(self.voxel_mpc_h))
+        object.__setattr__(self, "voxel_mpc_h", voxel)
 
     @property
     def box_size(self) -> tuple[float, float, float]:
@@ -114,15 +102,9 @@ class PMSettings:
     lpt_order: int = 2
 
     def __post_init__(self):
-        if not (_is_real(self.z_start) and 1.0 <= self.z_start <= 1000.0):
-            raise ValueError(f"z_start = {self.z_start!r}: must be a number in [1, 1000]")
-        if not (_is_integer(self.n_steps) and 1 <= self.n_steps <= 10000):
-            raise ValueError(f"n_steps = {self.n_steps!r}: must be an integer in [1, 10000]")
-        if not (_is_integer(self.lpt_order) and self.lpt_order in (1, 2)):
-            raise ValueError(f"lpt_order = {self.lpt_order!r}: allowed values are 1 and 2")
-        object.__setattr__(self, "z_start", float(self.z_start))
-        object.__setattr__(self, "n_steps", int(self.n_steps))
-        object.__setattr__(self, "lpt_order", int(self.lpt_order))
+        object.__setattr__(self, "z_start", check_number("z_start", self.z_start, 1.0, 1000.0))
+        object.__setattr__(self, "n_steps", check_integer("n_steps", self.n_steps, 1, 10001))
+        object.__setattr__(self, "lpt_order", check_integer("lpt_order", self.lpt_order, 1, 3))
 
     @property
     def a_start(self) -> float:
@@ -165,10 +147,10 @@ def evolve(
     Returns ``(dx, p)``: displacements from the initial grid in voxel units and jaxpm's momenta, both of shape
     ``(*mesh_shape, 3)``, float32. Jit-compiled (the geometry and settings are static).
     """
-    if not isinstance(a_final, jax.core.Tracer):
+    if not is_traced(a_final):
         a = np.asarray(a_final, dtype=np.float64)
         if a.shape != () or not settings.a_start < float(a) <= 1.0:
-            raise ValueError(f"a_final = {a_final!r}: must be a scale factor in ({settings.a_start:g}, 1] (after z_start)")
+            fail("a_final", a_final, f"must be a scale factor in ({settings.a_start:g}, 1] (after z_start)")
     return _evolve(cosmo, key, jnp.asarray(a_final, jnp.float32), box, settings)
 
 
@@ -186,9 +168,7 @@ def snapshots(
     """
     a = np.asarray(scale_factors, dtype=np.float64).ravel()
     if a.size == 0 or np.any(np.diff(a) <= 0) or a[0] <= settings.a_start or a[-1] > 1.0:
-        raise ValueError(
-            f"scale_factors = {scale_factors!r}: must increase strictly within ({settings.a_start:g}, 1]"
-        )
+        fail("scale_factors", scale_factors, f"must increase strictly within ({settings.a_start:g}, 1]")
     ln_a = np.log(np.concatenate([[settings.a_start], a]))
     steps = np.maximum(1, np.round(settings.n_steps * np.diff(ln_a) / (ln_a[-1] - ln_a[0]))).astype(int)
     return _snapshots(cosmo, key, box, settings, tuple(float(x) for x in a), tuple(int(n) for n in steps))
@@ -284,8 +264,7 @@ def power_spectrum(field: np.ndarray, box: Box, n_bins: int = 24) -> tuple[np.nd
     weighted equally (numpy FFT, independent of jaxpm's conventions).
     """
     field = np.asarray(field, dtype=np.float64)
-    if field.shape != box.mesh_shape:
-        raise ValueError(f"field shape {field.shape} does not match the box mesh {box.mesh_shape}")
+    check_shape("field", field, box.mesh_shape, " (the box mesh)")
     fk = np.fft.rfftn(field)
     power = np.abs(fk) ** 2 * math.prod(box.box_size) / box.n_particles**2
     freqs = [np.fft.fftfreq(n, d=box.voxel_mpc_h) for n in box.mesh_shape[:-1]]

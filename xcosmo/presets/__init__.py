@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from ..checks import check_integer, check_number
 from ..lightcone import LightConeSpec
 from ..nbody import PMSettings
 
@@ -54,14 +55,11 @@ class Preset:
     min_area: int = 5
 
     def __post_init__(self):
-        if not (isinstance(self.n_lightcones, int) and 1 <= self.n_lightcones <= 10000):
-            raise ValueError(f"n_lightcones = {self.n_lightcones!r}: must be an integer in [1, 10000]")
-        for name in ("cr_min", "threshold_ct_s_arcmin2"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} = {value!r}: must be a finite number > 0 (counts/s)")
-        if not (isinstance(self.min_area, int) and self.min_area >= 1):
-            raise ValueError(f"min_area = {self.min_area!r}: must be an integer >= 1 (pixels)")
+        check_integer("n_lightcones", self.n_lightcones, 1, 10001)
+        check_number("cr_min", self.cr_min, 0.0, math.inf, open=True, unit="counts/s")
+        check_number("threshold_ct_s_arcmin2", self.threshold_ct_s_arcmin2, 0.0, math.inf, open=True,
+                     unit="counts/s/arcmin^2")  # fmt: skip
+        check_integer("min_area", self.min_area, 1)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preset":
@@ -75,7 +73,7 @@ class Preset:
         try:
             lightcone = LightConeSpec(**d.pop("lightcone", {}))
             pm = PMSettings(**d.pop("pm", {}))
-        except TypeError as err:
+        except TypeError as err:  # an unknown keyword, or a value of the wrong type
             raise ValueError(f"preset: {err}") from None
         return cls(lightcone=lightcone, pm=pm, **d, **detection)
 
