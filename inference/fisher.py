@@ -32,7 +32,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from xcosmo.checks import check_choice, check_number
+from xcosmo.checks import (
+    check_choice,
+    check_integer,
+    check_number,
+    check_shape,
+    described,
+    fail,
+    in_range,
+    require,
+)
 from xcosmo.precision import float64
 
 __all__ = ["fisher_matrix", "FisherResult", "Ellipse", "analytic_fisher", "delta_chi2"]
@@ -48,8 +57,7 @@ def delta_chi2(n_sigma: float, dof: int = 2) -> float:
     """
     from scipy.stats import chi2
 
-    if not (math.isfinite(n_sigma) and n_sigma > 0):
-        raise ValueError(f"n_sigma = {n_sigma!r}: must be a finite number > 0")
+    check_number("n_sigma", n_sigma, 0.0, math.inf, open=True)
     return float(chi2.ppf(math.erf(n_sigma / math.sqrt(2.0)), dof))
 
 
@@ -98,16 +106,14 @@ class FisherResult:
         f = np.array(self.matrix, dtype=np.float64)
         p0 = np.array(self.fiducial, dtype=np.float64).reshape(-1)
         n = p0.size
-        if f.shape != (n, n):
-            raise ValueError(f"matrix: expected shape ({n}, {n}) for {n} parameters, got {f.shape}")
-        if not np.all(np.isfinite(f)):
-            raise ValueError("matrix: contains NaN or inf")
+        check_shape("matrix", f, (n, n), f" (for {n} parameters)")
+        in_range("matrix", f)
         d = np.abs(np.diag(f))
-        if np.any(np.abs(f - f.T) > 1e-8 * (np.sqrt(np.outer(d, d)) + np.abs(f) + np.abs(f.T))):
-            raise ValueError("matrix: not symmetric (a Fisher matrix is; beyond a relative round-off of 1e-8)")
+        symmetric = np.all(np.abs(f - f.T) <= 1e-8 * (np.sqrt(np.outer(d, d)) + np.abs(f) + np.abs(f.T)))
+        require(symmetric, "matrix", described("a non-symmetric matrix"), "a Fisher matrix is symmetric "
+                "(to a relative round-off of 1e-8)")  # fmt: skip
         names = tuple(f"p_{i}" for i in range(n)) if self.names is None else tuple(map(str, self.names))
-        if len(names) != n or len(set(names)) != n:
-            raise ValueError(f"names = {names!r}: need {n} distinct names, one per parameter")
+        require(len(names) == n and len(set(names)) == n, "names", names, f"need {n} distinct names, one per parameter")
         object.__setattr__(self, "matrix", 0.5 * (f + f.T))
         object.__setattr__(self, "fiducial", p0)
         object.__setattr__(self, "names", names)
@@ -117,16 +123,12 @@ class FisherResult:
     def index(self, name: str | int) -> int:
         """Position of parameter ``name`` (a name or an index); ``ValueError`` listing the known names if absent."""
         if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
-            if not -len(self.names) <= name < len(self.names):
-                raise ValueError(f"parameter index {name} out of range for {len(self.names)} parameters")
-            return int(name) % len(self.names)
-        if name not in self.names:
-            raise ValueError(f"unknown parameter {name!r}: allowed names are {self.names}")
-        return self.names.index(name)
+            n = len(self.names)
+            return check_integer("parameter index", name, -n, n) % n
+        return self.names.index(check_choice("parameter", name, self.names))
 
     def _pair(self, pair) -> tuple[int, int]:
-        if isinstance(pair, str) or len(pair) != 2:
-            raise ValueError(f"pair = {pair!r}: expected two parameter names (x, y)")
+        require(not isinstance(pair, str) and len(pair) == 2, "pair", pair, "expected two parameter names (x, y)")
         i, j = self._indices(pair, "pair")
         return i, j
 
@@ -134,8 +136,7 @@ class FisherResult:
         if isinstance(names, str):
             names = [names]
         idx = [self.index(n) for n in names]
-        if len(set(idx)) != len(idx):
-            raise ValueError(f"{what} = {list(names)!r}: a parameter is repeated")
+        require(len(set(idx)) == len(idx), what, list(names), "a parameter is repeated")
         return idx
 
     # --- errors and covariance ---
@@ -209,8 +210,7 @@ class FisherResult:
         """Fisher matrix of the other parameters with ``names`` held at their fiducial values: F[rest, rest]."""
         fixed = set(self._indices(names, "names"))
         idx = [k for k in range(len(self.names)) if k not in fixed]
-        if not idx:
-            raise ValueError(f"names = {list(names)!r}: fixing every parameter leaves none")
+        require(bool(idx), "names", list(names), "fixing every parameter leaves none")
         return self._subset(idx, self.matrix[np.ix_(idx, idx)])
 
     def add_prior(self, prior_sigma) -> "FisherResult":
@@ -246,20 +246,17 @@ def _inverse(f: np.ndarray, names: Sequence[str]) -> np.ndarray:
 def _prior_precision(prior_sigma, names: Sequence[str]) -> np.ndarray:
     n = len(names)
     if isinstance(prior_sigma, Mapping):
-        unknown = [k for k in prior_sigma if k not in names]
-        if unknown:
-            raise ValueError(f"prior_sigma: unknown parameter {unknown[0]!r}: allowed names are {tuple(names)}")
+        for key in prior_sigma:
+            check_choice("prior_sigma parameter", key, tuple(names))
         prior_sigma = [prior_sigma.get(k) for k in names]
     sig = list(prior_sigma)
-    if len(sig) != n:
-        raise ValueError(f"prior_sigma: expected {n} widths (one per parameter {tuple(names)}), got {len(sig)}")
+    require(len(sig) == n, "prior_sigma", sig, f"expected {n} widths, one per parameter {tuple(names)}")
     out = np.zeros(n)
     for k, s in enumerate(sig):
         if s is None:
             continue
         s = float(s)
-        if not s > 0:  # also catches NaN
-            raise ValueError(f"prior_sigma[{names[k]!r}] = {s!r}: must be > 0 (None or inf for no prior)")
+        require(s > 0, f"prior_sigma[{names[k]!r}]", s, "must be > 0 (None or inf for no prior)")  # NaN too
         out[k] = 0.0 if math.isinf(s) else 1.0 / s**2
     return out
 
@@ -348,17 +345,16 @@ def fisher_matrix(
 
 def _check_fiducial(fiducial, names) -> np.ndarray:
     arr = np.asarray(fiducial)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"fiducial: expected a non-empty 1-D parameter vector, got shape {arr.shape}")
+    check_shape("fiducial", arr, (None,), " (a 1-D parameter vector)")
+    require(arr.size > 0, "fiducial", arr, "expected at least one parameter")
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"fiducial: expected real numbers, got dtype {arr.dtype}")
+        fail("fiducial", described(f"an array of dtype {arr.dtype}"), "expected real numbers", TypeError)
     arr = arr.astype(np.float64)
-    if names is not None and len(names) != arr.size:
-        raise ValueError(f"names: expected {arr.size} names (one per parameter), got {len(names)}")
+    require(names is None or len(names) == arr.size, "names", names, f"expected {arr.size} names, one per parameter")
     for k in np.flatnonzero(~np.isfinite(arr)):
         label = names[k] if names is not None else f"p_{k}"
         hint = " (a float32 overflow? give it as a float64 numpy array)" if np.isinf(arr[k]) else ""
-        raise ValueError(f"fiducial[{k}] ({label}) = {float(arr[k])!r}: must be finite{hint}")
+        fail(f"fiducial[{k}] ({label})", float(arr[k]), f"must be finite{hint}")
     return arr
 
 

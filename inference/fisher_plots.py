@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.fisher import FisherResult
+from xcosmo.checks import check_type, require
 from xcosmo.plots import figure, save_png
 
 __all__ = ["plot_fisher"]
@@ -58,16 +59,16 @@ def plot_fisher(
     from matplotlib.lines import Line2D
 
     results = [results] if isinstance(results, FisherResult) else list(results)
-    if not results or not all(isinstance(r, FisherResult) for r in results):
-        raise ValueError("results: expected one FisherResult or a non-empty sequence of them")
-    if labels is not None and len(labels) != len(results):
-        raise ValueError(f"labels: expected {len(results)} labels (one per result), got {len(labels)}")
-    if names is not None and pairs is not None:
-        raise ValueError("give names (triangle plot) or pairs (one panel per pair), not both")
+    require(bool(results), "results", results, "expected one FisherResult or a non-empty sequence of them")
+    for k, r in enumerate(results):
+        check_type(f"results[{k}]", r, FisherResult, "an inference.fisher.FisherResult")
+    require(labels is None or len(labels) == len(results), "labels", labels, f"expected {len(results)}, one per result")
+    require(names is None or pairs is None, "names", names, "give names (triangle plot) or pairs (one panel per "
+            "pair), not both")  # fmt: skip
     if pairs is not None:
         pairs = [tuple(p) for p in pairs]
-        if not pairs or any(len(p) != 2 or p[0] == p[1] for p in pairs):
-            raise ValueError(f"pairs = {pairs!r}: expected a non-empty list of (x, y) pairs of different parameters")
+        require(bool(pairs) and all(len(p) == 2 and p[0] != p[1] for p in pairs), "pairs", pairs,
+                "expected a non-empty list of (x, y) pairs of different parameters")  # fmt: skip
         shown = sorted({p for pair in pairs for p in pair})
     else:
         shown = list(results[0].names if names is None else names)
@@ -89,8 +90,7 @@ def plot_fisher(
         legend_ax = axes[0, -1]
     else:
         n = len(shown)
-        if n < 2:
-            raise ValueError(f"names = {shown!r}: a triangle plot needs at least 2 parameters")
+        require(n >= 2, "names", shown, "a triangle plot needs at least 2 parameters")
         fig = figure((1.9 * n + 1, 1.9 * n + 1))
         axes = fig.subplots(n, n, squeeze=False)
         for i, yi in enumerate(shown):

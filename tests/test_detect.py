@@ -310,7 +310,7 @@ def test_filter_kernel_is_used_and_settings_hashable():
         (np.zeros((0, 10)), np.zeros((0, 10)), "cr_05_1.*empty"),
         (np.where(np.eye(10) > 0, np.nan, 0.0), np.zeros((10, 10)), "cr_05_1.*finite"),
         (np.zeros((10, 10)), np.where(np.eye(10) > 0, np.inf, 0.0), "cr_1_2.*finite"),
-        (np.zeros((10, 10)), -np.eye(10), "cr_1_2 = 'a negative pixel"),
+        (np.zeros((10, 10)), -np.eye(10), "cr_1_2 = a negative pixel -1.0 at y=0, x=0 is not allowed: pixels must be >= 0"),
         (np.full((10, 10), "a"), np.zeros((10, 10)), "cr_05_1"),
         (np.zeros((10, 10)), np.zeros((10, 10), dtype=complex), "cr_1_2.*complex"),
     ],

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
+    "described",
     "message",
     "fail",
     "is_traced",
@@ -42,6 +43,11 @@ __all__ = [
     "check_shape",
     "check_increasing",
 ]
+
+
+class described(str):
+    """A value shown as written rather than as its repr: a description of what was given, for values that are too
+    large to show (``described("a negative pixel -1.0 at y=3, x=4")``)."""
 
 
 def message(name: str, value: Any, allowed: str) -> str:
@@ -66,6 +72,8 @@ def is_traced(*values: Any) -> bool:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, described):
+        return str(value)
     if isinstance(value, (np.ndarray, jax.Array)) and not is_traced(value):
         arr = np.asarray(value)
         if arr.size > 6:

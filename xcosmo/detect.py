@@ -71,7 +71,7 @@ from astropy import units as u
 from astropy.cosmology import units as cu
 from astropy.table import Table
 
-from .checks import check_bool, check_integer, check_number, check_shape, check_type, fail, require
+from .checks import check_bool, check_integer, check_number, check_shape, check_type, described, fail, require
 from .constants import DETECTION_OVERDENSITY
 
 __all__ = [
@@ -153,22 +153,22 @@ DEFAULT_MASS_DETECTION = Detection(threshold=DETECTION_OVERDENSITY, min_area=1)
 
 def _as_map(value, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
     """Native-endian, C-contiguous float64 copy of a 2-D finite, non-negative map (what sep accepts)."""
-    require(not np.iscomplexobj(value), name, "a complex array", "must hold real numbers")
+    require(not np.iscomplexobj(value), name, described("a complex array"), "must hold real numbers")
     try:
         arr = np.ascontiguousarray(np.asarray(value), dtype=np.float64)
     except (TypeError, ValueError):
         fail(name, value, "must be a 2-D array of real numbers")
     check_shape(name, arr, (None, None), " (a 2-D map, y, x)" if shape is None else f" (the first map's shape {shape})")
-    require(arr.size > 0, name, f"an empty map of shape {arr.shape}", "the map must have pixels")
+    require(arr.size > 0, name, described(f"an empty map of shape {arr.shape}"), "the map must have pixels")
     if shape is not None:
         check_shape(name, arr, shape, " (the first map's shape)")
     finite = np.isfinite(arr)
     if not finite.all():
         j, i = np.argwhere(~finite)[0]
-        fail(name, f"{np.count_nonzero(~finite)} non-finite pixels, first at y={j}, x={i}", "pixels must be finite")
+        fail(name, described(f"{np.count_nonzero(~finite)} non-finite pixels, first at y={j}, x={i}"), "pixels must be finite")
     if arr.min() < 0:
         j, i = np.unravel_index(np.argmin(arr), arr.shape)
-        fail(name, f"a negative pixel {arr[j, i]!r} at y={j}, x={i}", "pixels must be >= 0")
+        fail(name, described(f"a negative pixel {float(arr[j, i])!r} at y={j}, x={i}"), "pixels must be >= 0")
     return arr
 
 
@@ -344,9 +344,9 @@ def match_by_overlap(seg_a, seg_b) -> np.ndarray:
     b = np.asarray(seg_b)
     for name, arr in (("seg_a", a), ("seg_b", b)):
         check_shape(name, arr, (None, None), " (a 2-D segmentation map)")
-        require(np.issubdtype(arr.dtype, np.integer), name, f"an array of dtype {arr.dtype}", "must hold integer labels")
+        require(np.issubdtype(arr.dtype, np.integer), name, described(f"an array of dtype {arr.dtype}"), "must hold integer labels")
         lowest = arr.min() if arr.size else 0
-        require(lowest >= 0, name, f"an array with minimum {lowest}", "labels must be >= 0")
+        require(lowest >= 0, name, described(f"an array with minimum {lowest}"), "labels must be >= 0")
     check_shape("seg_b", b, a.shape, " (seg_a's shape)")
     n_a = int(a.max()) if a.size else 0
     result = np.zeros(n_a, dtype=np.int64)
@@ -369,6 +369,6 @@ def match_by_overlap(seg_a, seg_b) -> np.ndarray:
 def select(table: Table, cr_min: float = 0.02) -> Table:
     """Rows of a :func:`detect_sources` table with ``cr_05_2`` > ``cr_min`` (counts/s; paper: 0.02 c/s)."""
     check_number("cr_min", cr_min, 0.0, unit="counts/s")
-    require("cr_05_2" in table.colnames, "table", f"a table with columns {table.colnames}", "needs a 'cr_05_2' column")
+    require("cr_05_2" in table.colnames, "table", described(f"a table with columns {table.colnames}"), "needs a 'cr_05_2' column")
     cr = u.Quantity(table["cr_05_2"], u.ct / u.s).value
     return table[cr > cr_min]
