@@ -215,7 +215,7 @@ def test_bad_input():
         check_data(np.full((8, 12, 12), np.nan), model)
     with pytest.raises(ValueError, match=r"omega_m = 0.7 is not allowed: allowed range \[0.1, 0.5\]"):
         expected_counts(Params(0.7, 0.8))
-    with pytest.raises(ValueError, match="go beyond the survey's z range"):
+    with pytest.raises(ValueError, match="binning z edges = .* is not allowed: must lie within the survey's z range"):
         AnalyticModel.build(Survey(z_max=0.4), Binning())
     with pytest.raises(ValueError, match="m_min = -1"):
         AnalyticModel.build(m_min=-1.0)

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import erfc, ndtr
 
-from xcosmo.checks import check_number
+from xcosmo.checks import check_number, require
 from xcosmo.constants import KT_RANGE_KEV, M_MAX, MPC_CM
 from xcosmo.cosmology import Cosmology, LagrangianWindows, comoving_distance, comoving_volume_element
 from xcosmo.hmf import _mass_function, mass_function_at
@@ -94,11 +94,8 @@ class AnalyticModel(eqx.Module):
         binning = Binning() if binning is None else binning
         check_number("m_min", m_min, 0.0, M_MAX, open=True, unit="Msun/h")
         z_e, cr_e, hr_e = binning.edges
-        if z_e[0] < survey.z_min - 1e-9 or z_e[-1] > survey.z_max + 1e-9:
-            raise ValueError(
-                f"binning z edges [{z_e[0]:g}, {z_e[-1]:g}] go beyond the survey's z range "
-                f"[{survey.z_min:g}, {survey.z_max:g}]"
-            )
+        require(z_e[0] >= survey.z_min - 1e-9 and z_e[-1] <= survey.z_max + 1e-9, "binning z edges",
+                (float(z_e[0]), float(z_e[-1])), f"must lie within the survey's z range [{survey.z_min:g}, {survey.z_max:g}]")  # fmt: skip
         table = default_table() if count_rate_table is None else count_rate_table
         zs, wz = nodes_and_weights(z_e[:-1], z_e[1:], _N_Z)  # (n_zbin, _N_Z)
         ln_m, wm = nodes_and_weights(math.log(m_min), math.log(M_MAX), _N_M)

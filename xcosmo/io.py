@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from xcosmo.checks import fail, require
+
 __all__ = ["atomic_path", "ensure_writable_dir", "write_table"]
 
 
@@ -20,9 +22,9 @@ def ensure_writable_dir(path: str | os.PathLike) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ValueError(f"output directory {str(path)!r} cannot be created: {err.strerror}") from None
-    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
-        raise ValueError(f"output directory {str(path)!r} is not a writable folder")
+        fail("output directory", str(path), f"it cannot be created ({err.strerror})")
+    require(path.is_dir() and os.access(path, os.W_OK | os.X_OK), "output directory", str(path),
+            "it must be a writable folder")  # fmt: skip
     return path
 
 
@@ -61,8 +63,7 @@ def write_table(table, path: str | os.PathLike, format: str | None = None) -> Pa
 
     path = Path(path)
     fmt = format or {".fits": "fits", ".ecsv": "ascii.ecsv", ".csv": "ascii.csv", ".hdf5": "hdf5"}.get(path.suffix)
-    if fmt is None:
-        raise ValueError(f"path = {str(path)!r}: unknown table format, use .fits, .ecsv, .csv or .hdf5")
+    require(fmt is not None, "path", str(path), "unknown table format: use .fits, .ecsv, .csv or .hdf5")
     with atomic_path(path) as tmp:
         if fmt != "fits":
             table.write(tmp, overwrite=True, format=fmt, **({"serialize_meta": True} if fmt == "hdf5" else {}))
