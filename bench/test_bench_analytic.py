@@ -1,4 +1,4 @@
-"""Analytical XOD forward (issue 4): lambda(phi) for the full 8 x 12 x 12 XOD and its gradient, warm, float64.
+"""Analytical XOD model (issue 4): lambda(phi) for the full 8 x 12 x 12 XOD and its gradient, warm, float64.
 
 Goal: value + gradient under 50 ms on this CPU. Run: ``make bench``.
 """
