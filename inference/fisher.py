@@ -362,8 +362,8 @@ def _check_counts(lam, min_counts: float | None) -> np.ndarray:
     dtype = np.dtype(getattr(lam, "dtype", np.asarray(lam).dtype))
     if dtype != np.float64:
         raise ValueError(
-            f"fn returned counts of dtype {dtype}: expected float64 (evaluate the model in float64, under "
-            "jax.enable_x64(True), without casting)"
+            f"fn returned counts of dtype {dtype}: expected float64 (fisher_matrix traces fn with x64 on: do not "
+            "cast its result)"
         )
     lam = np.asarray(lam)
     if not np.all(np.isfinite(lam)):

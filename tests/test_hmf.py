@@ -128,7 +128,7 @@ def test_precomputed_windows_match_the_direct_mass_function(omega_m, sigma_8, mo
 
 @pytest.mark.parametrize("m", [np.array([1e14, -1.0]), np.ones((2, 2)) * 1e14, np.array([np.nan])])
 def test_windows_refuse_bad_masses(m):
-    with pytest.raises(ValueError, match="m: expected a 1-d array of finite positive masses"):
+    with pytest.raises(ValueError, match=r"^m (has shape|= ).*is not allowed: (must be finite and > 0 Msun/h|expected)"):
         LagrangianWindows.build(m)
 
 

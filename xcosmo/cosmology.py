@@ -22,9 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from xcosmo.checks import in_range, is_traced, require
+from xcosmo.checks import check_shape, in_range, is_traced, positive, require
 from xcosmo.constants import C_KM_S, RHO_CRIT_0
-from xcosmo.precision import constant
+from xcosmo.precision import constant, float64
 from xcosmo.quadrature import integrate
 
 __all__ = [
@@ -273,15 +273,15 @@ class LagrangianWindows(eqx.Module):
     w2_slope: jax.Array  # (n_m, n_k) Simpson weight x 2 W(x) x dW/dx at x = q R_1
 
     @classmethod
+    @float64
     def build(cls, m: ArrayLike) -> "LagrangianWindows":
         """Tabulate the windows of the masses ``m`` (Msun/h, 1-d), in float64."""
         m = np.asarray(m, dtype=np.float64)
-        if m.ndim != 1 or not np.all(np.isfinite(m)) or np.any(m <= 0):
-            raise ValueError(f"m: expected a 1-d array of finite positive masses (Msun/h), got {m!r}")
+        check_shape("m", m, (None,), " (a 1-d array of masses)")
+        positive("m", m, unit="Msun/h")
         r1 = (3.0 * m / (4.0 * math.pi * RHO_CRIT_0)) ** (1.0 / 3.0)  # R at Omega_m = 1, Mpc/h
-        with jax.enable_x64(True):
-            w, xdw = _tophat_and_slope(jnp.asarray(r1[:, None] * np.exp(_LNK)[None, :]))
-            w, xdw = np.asarray(w), np.asarray(xdw)
+        w, xdw = _tophat_and_slope(jnp.asarray(r1[:, None] * np.exp(_LNK)[None, :]))
+        w, xdw = np.asarray(w), np.asarray(xdw)
         return cls(jnp.asarray(m), jnp.asarray(_SIMPSON * w**2), jnp.asarray(_SIMPSON * 2.0 * w * xdw))
 
     def sigma2_and_slope(self, cosmo: Cosmology) -> tuple[jax.Array, jax.Array]:
