@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from xcosmo.constants import MPC_CM
 from xcosmo.cosmology import comoving_distance, make_cosmology
 from xcosmo.xray import (
     BremsTable,
@@ -16,14 +17,20 @@ from xcosmo.xray import (
     band_energy_flux,
     bolometric_emissivity,
     count_rate_to_flux,
+    countrates,
+    emission,
     exact_band_rates,
     flux_to_luminosity,
     load_brems_table,
     luminosity_to_norm,
     voxel_count_rates,
 )
-from xcosmo.xray.countrates import MPC_CM, default_table, electrons_per_hydrogen
+from xcosmo.xray.countrates import CountRateTable, default_table, electrons_per_hydrogen
 
+# A check attached to a traced value (equinox.error_if) raises when the compiled function runs: an EquinoxRuntimeError
+# under eqx.filter_jit; under jax.jit the callback's failure, a JaxRuntimeError or a ValueError depending on the path.
+# The tests match the message.
+TRACED_ERROR = Exception
 KT = np.array([1.0, 2.0, 4.0, 8.0])
 Z = np.array([0.1, 0.3, 0.5])
 
@@ -199,7 +206,58 @@ def test_bad_input(call, match):
         call()
 
 
-def test_brems_table_cached_between_calls():
+def test_traced_values_outside_the_tables_raise_when_run(table):
+    rates = jax.jit(lambda kt, z: table(kt, z))
+    assert np.all(np.isfinite(np.asarray(rates(jnp.float32(20.0), jnp.float32(2.0)))))  # the table's corner
+    with pytest.raises(TRACED_ERROR, match=r"kt_kev .*is not allowed: allowed range \[0.1, 20\] keV"):
+        rates(jnp.float32(50.0), jnp.float32(0.3))
+    with pytest.raises(TRACED_ERROR, match=r"\bz\b.*is not allowed: allowed range \[0, 2\]"):
+        rates(jnp.float32(3.0), jnp.float32(2.5))
+    cosmo = make_cosmology(0.3, 0.8)
+    voxels = jax.jit(lambda z: voxel_count_rates(cosmo, jnp.full(4, 1e-3), jnp.full(4, 3.0), z, 0.39)[0])
+    with pytest.raises(TRACED_ERROR, match=r"\bz\b.*is not allowed"):
+        voxels(jnp.float32(-0.1))
+    # cold voxels are not an error: below the table kT follows the bremsstrahlung asymptote (clipped at 1e-3 keV)
+    cold = voxel_count_rates(cosmo, jnp.full(2, 1e-3), jnp.array([1e-4, 0.0]), 0.3, 0.39)[0]
+    assert np.all(np.isfinite(np.asarray(cold)))
+
+
+def diagonal_response(scale: float) -> Response:
+    """A flat diagonal response of 100 * scale cm^2 on 20 eV bins, 0.3-3 keV (always the same name)."""
+    edges = np.linspace(0.3, 3.0, 136)
+    return Response(edges[:-1], edges[1:], edges[:-1], edges[1:], np.diag(np.full(135, 100.0 * scale)), name="flat")
+
+
+def test_count_rate_tables_are_cached_by_response_content(monkeypatch):
+    """Distinct responses never share a table, even when Python reuses an object's id or the names agree; equal
+    content is built once."""
+    build = CountRateTable.build
+    built = []
+    monkeypatch.setattr(countrates, "_TABLES", {})
+    counting = classmethod(lambda cls, r, *a, **k: built.append(r) or build(r, *a, **k))
+    monkeypatch.setattr(CountRateTable, "build", counting)
+    soft = []
+    for scale in (1.0, 2.0, 3.0):
+        resp = diagonal_response(scale)  # each one freed before the next: ids may repeat
+        soft.append(float(band_count_rates(3.0, 0.3, 1e-3, resp)[0]))
+        del resp
+    np.testing.assert_allclose(soft, [soft[0], 2 * soft[0], 3 * soft[0]], rtol=1e-6)
+    assert len(built) == 3
+    again = diagonal_response(2.0)  # a new object with the content of the second
+    assert float(band_count_rates(3.0, 0.3, 1e-3, again)[0]) == soft[1]
+    assert len(built) == 3
+    assert again.digest == diagonal_response(2.0).digest != diagonal_response(1.0).digest
+
+
+def test_brems_table_is_read_from_the_default_cache_folder(monkeypatch):
+    """load_brems_table() without arguments reads the file in cache_dir() instead of computing the table again."""
     a = load_brems_table()
+    assert len(list(emission.cache_dir().glob("brems_*.npz"))) >= 1
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the table was computed instead of read from the cache")
+
+    monkeypatch.setattr(emission, "build_brems_table", refuse)
+    monkeypatch.setattr(emission, "_pyatomdb", refuse)
     b = load_brems_table()
     np.testing.assert_array_equal(np.asarray(a.gaunt), np.asarray(b.gaunt))

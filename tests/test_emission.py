@@ -13,6 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,9 +23,15 @@ from astropy import units as u
 from scipy.interpolate import RegularGridInterpolator
 from scipy.special import exp1
 
+from xcosmo.xray import atomdb
 from xcosmo.xray import emission as em
+from xcosmo.xray.spectrum import apec_norm, photon_flux
 
 ROOT = Path(__file__).resolve().parents[1]
+# A check attached to a traced value (equinox.error_if) raises when the compiled function runs: an EquinoxRuntimeError
+# under eqx.filter_jit; under jax.jit the callback's failure, a JaxRuntimeError or a ValueError depending on the path.
+# The tests match the message.
+TRACED_ERROR = Exception
 
 # Physical constants, cgs (Gaussian units for the charge), and k_B, Ry in keV.
 E_ESU = const.e.gauss.value
@@ -86,12 +93,15 @@ def table(cache) -> em.BremsTable:
 # --- pyatomdb set-up ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("atomdb", ["unset", "no-userdata"])
-def test_pyatomdb_is_imported_lazily_and_never_prompts(tmp_path, atomdb):
+@pytest.mark.parametrize("setting", ["unset", "no-userdata"])
+def test_pyatomdb_is_imported_lazily_and_never_prompts(tmp_path, setting):
+    """pyatomdb is imported on first use, without its question on stdin (which would fail here: stdin is empty), and
+    the process environment is left as it was: ATOMDB unset stays unset, the user's value is kept and nothing is
+    written into the user's folder. Later imports, even a bare ``import pyatomdb``, do not ask either."""
     env = {k: v for k, v in os.environ.items() if k != "ATOMDB"}
     env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
     env["JAX_PLATFORMS"] = "cpu"
-    if atomdb == "no-userdata":
+    if setting == "no-userdata":
         (tmp_path / "mine").mkdir()
         env["ATOMDB"] = str(tmp_path / "mine")
     script = textwrap.dedent(
@@ -99,9 +109,13 @@ def test_pyatomdb_is_imported_lazily_and_never_prompts(tmp_path, atomdb):
         import os, sys
         import xcosmo.xray.emission as em
         assert "pyatomdb" not in sys.modules, "pyatomdb imported eagerly"
+        before = os.environ.get("ATOMDB")
         eps = em.brems_emissivity([1.0], 2.0)
         assert "pyatomdb" in sys.modules and eps[0] > 0
-        print("ATOMDB=" + os.environ["ATOMDB"])
+        assert os.environ.get("ATOMDB") == before, (before, os.environ.get("ATOMDB"))
+        assert em.brems_emissivity([1.0], 2.0)[0] == eps[0]
+        import pyatomdb
+        print("ATOMDB=" + str(os.environ.get("ATOMDB")))
         """
     )
     res = subprocess.run(
@@ -109,12 +123,31 @@ def test_pyatomdb_is_imported_lazily_and_never_prompts(tmp_path, atomdb):
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "Set up AtomDB" not in res.stdout
-    if atomdb == "unset":
-        stub = tmp_path / "xdg" / "xcosmo" / "atomdb"
-        assert f"ATOMDB={stub}" in res.stdout and (stub / "userdata").is_file()
-    else:  # the user's value is restored, and nothing is written into the user's folder
+    stub = tmp_path / "xdg" / "xcosmo" / "atomdb"
+    assert (stub / "userdata").is_file()  # the stub the import ran with
+    if setting == "unset":
+        assert "ATOMDB=None" in res.stdout
+    else:
         assert f"ATOMDB={tmp_path / 'mine'}" in res.stdout
         assert not (tmp_path / "mine" / "userdata").exists()
+
+
+def test_atomdb_environment_is_scoped(tmp_path, monkeypatch):
+    monkeypatch.delenv("ATOMDB", raising=False)
+    with atomdb.atomdb_environment(tmp_path / "stub") as folder:
+        assert os.environ["ATOMDB"] == str(folder) == str(tmp_path / "stub")
+        assert (folder / "userdata").is_file()
+    assert "ATOMDB" not in os.environ
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    monkeypatch.setenv("ATOMDB", str(mine))
+    with atomdb.atomdb_environment(tmp_path / "stub") as folder:  # no userdata: the stub, for the block only
+        assert os.environ["ATOMDB"] == str(tmp_path / "stub")
+    assert os.environ["ATOMDB"] == str(mine) and not (mine / "userdata").exists()
+    (mine / "userdata").touch()
+    with atomdb.atomdb_environment(tmp_path / "other") as folder:  # a usable ATOMDB of the user's is used as it is
+        assert folder == mine and os.environ["ATOMDB"] == str(mine)
+    assert not (tmp_path / "other").exists()
 
 
 def test_ag89_abundances_and_metallicity():
@@ -252,8 +285,6 @@ def test_table_works_as_a_jit_argument_in_float32(table):
 
 
 def eqx_jit_emissivity():
-    import equinox as eqx
-
     return eqx.filter_jit(lambda tab, e, kt: tab.emissivity(e, kt))
 
 
@@ -274,7 +305,7 @@ def test_redshifted_photon_flux_exact_for_kramers_spectrum(z):
     kt, norm = 2.5, 1e-3
     edges = np.linspace(0.3, 12.0, 61)
     with jax.enable_x64(True):
-        flux = np.asarray(em.photon_flux(tab, edges, kt, z, norm, n_nodes=8))
+        flux = np.asarray(photon_flux(tab, edges, kt, z, norm, n_nodes=8))
     zp1 = 1.0 + z
     exact = 1e14 * norm * tab.prefactor / (zp1 * np.sqrt(kt))
     exact = exact * (exp1(edges[:-1] * zp1 / kt) - exp1(edges[1:] * zp1 / kt))
@@ -287,13 +318,13 @@ def test_redshift_scaling_and_inverse_square_law(table):
     kt, z = 4.0, 1.0
     rest = np.geomspace(0.1, 40.0, 801)
     with jax.enable_x64(True):
-        at_0 = np.asarray(em.photon_flux(table, rest, kt, 0.0, 1.0))
-        at_z = np.asarray(em.photon_flux(table, rest / (1 + z), kt, z, 1.0))
+        at_0 = np.asarray(photon_flux(table, rest, kt, 0.0, 1.0))
+        at_z = np.asarray(photon_flux(table, rest / (1 + z), kt, z, 1.0))
         np.testing.assert_allclose(at_z, at_0 / (1 + z), rtol=1e-10)
         em_cm3, d_a = 1e67, 3.0e27
-        norm = float(em.apec_norm(em_cm3, d_a, z))
+        norm = float(apec_norm(em_cm3, d_a, z))
         obs = rest / (1 + z)
-        counts = np.asarray(em.photon_flux(table, obs, kt, z, norm))
+        counts = np.asarray(photon_flux(table, obs, kt, z, norm))
     energy_flux = np.sum(counts * np.sqrt(obs[:-1] * obs[1:]))  # keV cm^-2 s^-1 (bins of 0.7%)
     fine = np.geomspace(0.1, 40.0, 20001)
     lum = em_cm3 * np.trapezoid(fine**2 * em.brems_emissivity(fine, kt), np.log(fine))  # keV/s
@@ -305,7 +336,7 @@ def test_redshift_scaling_and_inverse_square_law(table):
 def test_photon_flux_matches_direct_integration_of_do_brems(table):
     edges = np.array([0.5, 1.0, 2.0, 7.0])
     with jax.enable_x64(True):
-        flux = np.asarray(em.photon_flux(table, edges, 3.0, 0.3, 2e-4, n_nodes=12))
+        flux = np.asarray(photon_flux(table, edges, 3.0, 0.3, 2e-4, n_nodes=12))
     for i in range(3):
         e = np.geomspace(edges[i] * 1.3, edges[i + 1] * 1.3, 4001)
         ref = 1e14 * 2e-4 / 1.3 * np.trapezoid(em.brems_emissivity(e, 3.0), e)
@@ -315,14 +346,32 @@ def test_photon_flux_matches_direct_integration_of_do_brems(table):
 def test_photon_flux_broadcasts_jits_and_differentiates(table):
     edges = jnp.linspace(0.5, 2.0, 11, dtype=jnp.float32)
     kts = jnp.array([1.0, 3.0, 8.0], dtype=jnp.float32)
-    out = em.photon_flux(table, edges, kts, 0.2, 1e-3)
+    out = photon_flux(table, edges, kts, 0.2, 1e-3)
     assert out.shape == (3, 10) and out.dtype == jnp.float32
-    f = jax.jit(lambda kt, z: em.photon_flux(table, edges, kt, z, 1e-3).sum())
+    f = jax.jit(lambda kt, z: photon_flux(table, edges, kt, z, 1e-3).sum())
     assert float(f(jnp.float32(3.0), jnp.float32(0.2))) == pytest.approx(float(out[1].sum()), rel=1e-5)
     g_kt, g_z = jax.grad(f, argnums=(0, 1))(jnp.float32(3.0), jnp.float32(0.2))
     assert np.isfinite(float(g_kt)) and float(g_z) < 0  # higher z: fewer photons in a fixed band
-    # traced input outside the table gives NaN instead of an error
-    assert np.isnan(float(f(jnp.float32(30.0), jnp.float32(0.2))))
+
+
+def test_traced_values_outside_the_table_raise_when_run(table):
+    """Inside jit the values are unknown when traced: the compiled function raises when it runs, not NaN."""
+    edges = jnp.linspace(0.5, 2.0, 11, dtype=jnp.float32)
+    f = jax.jit(lambda kt, z, norm: photon_flux(table, edges, kt, z, norm).sum())
+    assert np.isfinite(float(f(jnp.float32(20.0), jnp.float32(0.2), 1e-3)))  # the table's last knot, in float32
+    with pytest.raises(TRACED_ERROR, match=r"kt_kev .*is not allowed: allowed range \[0.1, 20\] keV"):
+        f(jnp.float32(30.0), jnp.float32(0.2), 1e-3)
+    with pytest.raises(TRACED_ERROR, match=r"z .*is not allowed"):
+        f(jnp.float32(3.0), jnp.float32(-0.2), 1e-3)
+    with pytest.raises(TRACED_ERROR, match=r"norm .*is not allowed"):
+        f(jnp.float32(3.0), jnp.float32(0.2), jnp.float32(np.nan))
+    with pytest.raises(TRACED_ERROR, match=r"rest-frame|energy_kev .*is not allowed"):  # edges (1+z) beyond 60 keV
+        f(jnp.float32(3.0), jnp.float32(40.0), 1e-3)
+    emissivity = eqx.filter_jit(lambda tab, e, kt: tab.emissivity(e, kt))
+    with pytest.raises(TRACED_ERROR, match=r"energy_kev .*allowed range \[0.05, 60\] keV"):
+        emissivity(table, jnp.float32(70.0), jnp.float32(3.0))
+    with pytest.raises(TRACED_ERROR, match=r"kt_kev .*allowed range \[0.1, 20\] keV"):
+        jax.jit(jax.grad(lambda kt: table.gaunt_factor(1.0, kt)))(0.05)
 
 
 # --- errors --------------------------------------------------------------------------------------------------------
@@ -335,20 +384,20 @@ def test_temperature_outside_table_raises(table, kt, shown):
     msg = str(err.value)
     assert "kt_kev" in msg and shown in msg and "allowed range [0.1, 20] keV" in msg
     with pytest.raises(ValueError, match="kt_kev"):
-        em.photon_flux(table, [0.5, 2.0], kt, 0.1, 1.0)
+        photon_flux(table, [0.5, 2.0], kt, 0.1, 1.0)
 
 
 def test_energy_and_redshift_errors(table):
-    with pytest.raises(ValueError, match=r"energy_kev = \[100.\] keV .*allowed range \[0.05, 60\] keV"):
+    with pytest.raises(ValueError, match=r"energy_kev = \[100\.0?\] is not allowed: allowed range \[0.05, 60\] keV"):
         table.emissivity([100.0], 2.0)
-    with pytest.raises(ValueError, match=r"rest-frame energies .*\[1.5, 72\] keV .*allowed range \[0.05, 60\]"):
-        em.photon_flux(table, [0.25, 12.0], 2.0, 5.0, 1.0)
+    with pytest.raises(ValueError, match=r"rest-frame energies .* = \(1.5, 72.0\) .*allowed range \[0.05, 60\] keV"):
+        photon_flux(table, [0.25, 12.0], 2.0, 5.0, 1.0)
     with pytest.raises(ValueError, match=r"z = -0.5 is not allowed"):
-        em.photon_flux(table, [0.5, 2.0], 2.0, -0.5, 1.0)
+        photon_flux(table, [0.5, 2.0], 2.0, -0.5, 1.0)
     with pytest.raises(ValueError, match="strictly increasing"):
-        em.photon_flux(table, [2.0, 0.5], 2.0, 0.1, 1.0)
+        photon_flux(table, [2.0, 0.5], 2.0, 0.1, 1.0)
     with pytest.raises(ValueError, match="norm"):
-        em.photon_flux(table, [0.5, 2.0], 2.0, 0.1, -1.0)
+        photon_flux(table, [0.5, 2.0], 2.0, 0.1, -1.0)
     with pytest.raises(ValueError, match="kt_min"):
         em.BremsGrid(kt_min=5.0, kt_max=1.0)
 
@@ -367,15 +416,21 @@ def test_cache_file_is_written_with_grid_and_version(table, cache):
 
 
 def test_second_load_reads_the_cache(table, cache, monkeypatch):
+    """Once the table is on disk, loading it needs neither the builder nor pyatomdb; use_cache=False builds anew."""
+
     def refuse(*args, **kwargs):
-        raise AssertionError("the table was rebuilt instead of read")
+        raise AssertionError("the table was computed instead of read from the cache")
 
     monkeypatch.setattr(em, "build_brems_table", refuse)
+    monkeypatch.setattr(em, "brems_emissivity", refuse)
+    monkeypatch.setattr(em, "_pyatomdb", refuse)
     start = time.perf_counter()
     again = em.load_brems_table(cache=cache)
     assert time.perf_counter() - start < 1.0
     np.testing.assert_array_equal(again.gaunt, table.gaunt)
     assert again.prefactor == table.prefactor and again.kt_range == table.kt_range
+    with pytest.raises(AssertionError, match="instead of read"):
+        em.load_brems_table(cache=cache, use_cache=False)
 
 
 def test_corrupted_or_foreign_cache_is_rebuilt(table, tmp_path):

@@ -158,6 +158,9 @@ def test_impossible_geometry_and_memory_are_refused(monkeypatch):
         tiny.replace(z_min=0.5, z_max=0.3)
     with pytest.raises(ValueError, match="GiB"):
         simulate_survey(FIDUCIAL, 0, tiny.replace(area_deg2=20.0, voxel_mpc_h=0.01), progress=False)
+    # the count-rate tables end at z = 2: a deeper light cone is refused before it runs, not with NaN maps
+    with pytest.raises(ValueError, match=r"z_max = 2.5 is not allowed: the light cone's deepest slice is at z = 2\.\d+"):
+        simulate_survey(FIDUCIAL, 0, tiny.replace(z_min=2.0, z_max=2.5, area_deg2=0.01), progress=False)
 
 
 def test_new_parameter_values_do_not_recompile(run, caplog):

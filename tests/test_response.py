@@ -1,4 +1,5 @@
-"""Tests of xcosmo.xray.response: OGIP reading, folding, band rates, and the built-in EPIC response vs real ones."""
+"""Tests of xcosmo.xray.response, .ogip and .epic: OGIP reading, folding, band rates, and the built-in EPIC response
+vs real ones."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from xcosmo.xray.response import Response, epic_effective_area, epic_fwhm
+from xcosmo.quadrature import nodes_and_weights
+from xcosmo.xray.epic import CHARGE_LOSS_DEPTH_UM, SHELF_Q_MIN, epic_effective_area, epic_fwhm, redistribution
+from xcosmo.xray.response import Response
 
 BANDS = ((0.5, 1.0), (1.0, 2.0))
 
@@ -21,11 +24,9 @@ def brems_like_flux(resp: Response, kt: float, z: float) -> np.ndarray:
 
     8-point Gauss-Legendre per bin (bins are narrow: exact to ~1e-10 relative).
     """
-    x, w = np.polynomial.legendre.leggauss(8)
-    lo, hi = resp.energ_lo, resp.energ_hi
-    e = 0.5 * (lo + hi)[:, None] + 0.5 * (hi - lo)[:, None] * x
+    e, w = nodes_and_weights(resp.energ_lo, resp.energ_hi, 8)
     f = np.where(e > 0.1, np.exp(-e * (1 + z) / kt) / np.maximum(e, 1e-3), 0.0)
-    return 0.5 * (hi - lo) * np.sum(f * w, axis=1)
+    return np.sum(f * w, axis=1)
 
 
 def mean_area(resp: Response, lo: float, hi: float) -> float:
@@ -288,6 +289,20 @@ def test_fold_is_jax_jit_and_grad_friendly(tmp_path):
         r.band_matrix(((1.0, 0.5),))
 
 
+def test_response_content_is_frozen_and_digested(tmp_path):
+    arf, rmf = write_tiny_pair(tmp_path)
+    r = Response.from_ogip(arf, rmf)
+    with pytest.raises(ValueError, match="read-only"):
+        r.matrix[0, 0] = 1.0
+    matrix = expected_matrix()
+    copy = Response(EDGES[:-1], EDGES[1:], EDGES[:-1], EDGES[1:], matrix, name="other name")
+    matrix[1, 1] += 1.0  # the Response holds its own copy
+    assert copy.matrix[1, 1] == expected_matrix()[1, 1]
+    assert copy.digest == r.digest  # same content, whatever the name
+    assert Response(EDGES[:-1], EDGES[1:], EDGES[:-1], EDGES[1:], matrix).digest != r.digest
+    assert jax.tree.map(lambda x: 2 * x, r).digest != r.digest  # derived by a tree map: its own digest
+
+
 # --- errors -------------------------------------------------------------------------------------------------------
 
 
@@ -378,9 +393,7 @@ def test_builtin_hardness_ratio_increases_with_temperature(builtin):
 
 
 # Effective area of the built-in pn vs the real thin pn ARF, averaged in broad bins. Measured (built-in / real):
-# 0.5-1: 1.07, 1-2: 1.05, 2-4.5: 1.17, 4.5-7: 0.97 (0.5-1 was 1.10 before the thin-filter column of EPIC_THIN_TABLE
-# was recomputed from tabulated attenuation coefficients; it had been 3-8% too transparent at 0.5-0.8 keV).
-# The 2-4.5 keV bin misses the 15% goal (built-in table too high above the Au M edges). The comparison is not quite
+# 0.5-1: 1.07, 1-2: 1.05, 2-4.5: 1.17, 4.5-7: 0.97. The 2-4.5 keV bin misses the 15% goal (built-in table too high above the Au M edges). The comparison is not quite
 # like with like: arfgen made this ARF with modelee=yes (PSF encircled-energy fraction of its extraction region, which
 # is not in the file) and modelootcorr=yes (pn out-of-time events), so it may sit a few % below a total on-axis area.
 # That is consistent with the gray 5-7% excess at 0.5-2 keV but cannot be measured from the files, and an
@@ -417,14 +430,12 @@ def test_builtin_pn_area_shape_vs_sherpa_pn(sherpa_pn, builtin, lo, hi):
 
 # Acceptance: band count rates of the built-in pn and MOS1 vs the real pn (ARF x RMF, SAS 18) and MOS1 canned RSP,
 # within 10%, kT = 1-8 keV, z = 0.1-0.5. Measured built-in / real (min-max over the 12 cases):
-#   [1-2] keV:   pn 1.057-1.069, MOS1 1.015-1.031   (before: pn 1.063-1.073, MOS1 1.023-1.028)
-#   [0.5-1] keV: pn 1.065-1.072, MOS1 1.019-1.023   (before: pn 1.181-1.212, MOS1 1.087-1.118, strict xfails)
-# The [0.5-1] keV excess was the low-energy redistribution (a partial-charge shelf fitted to the early pn calibration,
-# sherpa's epn_ff20_dY9.rmf, which keeps ~10% more of the 0.5-1 keV counts above 0.5 keV than these files, see
-# test_real_pn_calibrations_differ_at_low_energy) and, for pn, an area ~10% above the SAS 18 ARF at 0.5-1 keV. The
-# shelf is now fitted per camera to these reference files' redistribution (area normalised out,
-# test_shelf_parameters_are_the_fit_to_the_reference_responses) and the thin-filter transmission recomputed (AREA_BINS
-# note); what remains is the ~5-7% gray pn area offset of AREA_BINS.
+#   [1-2] keV:   pn 1.057-1.069, MOS1 1.015-1.031
+#   [0.5-1] keV: pn 1.065-1.072, MOS1 1.019-1.023
+# The low-energy redistribution is fitted per camera to these reference files (area normalised out,
+# test_shelf_parameters_are_the_fit_to_the_reference_responses); a shelf fitted to the early pn calibration,
+# sherpa's epn_ff20_dY9.rmf, would keep ~10% more of the 0.5-1 keV counts above 0.5 keV
+# (test_real_pn_calibrations_differ_at_low_energy). What remains is the ~5-7% gray pn area offset of AREA_BINS.
 CASES = [(kt, z) for kt in (1.0, 2.0, 4.0, 8.0) for z in (0.1, 0.3, 0.5)]
 
 
@@ -471,17 +482,15 @@ def test_real_pn_calibrations_differ_at_low_energy(pn, sherpa_pn):
     [
         ("pn", "pn", None),  # SAS 18 pn RMF: the built-in pn constants
         ("mos1", "mos1", None),  # MOS1 canned RSP: the built-in MOS constants
-        ("sherpa_pn", "pn", (0.173, 0.608)),  # early pn calibration (2002): the former constants, for reference
+        ("sherpa_pn", "pn", (0.173, 0.608)),  # early pn calibration (2002), for comparison (epic module docstring)
     ],
 )
 def test_shelf_parameters_are_the_fit_to_the_reference_responses(request, reference, camera, expected):
     """CHARGE_LOSS_DEPTH_UM and SHELF_Q_MIN of each camera kind are the least-squares fit of the shelf model to the
     redistribution alone (rows normalised to unit sum, so the effective area drops out) of the acceptance reference
     file of that camera: the SAS 18 pn RMF for pn, the MOS1 canned RSP for MOS (cumulative fractions below 0.5 keV,
-    0.9 E and 0.7 E for E = 0.55-1.5 keV). The same fit to sherpa's early pn RMF gives the former constants."""
+    0.9 E and 0.7 E for E = 0.55-1.5 keV). The same fit to sherpa's early pn RMF gives d = 0.173 um, Q_MIN = 0.608."""
     from scipy.optimize import minimize
-
-    from xcosmo.xray.response import CHARGE_LOSS_DEPTH_UM, SHELF_Q_MIN, redistribution
 
     real = request.getfixturevalue(reference)
     energies = np.array([0.55, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5])

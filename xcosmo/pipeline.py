@@ -32,7 +32,7 @@ from astropy import units as u
 from astropy.cosmology import units as cu
 from astropy.table import Table, vstack
 
-from .checks import check_integer
+from .checks import check_integer, require
 from .constants import DETECTION_OVERDENSITY, RHO_CRIT_0
 from .cosmology import Cosmology, efunc
 from .detect import Detection, detect_mass, detect_sources, match_by_overlap
@@ -43,7 +43,7 @@ from .params import Params
 from .presets import Preset, load_preset
 from .xod import Binning, Survey
 from .xray import voxel_count_rates
-from .xray.countrates import default_table
+from .xray.countrates import Z_MAX, default_table
 
 __all__ = ["simulate_survey", "SurveyResult", "RunPlan", "plan_run", "MAP_NAMES"]
 
@@ -126,6 +126,9 @@ def plan_run(params: Params, preset: str | Path | Preset = "quickstart") -> RunP
     preset = load_preset(preset)
     cosmo = Cosmology.from_params(params)
     lc = LightCone.build(cosmo, preset.lightcone)
+    deepest = float(lc.slice_z.max())  # slices beyond z_max are masked, but their count rates are still computed
+    require(deepest <= Z_MAX, "z_max", preset.lightcone.z_max, f"the light cone's deepest slice is at z = "
+            f"{deepest:.3f}, beyond the count-rate tables (z <= {Z_MAX:g})")  # fmt: skip
     box = lc.box
     weights = 4 * box.mesh_shape[2] * lc.n_pix * box.mesh_shape[0]
     maps = 4 * len(MAP_NAMES) * lc.n_pix**2 * preset.lightcone.n_boxes * preset.n_lightcones

@@ -32,7 +32,7 @@ import jax
 import numpy as np
 import xarray as xr
 
-from xcosmo.checks import check_type
+from xcosmo.checks import check_type, described, require
 
 from xcosmo.io import atomic_path, ensure_writable_dir
 
@@ -133,8 +133,8 @@ def _require_tree(tree: Any) -> None:
 def posterior_of(tree: xr.DataTree, var_names: Sequence[str] | None) -> tuple[xr.Dataset, list[str]]:
     """The ``posterior`` group of a run as a Dataset, and the selected variable names (default: all)."""
     _require_tree(tree)
-    if "posterior" not in tree.children:
-        raise ValueError(f"tree: expected a 'posterior' group (from run_nuts), the tree has {list(tree.children)}")
+    require("posterior" in tree.children, "tree", described(f"a DataTree with groups {list(tree.children)}"),
+            "expected a 'posterior' group (from run_nuts)")  # fmt: skip
     posterior = tree["posterior"].to_dataset()
     available = list(posterior.data_vars)
     if var_names is None:
@@ -142,8 +142,8 @@ def posterior_of(tree: xr.DataTree, var_names: Sequence[str] | None) -> tuple[xr
     if isinstance(var_names, str):
         var_names = [var_names]
     unknown = [v for v in var_names if v not in available]
-    if unknown or not var_names:
-        raise ValueError(f"var_names = {list(var_names)!r}: unknown {unknown}; the posterior holds {available}")
+    require(bool(var_names) and not unknown, "var_names", list(var_names),
+            f"unknown {unknown}; the posterior holds {available}")  # fmt: skip
     return posterior, list(var_names)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from inference.mcmc.chains import elements, posterior_of
+from xcosmo.checks import require
 from xcosmo.io import atomic_path, ensure_writable_dir
 
 __all__ = ["corner_plot"]
@@ -23,12 +24,11 @@ def _flat_truths(truths, posterior: xr.Dataset, names: list[str], labels: list[s
         return None
     if not isinstance(truths, Mapping):
         truths = list(truths)
-        if len(truths) != len(labels):
-            raise ValueError(f"truths: {len(truths)} values given for {len(labels)} plotted components {labels}")
+        require(len(truths) == len(labels), "truths", truths, f"expected {len(labels)} values, one per plotted "
+                f"component {labels}")  # fmt: skip
         return truths
     unknown = sorted(set(truths) - set(names))
-    if unknown:
-        raise ValueError(f"truths: unknown variable(s) {unknown}; the plotted variables are {names}")
+    require(not unknown, "truths", truths, f"unknown variable(s) {unknown}; the plotted variables are {names}")
     flat = []
     for name in names:
         shape, value = posterior[name].shape[2:], truths.get(name)

@@ -1,7 +1,10 @@
 """X-ray emission of hot gas and the XMM-Newton EPIC response (paper sections 2.3 and 4.1).
 
-- :mod:`xcosmo.xray.emission`: thermal bremsstrahlung of a Z = 0.3 Zsun plasma (pyatomdb), tabulated and cached.
-- :mod:`xcosmo.xray.response`: OGIP ARF/RMF/RSP reader and the built-in approximate EPIC pn+MOS1+MOS2 response.
+- :mod:`xcosmo.xray.emission`: thermal bremsstrahlung of a Z = 0.3 Zsun plasma (pyatomdb), tabulated and cached;
+  :mod:`xcosmo.xray.atomdb` imports pyatomdb without its interactive question.
+- :mod:`xcosmo.xray.spectrum`: apec normalisation and observer-frame photon spectra in energy bins.
+- :mod:`xcosmo.xray.response`: the folded response (fold, band rates); :mod:`xcosmo.xray.ogip` reads OGIP ARF/RMF/RSP
+  files, :mod:`xcosmo.xray.epic` makes the built-in approximate EPIC pn+MOS1+MOS2 response.
 - :mod:`xcosmo.xray.countrates`: band count rates, fluxes, luminosities and voxel emission.
 """
 
@@ -17,8 +20,9 @@ from xcosmo.xray.countrates import (
     luminosity_to_norm,
     voxel_count_rates,
 )
-from xcosmo.xray.emission import BremsTable, apec_norm, load_brems_table, photon_flux
+from xcosmo.xray.emission import BremsTable, load_brems_table
 from xcosmo.xray.response import Response
+from xcosmo.xray.spectrum import apec_norm, photon_flux
 
 __all__ = [
     "BANDS",

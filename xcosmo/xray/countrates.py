@@ -28,9 +28,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from xcosmo.checks import in_range, require
+from xcosmo.constants import KEV_ERG, METALLICITY, MPC_CM
 from xcosmo.cosmology import Cosmology, comoving_distance, luminosity_distance
-from xcosmo.xray.emission import BremsTable, abundances, apec_norm, load_brems_table, photon_flux
+from xcosmo.quadrature import integrate
+from xcosmo.xray.emission import BremsTable, abundances, load_brems_table
 from xcosmo.xray.response import Response
+from xcosmo.xray.spectrum import apec_norm, photon_flux
 
 __all__ = [
     "BANDS",
@@ -45,35 +49,17 @@ __all__ = [
     "flux_to_luminosity",
     "luminosity_to_norm",
     "voxel_count_rates",
-    "MPC_CM",
-    "KEV_ERG",
 ]
 
 BANDS: tuple[tuple[float, float], tuple[float, float]] = ((0.5, 1.0), (1.0, 2.0))
 """Observer-frame channel bands of the paper, keV: [0.5-1] (soft) and [1-2] (hard)."""
-MPC_CM = 3.0856775814913673e24
-"""One megaparsec in cm."""
-KEV_ERG = 1.602176634e-9
-"""One keV in erg."""
 Z_MAX = 2.0
 """Highest redshift of the count-rate tables."""
+_RTOL = 1e-6  # relative slack of the tables' kT and z ranges (rounding of queries on the end knots)
+_N_GL = 48  # Gauss-Legendre nodes of the energy-flux and bolometric integrals (in ln E)
 
 
-def _concrete(x) -> bool:
-    return not isinstance(x, jax.core.Tracer)
-
-
-def _check(name: str, value, low: float, high: float, unit: str) -> None:
-    if not _concrete(value):
-        return
-    arr = np.asarray(value, dtype=float)
-    bad = ~np.isfinite(arr) | (arr < low * (1 - 1e-6)) | (arr > high * (1 + 1e-6))
-    if np.any(bad):
-        first = float(arr[bad].flat[0]) if arr.ndim else float(arr)
-        raise ValueError(f"{name} = {first!r} is not allowed: allowed range [{low:g}, {high:g}] {unit}".rstrip())
-
-
-def electrons_per_hydrogen(metallicity: float = 0.3) -> float:
+def electrons_per_hydrogen(metallicity: float = METALLICITY) -> float:
     """n_e / n_H of the fully ionised plasma of the emission model: sum_Z Z n_Z / n_H (1.17-1.2)."""
     ab = abundances(metallicity)
     return float(np.sum(np.arange(1, ab.size + 1) * ab))
@@ -136,7 +122,7 @@ class CountRateTable(eqx.Module):
         n_kt: int = 96,
         n_z: int = 41,
         z_max: float = Z_MAX,
-    ) -> "CountRateTable":
+    ) -> CountRateTable:
         """Tabulate the band rates of ``response`` (default: built-in pn+MOS1+MOS2) for kT over the emissivity
         table's range (log-spaced) and 0 <= z <= ``z_max`` (linear)."""
         response = Response.xmm_epic() if response is None else response
@@ -157,10 +143,14 @@ class CountRateTable(eqx.Module):
         )
 
     def __call__(self, kt_kev: ArrayLike, z: ArrayLike) -> jax.Array:
-        """Count rates per unit norm, counts/s per cm^-5, shape broadcast(kT, z) + (2,)."""
+        """Count rates per unit norm, counts/s per cm^-5, shape broadcast(kT, z) + (2,).
+
+        kT and z must lie inside :attr:`kt_range` and :attr:`z_range`: concrete values outside raise ``ValueError``,
+        traced ones make the compiled function raise.
+        """
         kt, z = jnp.broadcast_arrays(jnp.asarray(kt_kev, dtype=float), jnp.asarray(z, dtype=float))
-        _check("kt_kev", kt, *self.kt_range, "keV")
-        _check("z", z, *self.z_range, "")
+        kt = in_range("kt_kev", kt, *self.kt_range, unit="keV", rtol=_RTOL)
+        z = in_range("z", z, *self.z_range, rtol=_RTOL)
         dtype = kt.dtype
         f = jnp.asarray(self.ln_rate, dtype)
         out = interpax.interp2d(
@@ -169,7 +159,11 @@ class CountRateTable(eqx.Module):
         return jnp.exp(out).reshape(kt.shape + (2,))
 
     def at_redshift(self, z: float) -> tuple[jax.Array, jax.Array]:
-        """(ln kT knots, ln R_b(kT) at this z, shape (n_kt, 2)): the 1-D curve a box at one redshift needs."""
+        """(ln kT knots, ln R_b(kT) at this z, shape (n_kt, 2)): the 1-D curve a box at one redshift needs.
+
+        ``z`` is a scalar inside :attr:`z_range` (checked, also when traced).
+        """
+        z = in_range("z", z, *self.z_range, rtol=_RTOL)
         dtype = jnp.result_type(float)  # explicit: see xcosmo.precision.constant
         ln_kt = jnp.asarray(self.ln_kt, dtype)
         zq = jnp.full(ln_kt.shape, z, dtype=dtype)
@@ -177,24 +171,24 @@ class CountRateTable(eqx.Module):
         return ln_kt, ln_r
 
 
-_DEFAULT: dict[str, CountRateTable] = {}
+_TABLES: dict[str, CountRateTable] = {}  # by Response.digest, and "built-in" for the default response
+_BUILT_IN = "built-in"
 
 
 def default_table() -> CountRateTable:
     """The count-rate table of the built-in pn+MOS1+MOS2 response (built on first use, then kept in memory)."""
-    if "epic" not in _DEFAULT:
-        _DEFAULT["epic"] = CountRateTable.build()
-    return _DEFAULT["epic"]
+    return _table_for(None)
 
 
 def _table_for(response: Response | None) -> CountRateTable:
-    if response is None:
-        return default_table()
-    key = f"{id(response)}"
-    cached = _DEFAULT.get(key)
-    if cached is None or cached.response_name != response.name:
-        cached = _DEFAULT[key] = CountRateTable.build(response)
-    return cached
+    """The table of ``response`` (None: the built-in one), built once per response content (:attr:`Response.digest`)."""
+    key = _BUILT_IN if response is None else response.digest
+    if key not in _TABLES:
+        resp = Response.xmm_epic() if response is None else response
+        if resp.digest not in _TABLES:
+            _TABLES[resp.digest] = CountRateTable.build(resp)
+        _TABLES[key] = _TABLES[resp.digest]
+    return _TABLES[key]
 
 
 def band_count_rates(
@@ -205,14 +199,23 @@ def band_count_rates(
 
     Returns ``(cr_05_1, cr_1_2)``; CR[0.5-2] is their sum and HR = cr_1_2 / cr_05_1.
     """
-    _check("norm", norm, 0.0, math.inf, "cm^-5")
+    norm = in_range("norm", norm, 0.0, math.inf, unit="cm^-5")
     rates = _table_for(response)(kt_kev, z) * jnp.asarray(norm)[..., None]
     return rates[..., 0], rates[..., 1]
 
 
 # --- fluxes and luminosities ----------------------------------------------------------------------------------------
 
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(48)
+
+def _energy_moment(table: BremsTable, kt: jax.Array, lo: float, hi: float, zp1: ArrayLike = 1.0) -> jax.Array:
+    """int_lo^hi E eps(E (1+z), kT) dE = int E^2 eps(E (1+z), kT) d(ln E), keV cm^3 s^-1 per n_e n_H, by
+    Gauss-Legendre in ln E; lo, hi in keV, ``zp1`` = 1+z broadcasting with ``kt``. Shape of ``kt``."""
+
+    def integrand(ln_e):
+        e = jnp.exp(ln_e)
+        return e**2 * table.emissivity(e * jnp.asarray(zp1)[..., None], kt[..., None])
+
+    return integrate(integrand, math.log(lo), math.log(hi), _N_GL)
 
 
 def band_energy_flux(
@@ -228,16 +231,10 @@ def band_energy_flux(
     """
     table = load_brems_table() if table is None else table
     lo, hi = (float(b) for b in band)
-    if not 0 < lo < hi:
-        raise ValueError(f"band = {band!r}: need 0 < lo < hi in keV")
-    _check("norm", norm, 0.0, math.inf, "cm^-5")
+    require(0 < lo < hi, "band", band, "expected (lo, hi) in keV with 0 < lo < hi")
+    norm = in_range("norm", norm, 0.0, math.inf, unit="cm^-5")
     kt, z, norm = jnp.broadcast_arrays(*(jnp.asarray(a, dtype=float) for a in (kt_kev, z, norm)))
-    dtype = kt.dtype
-    half = 0.5 * math.log(hi / lo)
-    energies = jnp.exp(math.log(lo) + half * (jnp.asarray(_GL_X, dtype) + 1.0))
-    eps = table.emissivity(energies * (1.0 + z[..., None]), kt[..., None])
-    integral = half * jnp.sum(jnp.asarray(_GL_W, dtype) * energies**2 * eps, axis=-1)  # keV per (cm^-5 1e-14 ...)
-    return 1e14 * norm * integral * KEV_ERG
+    return 1e14 * norm * _energy_moment(table, kt, lo, hi, 1.0 + z) * KEV_ERG
 
 
 def bolometric_emissivity(kt_kev: ArrayLike, table: BremsTable | None = None) -> jax.Array:
@@ -250,11 +247,8 @@ def bolometric_emissivity(kt_kev: ArrayLike, table: BremsTable | None = None) ->
     kt = jnp.asarray(kt_kev, dtype=float)
     e_lo, e_hi = table.energy_range
     # The exp(-E/kT) cut-off is steep at low kT: integrate in four pieces of 48 nodes each.
-    total = 0.0
-    for a, b in ((e_lo, 1.0), (1.0, 8.0), (8.0, 30.0), (30.0, e_hi)):
-        h = 0.5 * math.log(b / a)
-        e = jnp.exp(math.log(a) + h * (jnp.asarray(_GL_X, kt.dtype) + 1.0))
-        total = total + h * jnp.sum(jnp.asarray(_GL_W, kt.dtype) * e**2 * table.emissivity(e, kt[..., None]), axis=-1)
+    pieces = ((e_lo, 1.0), (1.0, 8.0), (8.0, 30.0), (30.0, e_hi))
+    total = sum(_energy_moment(table, kt, a, b) for a, b in pieces)
     g_lo = table.gaunt_factor(e_lo, kt)
     g_hi = table.gaunt_factor(e_hi, kt)
     # int_0^e_lo A g exp(-E/kT)/sqrt(kT) dE and int_e_hi^inf (same), with A = table.prefactor
@@ -305,7 +299,7 @@ def voxel_count_rates(
     z: float,
     voxel_mpc_h: float,
     table: CountRateTable | None = None,
-    metallicity: float = 0.3,
+    metallicity: float = METALLICITY,
 ) -> tuple[jax.Array, jax.Array]:
     """Count rates (counts/s) in [0.5-1] and [1-2] keV that each voxel of a box at redshift ``z`` contributes.
 
@@ -314,8 +308,9 @@ def voxel_count_rates(
     cosmo : the cosmology (distances).
     n_e : electron number density per comoving cm^3 (the physical density is n_e (1+z)^3), any shape.
     kt_kev : gas temperature kT in keV, same shape.
-    z : redshift of the box (a scalar, may be traced: every voxel is placed at the box's comoving distance).
-    voxel_mpc_h : comoving voxel side in Mpc/h.
+    z : redshift of the box, inside the table's redshift range (a scalar, may be traced: every voxel is placed at
+        the box's comoving distance).
+    voxel_mpc_h : comoving voxel side in Mpc/h, 1e-6 to 1e4.
     table : count-rate table (default: built-in EPIC pn+MOS1+MOS2).
     metallicity : sets n_H = n_e / (n_e/n_H) (see :func:`electrons_per_hydrogen`).
 
@@ -327,12 +322,12 @@ def voxel_count_rates(
     interpolation in ln R on a uniform 4096-knot grid of ln kT resampled from the table at the box's redshift.
     Runs in the precision of ``n_e`` (float32 in the simulations); jit-able.
     """
-    _check("z", z, 0.0, Z_MAX, "")
-    _check("voxel_mpc_h", voxel_mpc_h, 1e-6, 1e4, "Mpc/h")
+    voxel_mpc_h = in_range("voxel_mpc_h", voxel_mpc_h, 1e-6, 1e4, unit="Mpc/h")
     table = default_table() if table is None else table
     n_e = jnp.asarray(n_e)
     dtype = n_e.dtype if jnp.issubdtype(n_e.dtype, jnp.floating) else jnp.result_type(float)
     kt = jnp.asarray(kt_kev, dtype=dtype)
+    x0, dx, ln_r = _voxel_curve(table, z, dtype)  # checks z against the table's range (scalar: no per-voxel cost)
     # norm per n_e^2 = (1e-14 / 4 pi) V_com (1+z)^3 / (chi^2 n_e/n_H), assembled in logs: chi^2 in cm^2 overflows float32.
     chi_mpc = comoving_distance(cosmo, z) / cosmo.h
     ln_scale = (
@@ -342,7 +337,6 @@ def voxel_count_rates(
     scale = jnp.exp(jnp.asarray(ln_scale, dtype))
     norm = n_e.astype(dtype) ** 2 * scale
 
-    x0, dx, ln_r = _voxel_curve(table, z, dtype)
     x = (jnp.log(jnp.maximum(kt, 1e-30)) - x0) / dx
     x = jnp.clip(x, 0.0, ln_r.shape[0] - 1.000001)
     i = jnp.floor(x).astype(jnp.int32)

@@ -1,8 +1,8 @@
 """Thermal bremsstrahlung (free-free) emission of the intracluster medium (paper section 2.3).
 
 The ICM is a fully ionised plasma with Anders & Grevesse (1989) abundances, H and He solar and every heavier element
-(Z = 3-30) scaled to ``metallicity`` times solar (0.3 in the paper). Every element is fully stripped (ion charge Z),
-and only the free-free continuum is kept. The photon emissivity per n_e n_H is
+(Z = 3-30) scaled to ``metallicity`` times solar (:data:`xcosmo.constants.METALLICITY` = 0.3 in the paper). Every
+element is fully stripped (ion charge Z), and only the free-free continuum is kept. The photon emissivity per n_e n_H is
 
     eps(E, T) = sum_Z (n_Z / n_H) * do_brems(Z, Z+1, T, E)            [photons cm^3 s^-1 keV^-1]
 
@@ -24,15 +24,16 @@ Gaunt factor is exactly zero (u = E/kT >= 31.6 with Kurucz's table, u >= 50 with
 nodes the table follows ``do_brems`` to 1e-5 (median) and within 1% for kT = 0.1-12 keV and E/kT < 20; the
 largest differences sit where pyatomdb's Gaunt factor itself jumps as the Kellogg fit changes regime (kT = 0.136
 and 0.544 keV, below 1%; kT = 13.6 keV, where hydrogen switches to the Born approximation, 1-4.6% for E = 1-60 keV).
+Queries outside the table raise: concrete ones ``ValueError`` at once, traced ones when the compiled function runs
+(:func:`xcosmo.checks.in_range`), with a relative slack of 1e-5 at the table's ends for float32 rounding.
+
+Observed spectra (redshift, apec normalisation, energy bins) are in :mod:`xcosmo.xray.spectrum`.
 
 The table is built once in float64 numpy (a fraction of a second) and cached as ``.npz`` in the user's cache folder
 (``$XDG_CACHE_HOME/xcosmo`` or ``~/.cache/xcosmo``), keyed by a hash of the grid, abundances and pyatomdb version.
 Evaluation runs in JAX, jit-able and differentiable in E and kT, in the precision of its inputs (float32 for the
 simulations, float64 for the analytical model). Units: energies and kT in keV, temperatures in K, lengths in cm.
-
-pyatomdb asks a question on standard input at import unless ``$ATOMDB`` names a folder holding a ``userdata`` file;
-:func:`ensure_atomdb_env` sets up an empty one (no AtomDB data are needed for the bremsstrahlung continuum), and
-pyatomdb is imported only when a table has to be built.
+pyatomdb is imported only when a table has to be built, without its interactive question (:mod:`xcosmo.xray.atomdb`).
 """
 
 from __future__ import annotations
@@ -42,10 +43,8 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import equinox as eqx
@@ -55,20 +54,28 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from xcosmo.checks import (
+    check_increasing,
+    check_integer,
+    check_number,
+    check_shape,
+    in_range,
+    positive,
+    require,
+)
+from xcosmo.constants import KT_RANGE_KEV, METALLICITY
 from xcosmo.io import atomic_path, ensure_writable_dir
+from xcosmo.xray.atomdb import import_pyatomdb, pyatomdb_version
 
 __all__ = [
     "AG89_ABUNDANCES",
     "BremsGrid",
     "BremsTable",
     "abundances",
-    "apec_norm",
     "brems_emissivity",
     "build_brems_table",
     "cache_dir",
-    "ensure_atomdb_env",
     "load_brems_table",
-    "photon_flux",
 ]
 
 # Anders & Grevesse (1989), table 2, photospheric log eps = 12 + log10(n_Z / n_H) for Z = 1..30 (the "angr" set of
@@ -81,17 +88,17 @@ _AG89_LOG_EPS = (
 AG89_ABUNDANCES = 10.0 ** (np.asarray(_AG89_LOG_EPS) - 12.0)
 """Solar number abundances n_Z / n_H for Z = 1..30 (Anders & Grevesse 1989); index Z - 1."""
 
-DEFAULT_METALLICITY = 0.3
-"""ICM metallicity in solar units (paper section 2.3)."""
-
 _FORMAT_VERSION = 1
+END_SLACK = 1e-5
+"""Relative slack of the table's range at its ends, for queries that float32 rounding puts just outside."""
 
 
 @dataclass(frozen=True)
 class BremsGrid:
     """Log-spaced rest-frame energy and temperature grid of the emissivity table.
 
-    The default energy range covers an observer-frame 0.3-12 keV band up to z = 4 (rest energies up to 60 keV).
+    The default energy range covers an observer-frame 0.3-12 keV band up to z = 4 (rest energies up to 60 keV); the
+    default temperatures span :data:`xcosmo.constants.KT_RANGE_KEV`.
 
     Attributes
     ----------
@@ -104,38 +111,33 @@ class BremsGrid:
     e_min: float = 0.05
     e_max: float = 60.0
     n_e: int = 300
-    kt_min: float = 0.1
-    kt_max: float = 20.0
+    kt_min: float = KT_RANGE_KEV[0]
+    kt_max: float = KT_RANGE_KEV[1]
     n_kt: int = 60
 
     def __post_init__(self) -> None:
         for low, high in (("e_min", "e_max"), ("kt_min", "kt_max")):
-            a, b = getattr(self, low), getattr(self, high)
-            if not (math.isfinite(a) and math.isfinite(b) and 0.0 < a < b):
-                raise ValueError(f"{low} = {a!r}, {high} = {b!r}: need finite 0 < {low} < {high} (keV)")
+            a = check_number(low, getattr(self, low), 0.0, open=True, unit="keV")
+            b = check_number(high, getattr(self, high), 0.0, open=True, unit="keV")
+            require(a < b, low, a, f"must be smaller than {high} = {b!r} keV")
         for name in ("n_e", "n_kt"):
-            if int(getattr(self, name)) < 4:
-                raise ValueError(f"{name} = {getattr(self, name)!r} is not allowed: it must be at least 4")
+            check_integer(name, getattr(self, name), 4)
 
     def energies(self) -> np.ndarray:
         """Grid energies in keV (float64)."""
-        return np.geomspace(self.e_min, self.e_max, int(self.n_e))
+        return np.geomspace(self.e_min, self.e_max, self.n_e)
 
     def temperatures(self) -> np.ndarray:
         """Grid temperatures kT in keV (float64)."""
-        return np.geomspace(self.kt_min, self.kt_max, int(self.n_kt))
+        return np.geomspace(self.kt_min, self.kt_max, self.n_kt)
 
 
-def abundances(metallicity: float = DEFAULT_METALLICITY) -> np.ndarray:
+def abundances(metallicity: float = METALLICITY) -> np.ndarray:
     """Number abundances n_Z / n_H for Z = 1..30: AG89 with elements Z >= 3 scaled by ``metallicity`` (solar units)."""
-    if not (math.isfinite(metallicity) and 0.0 <= metallicity <= 10.0):
-        raise ValueError(f"metallicity = {metallicity!r} is not allowed: allowed range [0, 10] (solar units)")
+    metallicity = check_number("metallicity", metallicity, 0.0, 10.0, unit="(solar units)")
     out = AG89_ABUNDANCES.copy()
     out[2:] *= metallicity
     return out
-
-
-# --- pyatomdb -------------------------------------------------------------------------------------------------
 
 
 def cache_dir() -> Path:
@@ -144,59 +146,16 @@ def cache_dir() -> Path:
     return Path(base) / "xcosmo"
 
 
-def ensure_atomdb_env() -> Path:
-    """Make ``import pyatomdb`` non-interactive; returns the folder ``$ATOMDB`` names afterwards.
-
-    If ``ATOMDB`` is unset, creates ``<cache_dir>/atomdb`` with an empty ``userdata`` file (a temporary folder when
-    the cache cannot be written) and sets ``os.environ['ATOMDB']`` to it. An ``ATOMDB`` that is already set is left
-    alone; see :func:`_import_pyatomdb` for one that lacks ``userdata``.
-    """
-    if os.environ.get("ATOMDB"):
-        return Path(os.path.expandvars(os.environ["ATOMDB"]))
-    os.environ["ATOMDB"] = str(_stub_atomdb_dir())
-    return Path(os.environ["ATOMDB"])
-
-
-def _stub_atomdb_dir() -> Path:
-    try:
-        folder = ensure_writable_dir(cache_dir() / "atomdb")
-    except ValueError:
-        folder = Path(tempfile.mkdtemp(prefix="xcosmo-atomdb-"))
-    (folder / "userdata").touch()
-    return folder
-
-
-def _import_pyatomdb():
-    """Import pyatomdb without its interactive set-up question.
-
-    An ``ATOMDB`` set by the user but without ``userdata`` would make pyatomdb prompt; then the import runs with
-    ``ATOMDB`` pointing at the stub folder and the user's value is restored afterwards.
-    """
-    ensure_atomdb_env()
-    user = os.environ["ATOMDB"]
-    swap = not os.path.exists(os.path.join(os.path.expandvars(user), "userdata"))
-    if swap:
-        os.environ["ATOMDB"] = str(_stub_atomdb_dir())
-    try:
-        import pyatomdb
-    finally:
-        if swap:
-            os.environ["ATOMDB"] = user
-    return pyatomdb
-
-
-def _pyatomdb_version() -> str:
-    try:
-        return metadata.version("pyatomdb")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+def _pyatomdb():
+    """pyatomdb, imported with a stub ``$ATOMDB`` in the cache folder where the user has none."""
+    return import_pyatomdb(cache_dir() / "atomdb")
 
 
 def brems_emissivity(
     energy_kev: ArrayLike,
     kt_kev: ArrayLike,
     *,
-    metallicity: float = DEFAULT_METALLICITY,
+    metallicity: float = METALLICITY,
     elements: tuple[int, ...] | None = None,
 ) -> np.ndarray:
     """Free-free photon emissivity per n_e n_H straight from ``pyatomdb.apec.do_brems`` (Kellogg et al. 1975).
@@ -217,16 +176,12 @@ def brems_emissivity(
     -------
     ndarray, float64, shape (n_kt, n_e) (or (n_e,) for scalar kT): photons cm^3 s^-1 keV^-1.
     """
-    energy = np.atleast_1d(np.asarray(energy_kev, dtype=np.float64))
-    kts = np.asarray(kt_kev, dtype=np.float64)
-    if energy.ndim != 1 or not np.all(np.isfinite(energy) & (energy > 0)):
-        raise ValueError(f"energy_kev = {energy_kev!r} must be a 1D array of finite energies > 0 keV")
-    if not np.all(np.isfinite(kts) & (kts > 0)):
-        raise ValueError(f"kt_kev = {kt_kev!r} must be finite and > 0 keV")
-    elements = tuple(range(1, 31)) if elements is None else tuple(int(z) for z in elements)
-    if not elements or any(z < 1 or z > 30 for z in elements):
-        raise ValueError(f"elements = {elements!r}: atomic numbers must lie in [1, 30]")
-    pyatomdb = _import_pyatomdb()
+    energy = np.atleast_1d(np.asarray(positive("energy_kev", energy_kev, unit="keV"), dtype=np.float64))
+    check_shape("energy_kev", energy, (None,))
+    kts = np.asarray(positive("kt_kev", kt_kev, unit="keV"), dtype=np.float64)
+    elements = tuple(range(1, 31)) if elements is None else tuple(check_integer("elements", z, 1, 31) for z in elements)
+    require(bool(elements), "elements", elements, "expected at least one atomic number in [1, 30]")
+    pyatomdb = _pyatomdb()
     abund = abundances(metallicity)
     half = 1e-6
     edges = np.empty(2 * energy.size)
@@ -282,17 +237,11 @@ class BremsTable(eqx.Module):
         prefactor: float,
         metallicity: float,
         pyatomdb_version: str = "unknown",
-    ) -> "BremsTable":
+    ) -> BremsTable:
         """Table from grid energies (keV, increasing), temperatures (keV, increasing) and gbar (n_e, n_kt)."""
-        energy, kt = np.asarray(energy_kev, np.float64), np.asarray(kt_kev, np.float64)
-        gaunt = np.asarray(gaunt, np.float64)
-        for name, knots in (("energy_kev", energy), ("kt_kev", kt)):
-            if knots.ndim != 1 or knots.size < 4 or not np.all((knots > 0) & np.isfinite(knots)):
-                raise ValueError(f"{name} must hold at least 4 finite grid values > 0 keV, got {knots!r}")
-            if not np.all(np.diff(knots) > 0):
-                raise ValueError(f"{name} grid values must be strictly increasing (keV)")
-        if gaunt.shape != (energy.size, kt.size):
-            raise ValueError(f"gaunt has shape {gaunt.shape}, expected (n_e, n_kt) = ({energy.size}, {kt.size})")
+        energy = positive("energy_kev", check_increasing("energy_kev", energy_kev, min_size=4, unit="keV"), unit="keV")
+        kt = positive("kt_kev", check_increasing("kt_kev", kt_kev, min_size=4, unit="keV"), unit="keV")
+        gaunt = check_shape("gaunt", np.asarray(gaunt, np.float64), (energy.size, kt.size), " = (n_e, n_kt)")
         return cls(
             log_energy=np.log(energy),
             log_kt=np.log(kt),
@@ -305,10 +254,13 @@ class BremsTable(eqx.Module):
         )
 
     def gaunt_factor(self, energy_kev: ArrayLike, kt_kev: ArrayLike) -> jax.Array:
-        """Abundance-weighted mean Gaunt factor gbar(E, kT) (dimensionless); E, kT in keV, broadcast together."""
-        energy, kt = _as_float(energy_kev), _as_float(kt_kev)
-        _check_range("kt_kev", kt, *self.kt_range)
-        _check_range("energy_kev", energy, *self.energy_range)
+        """Abundance-weighted mean Gaunt factor gbar(E, kT) (dimensionless); E, kT in keV, broadcast together.
+
+        Values outside the table (beyond a relative 1e-5 at its ends) raise ``ValueError`` when concrete, and make
+        the compiled function raise when traced.
+        """
+        kt = in_range("kt_kev", as_float(kt_kev), *self.kt_range, unit="keV", rtol=END_SLACK)
+        energy = in_range("energy_kev", as_float(energy_kev), *self.energy_range, unit="keV", rtol=END_SLACK)
         energy, kt = jnp.broadcast_arrays(energy, kt)
         dtype = jnp.result_type(energy, kt)
         x = _clip_to_knots(jnp.log(energy), self.energy_range)
@@ -327,15 +279,16 @@ class BremsTable(eqx.Module):
     def emissivity(self, energy_kev: ArrayLike, kt_kev: ArrayLike) -> jax.Array:
         """Photon emissivity eps(E, kT) per n_e n_H, photons cm^3 s^-1 keV^-1, at rest-frame E (keV) and kT (keV).
 
-        ``energy_kev`` and ``kt_kev`` broadcast together; the result has their dtype (float32 or float64). Concrete
-        values outside the table raise ``ValueError``; traced ones give NaN.
+        ``energy_kev`` and ``kt_kev`` broadcast together; the result has their dtype (float32 or float64). Values
+        outside the table raise as in :meth:`gaunt_factor`.
         """
-        energy, kt = _as_float(energy_kev), _as_float(kt_kev)
+        energy, kt = as_float(energy_kev), as_float(kt_kev)
         g = self.gaunt_factor(energy, kt)
         return self.prefactor * g * jnp.exp(-energy / kt) / (energy * jnp.sqrt(kt))
 
 
-def _as_float(x: ArrayLike) -> jax.Array:
+def as_float(x: ArrayLike) -> jax.Array:
+    """``x`` as a JAX array of a floating dtype (integers become the default float)."""
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jax.dtypes.canonicalize_dtype(jnp.float64))
@@ -343,25 +296,13 @@ def _as_float(x: ArrayLike) -> jax.Array:
 
 
 def _clip_to_knots(q: jax.Array, bounds: tuple[float, float]) -> jax.Array:
-    """Pull ln-queries within 1e-5 of the end knots onto them (float32 rounding); farther ones stay out (NaN)."""
+    """Pull ln-queries within the end slack of the end knots onto them (float32 rounding)."""
     lo, hi = math.log(bounds[0]), math.log(bounds[1])
-    q = jnp.where((q < lo) & (q > lo - 1e-5), lo, q)
-    return jnp.where((q > hi) & (q < hi + 1e-5), hi, q)
+    q = jnp.where((q < lo) & (q > lo - END_SLACK), lo, q)
+    return jnp.where((q > hi) & (q < hi + END_SLACK), hi, q)
 
 
-def _check_range(name: str, value, low: float, high: float, unit: str = "keV") -> None:
-    """ValueError for concrete values that are NaN or outside [low, high] (1e-5 relative slack); tracers pass."""
-    if isinstance(value, jax.core.Tracer):
-        return
-    arr = np.asarray(value, dtype=np.float64)
-    bad = ~np.isfinite(arr) | (arr < low - 1e-5 * abs(low)) | (arr > high + 1e-5 * abs(high))
-    if np.any(bad):
-        shown = arr if arr.size <= 4 else arr[bad].ravel()[:4]
-        unit = f" {unit}" if unit else ""
-        raise ValueError(
-            f"{name} = {np.array2string(np.asarray(shown), precision=6)}{unit} is not allowed: "
-            f"allowed range [{low:g}, {high:g}]{unit}"
-        )
+# --- building and caching -------------------------------------------------------------------------------------
 
 
 def _table_key(grid: BremsGrid, metallicity: float) -> str:
@@ -370,14 +311,14 @@ def _table_key(grid: BremsGrid, metallicity: float) -> str:
         "grid": dataclasses.asdict(grid),
         "abundances": [float(a) for a in abundances(metallicity)],
         "brems": "kellogg",
-        "pyatomdb": _pyatomdb_version(),
+        "pyatomdb": pyatomdb_version(),
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def build_brems_table(grid: BremsGrid = BremsGrid(), metallicity: float = DEFAULT_METALLICITY) -> BremsTable:
+def build_brems_table(grid: BremsGrid = BremsGrid(), metallicity: float = METALLICITY) -> BremsTable:
     """Compute the table with pyatomdb (float64 numpy, no disk access). Prefer :func:`load_brems_table`."""
-    pyatomdb = _import_pyatomdb()
+    pyatomdb = _pyatomdb()
     abund = abundances(metallicity)
     energy, kt = grid.energies(), grid.temperatures()
     z2 = np.arange(1, 31, dtype=np.float64) ** 2
@@ -388,7 +329,7 @@ def build_brems_table(grid: BremsGrid = BremsGrid(), metallicity: float = DEFAUL
     kramers = prefactor * np.exp(-energy[None, :] / kt[:, None]) / (energy[None, :] * np.sqrt(kt[:, None]))
     with np.errstate(divide="ignore", invalid="ignore"):
         gaunt = np.where(eps > 0, eps / kramers, 0.0)
-    return BremsTable.from_arrays(energy, kt, gaunt.T, prefactor, metallicity, _pyatomdb_version())
+    return BremsTable.from_arrays(energy, kt, gaunt.T, prefactor, metallicity, pyatomdb_version())
 
 
 def _read_table(path: Path, key: str, grid: BremsGrid) -> BremsTable:
@@ -407,7 +348,7 @@ def _read_table(path: Path, key: str, grid: BremsGrid) -> BremsTable:
 
 def load_brems_table(
     grid: BremsGrid = BremsGrid(),
-    metallicity: float = DEFAULT_METALLICITY,
+    metallicity: float = METALLICITY,
     *,
     cache: str | os.PathLike | None = None,
     rebuild: bool = False,
@@ -455,80 +396,3 @@ def load_brems_table(
     except (OSError, ValueError) as err:
         warnings.warn(f"emissivity table not cached at {str(path)!r}: {err}", stacklevel=2)
     return table
-
-
-# --- observed spectra -----------------------------------------------------------------------------------------
-
-
-def apec_norm(emission_measure_cm3: ArrayLike, d_a_cm: ArrayLike, z: ArrayLike) -> jax.Array:
-    """XSPEC apec/bremss normalisation, cm^-5: 1e-14 / (4 pi [D_A (1+z)]^2) * int n_e n_H dV.
-
-    ``emission_measure_cm3`` is int n_e n_H dV in cm^-3 (densities in cm^-3, volume in cm^3), ``d_a_cm`` the
-    angular-diameter distance in cm (XSPEC manual, apec model).
-    """
-    z = jnp.asarray(z)
-    return 1e-14 * jnp.asarray(emission_measure_cm3) / (4.0 * jnp.pi * (jnp.asarray(d_a_cm) * (1.0 + z)) ** 2)
-
-
-def photon_flux(
-    table: BremsTable,
-    edges_kev: ArrayLike,
-    kt_kev: ArrayLike,
-    z: ArrayLike,
-    norm: ArrayLike,
-    n_nodes: int = 8,
-) -> jax.Array:
-    """Observer-frame photon flux of a plasma in energy bins, photons cm^-2 s^-1 per bin (XSPEC's convention).
-
-    As XSPEC's ``apec`` and ``zbremss`` do, the spectrum is computed on rest-frame bins [E_lo (1+z), E_hi (1+z)]
-    and the per-bin photon counts are divided by (1+z) for time dilation:
-
-        F_i = 1e14 norm / (1+z) int_{E_lo,i (1+z)}^{E_hi,i (1+z)} eps(E', kT) dE'
-            = 1e14 norm int_{E_lo,i}^{E_hi,i} eps(E (1+z), kT) dE,
-
-    with norm = 1e-14 / (4 pi [D_A (1+z)]^2) int n_e n_H dV (:func:`apec_norm`). Then the energy flux,
-    sum_i E_i F_i, is L / (4 pi D_L^2) with D_L = D_A (1+z)^2.
-
-    Parameters
-    ----------
-    table : the emissivity table.
-    edges_kev : increasing observer-frame bin edges, keV, shape (n_bins + 1,); their rest-frame energies
-        edges (1+z) must lie inside the table.
-    kt_kev : temperature kT in keV, any shape S (broadcast with ``z`` and ``norm``).
-    z : redshift >= 0.
-    norm : apec normalisation, cm^-5.
-    n_nodes : Gauss-Legendre nodes per bin, in ln E. With 8 nodes a single bin as wide as 0.3-12 keV at
-        kT = 3 keV, or 0.5-2 keV at kT = 0.1 keV, is integrated to 1e-7 (tested on a Kramers spectrum).
-
-    Returns
-    -------
-    Array of shape S + (n_bins,), photons cm^-2 s^-1 per bin, in the dtype of the inputs.
-    """
-    edges = _as_float(edges_kev)
-    kt, z, norm = _as_float(kt_kev), _as_float(z), _as_float(norm)
-    if edges.ndim != 1 or edges.shape[0] < 2:
-        raise ValueError(f"edges_kev must be a 1D array of at least 2 bin edges, got shape {edges.shape}")
-    if not isinstance(edges, jax.core.Tracer) and not np.all(np.diff(np.asarray(edges)) > 0):
-        raise ValueError("edges_kev must be strictly increasing (keV)")
-    _check_range("z", z, 0.0, 1e3, unit="")
-    if not isinstance(norm, jax.core.Tracer) and not np.all(np.isfinite(norm) & (np.asarray(norm) >= 0)):
-        raise ValueError(f"norm = {np.asarray(norm)} is not allowed: it must be finite and >= 0 (cm^-5)")
-    if not isinstance(z, jax.core.Tracer) and not isinstance(edges, jax.core.Tracer):
-        zmax = float(np.max(np.asarray(z)))
-        zmin = float(np.min(np.asarray(z)))
-        rest = np.array([float(edges[0]) * (1 + zmin), float(edges[-1]) * (1 + zmax)])
-        lo, hi = table.energy_range
-        if rest[0] < lo * (1 - 1e-5) or rest[1] > hi * (1 + 1e-5):
-            raise ValueError(
-                f"rest-frame energies edges_kev * (1+z) = [{rest[0]:g}, {rest[1]:g}] keV are outside the emissivity "
-                f"table: allowed range [{lo:g}, {hi:g}] keV (use a wider BremsGrid)"
-            )
-    _check_range("kt_kev", kt, *table.kt_range)
-    x, w = np.polynomial.legendre.leggauss(int(n_nodes))
-    dtype = jnp.result_type(edges, kt, z, norm)
-    lo, hi = jnp.log(edges[:-1].astype(dtype)), jnp.log(edges[1:].astype(dtype))
-    nodes = jnp.exp(0.5 * (lo + hi)[:, None] + 0.5 * (hi - lo)[:, None] * jnp.asarray(x, dtype))  # (n_bins, n_nodes)
-    kt, z, norm = jnp.broadcast_arrays(kt, z, norm)
-    eps = table.emissivity(nodes * (1.0 + z[..., None, None]), kt[..., None, None])  # S + (n_bins, n_nodes)
-    integral = 0.5 * (hi - lo) * jnp.sum(nodes * eps * jnp.asarray(w, dtype), axis=-1)  # int E eps d(ln E)
-    return (1e14 * norm[..., None] * integral).astype(dtype)
