@@ -142,3 +142,9 @@ def test_quadrature_broadcasts_intervals_and_follows_the_bounds_precision():
     with jax.enable_x64(True):
         value = integrate(jnp.sin, jnp.asarray(0.0), jnp.asarray(math.pi), 16)
         assert value.dtype == jnp.float64 and float(value) == pytest.approx(2.0, rel=1e-14)
+
+
+def test_forward_mode_from_float32_code_is_refused_by_jax():
+    """Documented limit of the rule: jacfwd through a float64 function needs an x64 scope."""
+    with pytest.raises(TypeError, match="custom_vjp"):
+        jax.jacfwd(lambda x: _double_precision_sum(x * jnp.ones(3)))(1.0)

@@ -31,6 +31,7 @@ from jax.typing import ArrayLike
 from xcosmo.checks import in_range, require
 from xcosmo.constants import KEV_ERG, METALLICITY, MPC_CM
 from xcosmo.cosmology import Cosmology, comoving_distance, luminosity_distance
+from xcosmo.precision import float64
 from xcosmo.quadrature import integrate
 from xcosmo.xray.emission import BremsTable, abundances, load_brems_table
 from xcosmo.xray.response import Response
@@ -115,6 +116,7 @@ class CountRateTable(eqx.Module):
     z_range: tuple[float, float] = eqx.field(static=True)
 
     @classmethod
+    @float64
     def build(
         cls,
         response: Response | None = None,
@@ -129,8 +131,7 @@ class CountRateTable(eqx.Module):
         table = load_brems_table() if table is None else table
         kt = np.geomspace(*table.kt_range, n_kt)
         zs = np.linspace(0.0, z_max, n_z)
-        with jax.enable_x64(True):
-            rates = np.asarray(exact_band_rates(kt[:, None], zs[None, :], 1.0, response, table, n_nodes=2))
+        rates = np.asarray(exact_band_rates(kt[:, None], zs[None, :], 1.0, response, table, n_nodes=2))
         if np.any(rates <= 0):
             raise ValueError(f"response {response.name!r} gives no counts in a band for some (kT, z) of the table")
         return cls(  # numpy float64: cast to the precision of each query
