@@ -75,8 +75,8 @@ def test_mass_limited_counts_match_halo_counts():
     survey = Survey(cr_min=1e-12)
     binning = Binning(cr_edges=(1e-12, 1e-6, 1e3))
     for m_min in (1e14, 3e14):
-        model = AnalyticModel.build(survey, binning, m_min=m_min)
-        total = float(model.expected_counts(Params.fiducial()).sum())
+        forward = AnalyticModel.build(survey, binning, m_min=m_min)
+        total = float(forward.expected_counts(Params.fiducial()).sum())
         ref = float(halo_counts(make_cosmology(0.3, 0.8), m_min, 0.1, 0.5, 200.0))
         assert total == pytest.approx(ref, rel=0.01)
 
@@ -106,9 +106,9 @@ def test_more_clusters_with_sigma_8_and_brighter_clusters():
 
 
 def test_gradient_matches_finite_differences():
-    model = default_forward()
+    forward = default_forward()
     with jax.enable_x64(True):
-        f = lambda th: jnp.sum(jnp.sqrt(model.from_phi(th) + 1.0))  # noqa: E731 - a smooth scalar of all bins
+        f = lambda phi: jnp.sum(jnp.sqrt(forward.from_phi(phi) + 1.0))  # noqa: E731 - a smooth scalar of all bins
         theta = jnp.asarray(fiducial_phi())
         grad = jax.grad(f)(theta)
         for a in range(len(theta)):
@@ -137,7 +137,7 @@ def test_likelihood_hessian_is_finite():
     # An infinite top CR edge used to make forward-over-reverse derivatives NaN (inf * 0 in the chain rule).
     model, data = default_forward(), asimov_data()
     with jax.enable_x64(True):
-        hess = jax.hessian(lambda th: poisson_log_likelihood(model.from_phi(th), data))(jnp.asarray(fiducial_phi()))
+        hess = jax.hessian(lambda phi: poisson_log_likelihood(model.from_phi(phi), data))(jnp.asarray(fiducial_phi()))
     assert np.all(np.isfinite(np.asarray(hess)))
 
 
@@ -160,10 +160,10 @@ def test_poisson_log_likelihood_matches_scipy():
 def test_asimov_data_is_the_maximum_likelihood_point():
     """With Asimov data the gradient of ln L vanishes at the fiducial: sum_i (n_i/lambda_i - 1) dlambda_i = 0."""
     data = asimov_data()
-    model = default_forward()
+    forward = default_forward()
     with jax.enable_x64(True):
-        grad = jax.grad(lambda th: poisson_log_likelihood(model.from_phi(th), data))(jnp.asarray(fiducial_phi()))
-        scale = jax.grad(lambda th: jnp.sum(model.from_phi(th)))(jnp.asarray(fiducial_phi()))
+        grad = jax.grad(lambda phi: poisson_log_likelihood(forward.from_phi(phi), data))(jnp.asarray(fiducial_phi()))
+        scale = jax.grad(lambda phi: jnp.sum(forward.from_phi(phi)))(jnp.asarray(fiducial_phi()))
     assert np.all(np.abs(np.asarray(grad)) < 1e-8 * np.abs(np.asarray(scale)) + 1e-8)
 
 
@@ -206,13 +206,13 @@ def test_poisson_draw_is_reproducible(lam):
 
 
 def test_bad_input():
-    model = default_forward()
+    forward = default_forward()
     with pytest.raises(ValueError, match=r"data has shape \(4, 12, 12\), which is not allowed: expected \(8, 12, 12\)"):
-        check_data(np.zeros((4, 12, 12)), model)
+        check_data(np.zeros((4, 12, 12)), forward)
     with pytest.raises(ValueError, match=r"data = .*-1.0.* is not allowed: must be finite and >= 0 counts"):
-        check_data(-np.ones((8, 12, 12)), model)
+        check_data(-np.ones((8, 12, 12)), forward)
     with pytest.raises(ValueError, match=r"data = .*nan.* is not allowed: must be finite"):
-        check_data(np.full((8, 12, 12), np.nan), model)
+        check_data(np.full((8, 12, 12), np.nan), forward)
     with pytest.raises(ValueError, match=r"omega_m = 0.7 is not allowed: allowed range \[0.1, 0.5\]"):
         expected_counts(Params(0.7, 0.8))
     with pytest.raises(ValueError, match="binning z edges = .* is not allowed: must lie within the survey's z range"):

@@ -100,8 +100,8 @@ def test_prior_marginalise_fix_on_a_toy():
 def analytic():
     from xcosmo.analytic import AnalyticModel
 
-    model = AnalyticModel.build()
-    return model, analytic_fisher(model), analytic_fisher(model, method="finite_difference")
+    forward = AnalyticModel.build()
+    return forward, analytic_fisher(forward), analytic_fisher(forward, method="finite_difference")
 
 
 def test_analytic_autodiff_matches_finite_differences(analytic):
