@@ -1,11 +1,11 @@
 """Neural-transport (NeuTra) reparametrisation: NUTS in the latent space of a normalising flow fitted to the posterior.
 
-Hoffman et al. (2019, arXiv:1903.03704): fit a flow q = T_# N(0, I) to the posterior p(theta | data) by maximising
+Hoffman et al. (2019, arXiv:1903.03704): fit a flow q = T_# N(0, I) to the posterior p(x | data) of the model's parameters x by maximising
 the evidence lower bound (stochastic variational inference, SVI), then run HMC on the pulled-back density
 
     p~(z) = p(T(z) | data) |det dT/dz|,
 
-which is close to N(0, I) wherever q is close to p. A curved or varying-width degeneracy of theta becomes a nearly
+which is close to N(0, I) wherever q is close to p. A curved or varying-width degeneracy of x becomes a nearly
 isotropic Gaussian in z, and NUTS takes long steps through it; the draws T(z) are exact draws of p (the flow only
 changes the coordinates, not the target), so a mediocre flow costs efficiency, never correctness.
 

@@ -109,12 +109,12 @@ def test_gradient_matches_finite_differences():
     forward = default_forward()
     with jax.enable_x64(True):
         f = lambda phi: jnp.sum(jnp.sqrt(forward.from_phi(phi) + 1.0))  # noqa: E731 - a smooth scalar of all bins
-        theta = jnp.asarray(fiducial_phi())
-        grad = jax.grad(f)(theta)
-        for a in range(len(theta)):
-            h = 1e-5 * abs(float(theta[a])) if theta[a] != 0 else 1e-5
-            e = jnp.zeros_like(theta).at[a].set(h)
-            fd = (f(theta + e) - f(theta - e)) / (2 * h)
+        phi = jnp.asarray(fiducial_phi())
+        grad = jax.grad(f)(phi)
+        for a in range(len(phi)):
+            h = 1e-5 * abs(float(phi[a])) if phi[a] != 0 else 1e-5
+            e = jnp.zeros_like(phi).at[a].set(h)
+            fd = (f(phi + e) - f(phi - e)) / (2 * h)
             assert float(grad[a]) == pytest.approx(float(fd), rel=1e-4, abs=1e-10), a
 
 

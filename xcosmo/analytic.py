@@ -1,6 +1,6 @@
 """The analytical forward model: expected cluster counts in every (z, CR, HR) bin of the XOD (paper 4.1, 5.1).
 
-    lambda_i(theta) = Omega int_{z in i} dz dV/dz/dOmega int dlnM dn/dlnM(M, z)
+    lambda_i(phi) = Omega int_{z in i} dz dV/dz/dOmega int dlnM dn/dlnM(M, z)
                       int dlnT p(ln T | M, z) 1[HR(T, z) in i] P(CR in i | T, z)
 
 - dn/dlnM: Tinker et al. (2008) for M500c (:mod:`xcosmo.hmf`); dV/dz/dOmega of the flat LCDM background.
@@ -85,7 +85,7 @@ class AnalyticModel(eqx.Module):
         m_min: float = 5e12,
         count_rate_table=None,
     ) -> "AnalyticModel":
-        """Precompute every theta-independent quantity for ``survey`` and ``binning`` (defaults: :class:`Survey`,
+        """Precompute every phi-independent quantity for ``survey`` and ``binning`` (defaults: :class:`Survey`,
         :class:`Binning`); ``m_min`` (Msun/h) is the lowest M500c integrated over (below it no cluster reaches
         0.02 c/s at z > 0.1)."""
         from xcosmo.xray.countrates import bolometric_emissivity, default_table

@@ -6,8 +6,8 @@ of equal comoving size stacked along the line of sight (the z axis of each box):
 * the comoving distance range [chi(z_min), chi(z_max)] is cut into ``n_boxes`` slabs of ``n_depth`` voxels each,
   ``n_depth = ceil((chi_max - chi_min) / (n_boxes voxel))``: the depth changes with Omega_m (figure 4), the voxel
   size does not; slices of the last box beyond chi_max are masked out;
-* every box has the transverse size of the footprint at the far end, ``n_side = ceil(theta chi_max / voxel)``
-  voxels, theta = sqrt(area) the side of the square footprint (flat sky);
+* every box has the transverse size of the footprint at the far end, ``n_side = ceil(side chi_max / voxel)``
+  voxels, side = sqrt(area) the angular side of the square footprint (flat sky);
 * each box has its own initial conditions and is evolved to the redshift of its central distance.
 
 Sky maps use the flat-sky approximation: a voxel at transverse offset x from the box axis, in the slice at comoving
@@ -109,8 +109,8 @@ class LightCone:
         chi = float64(lambda z: np.asarray(comoving_distance(cosmo, jnp.asarray(z, jnp.float64))))
         chi_min, chi_max = (float(c) for c in chi(np.array([spec.z_min, spec.z_max])))
         v = spec.voxel_mpc_h
-        theta = math.radians(math.sqrt(spec.area_deg2))
-        n_side = max(4, math.ceil(theta * chi_max / v - 1e-9))
+        side = math.radians(math.sqrt(spec.area_deg2))
+        n_side = max(4, math.ceil(side * chi_max / v - 1e-9))
         n_depth = max(4, math.ceil((chi_max - chi_min) / (spec.n_boxes * v) - 1e-9))
         start = chi_min + np.arange(spec.n_boxes)[:, None] * n_depth * v
         slice_chi = start + (np.arange(n_depth)[None, :] + 0.5) * v
