@@ -1,7 +1,8 @@
 """Neural-transport (NeuTra) reparametrisation: NUTS in the latent space of a normalising flow fitted to the posterior.
 
-Hoffman et al. (2019, arXiv:1903.03704): fit a flow q = T_# N(0, I) to the posterior p(x | data) of the model's parameters x by maximising
-the evidence lower bound (stochastic variational inference, SVI), then run HMC on the pulled-back density
+Hoffman et al. (2019, arXiv:1903.03704): fit a flow q = T_# N(0, I) to the posterior p(x | data) of a model's
+parameters x by maximising the evidence lower bound (stochastic variational inference, SVI), then run HMC on the
+pulled-back density
 
     p~(z) = p(T(z) | data) |det dT/dz|,
 
