@@ -129,3 +129,10 @@ def test_unit_cube_roundtrip(u):
     theta = PRIOR.from_unit(np.array(u))
     np.testing.assert_allclose(PRIOR.to_unit(theta), u, atol=2e-6)
     Params.from_array(np.clip(theta, PRIOR.low, PRIOR.high))
+
+
+def test_traced_values_are_checked_when_the_computation_runs():
+    f = jax.jit(lambda om: Params(om, 0.8).omega_m * 2.0)
+    assert float(f(0.3)) == pytest.approx(0.6)
+    with pytest.raises(Exception, match=r"omega_m = <traced value> is not allowed: allowed range \[0.1, 0.5\]"):
+        jax.block_until_ready(f(0.7))
