@@ -26,6 +26,7 @@ from xcosmo.analytic import PHI_NAMES, AnalyticModel, fiducial_phi
 from xcosmo.checks import check_shape, in_range
 from xcosmo.params import PRIOR
 from xcosmo.precision import float64, require_x64
+from xcosmo.xod import StoredXOD, check_same_survey
 
 __all__ = [
     "poisson_log_likelihood",
@@ -85,7 +86,15 @@ def default_forward() -> AnalyticModel:
 
 
 def check_data(data, forward: AnalyticModel) -> np.ndarray:
-    """Validate an observed XOD against the forward model's binning: shape, finite, non-negative (``ValueError``)."""
+    """Validate an observed XOD against the forward model and return its counts as numpy (``ValueError`` if not).
+
+    An array is checked by its shape (the model's binning), finiteness and sign. An XOD read from a file
+    (:class:`xcosmo.xod.StoredXOD`, from :func:`xcosmo.xod.load_xod`) must also describe the model's survey: the
+    same area, flux cut, redshift range and bin edges; a mismatch names both values.
+    """
+    if isinstance(data, StoredXOD):
+        check_same_survey("data", (data.survey, data.binning), (forward.survey, forward.binning))
+        data = data.counts
     arr = np.asarray(data, dtype=float)
     check_shape("data", arr, forward.shape, " (n_z, n_cr, n_hr) of the model's binning")
     return in_range("data", arr, 0.0, np.inf, unit="counts")

@@ -261,3 +261,10 @@ def test_brems_table_is_read_from_the_default_cache_folder(monkeypatch):
     monkeypatch.setattr(emission, "_pyatomdb", refuse)
     b = load_brems_table()
     np.testing.assert_array_equal(np.asarray(a.gaunt), np.asarray(b.gaunt))
+
+
+def test_a_response_given_by_name_is_a_type_error():
+    from xcosmo.xray.countrates import band_count_rates
+
+    with pytest.raises(TypeError, match="response = 'pn' is not allowed: expected an xcosmo.xray.Response"):
+        band_count_rates(3.0, 0.2, response="pn")

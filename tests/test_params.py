@@ -60,12 +60,39 @@ def test_nan_and_inf_are_refused():
 
 
 def test_wrong_shapes_are_refused():
-    with pytest.raises(ValueError, match=r"theta: .*6 entries.*shape \(5,\)"):
+    with pytest.raises(ValueError, match=r"theta has shape \(5,\), which is not allowed: .*6 entries"):
         Params.from_array(np.ones(5))
+    with pytest.raises(ValueError, match=r"theta has shape \(0, 6\), which is not allowed: expected a non-empty"):
+        Params.from_array(np.zeros((0, 6)))
     with pytest.raises(ValueError, match="theta"):
         Params.from_array(0.3)
     with pytest.raises(ValueError, match="one shape"):
         Params(np.array([0.3, 0.3]), np.array([0.8, 0.8, 0.8]))
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: Params("0.3", 0.8), "omega_m = '0.3' is not allowed: expected a number"),
+        (lambda: Params("abc", 0.8), "omega_m = 'abc' is not allowed"),
+        (lambda: Params(0.3, 0.8 + 0j), r"sigma_8 = \(0.8\+0j\) is not allowed: expected a real number"),
+        (lambda: Params(0.3, None), "sigma_8 = None is not allowed"),
+        (lambda: Params.from_array(np.array(["0.3"] * 6)), "theta = .* is not allowed: expected a number"),
+        (lambda: PRIOR.sample(jax.random.key(0), 2.5), "n = 2.5 is not allowed: expected an integer"),
+        (lambda: PRIOR.log_prob(["a"] * 6), "theta = .* is not allowed: expected a number"),
+    ],
+)
+def test_wrong_types_are_type_errors_naming_the_field(make, match):
+    with pytest.raises(TypeError, match=match):
+        make()
+
+
+def test_wrong_sizes_are_value_errors_naming_the_field():
+    with pytest.raises(ValueError, match="n = -1 is not allowed: expected an integer >= 0"):
+        PRIOR.sample(jax.random.key(0), -1)
+    with pytest.raises(ValueError, match=r"theta has shape \(5,\), which is not allowed: expected \(6,\)"):
+        PRIOR.log_prob(np.ones(5))
+    assert PRIOR.log_prob(np.full((3, 6), 0.8)).shape == (3,)
 
 
 def test_tracers_are_not_checked():

@@ -17,6 +17,7 @@ from xcosmo.nbody import evolve
 from xcosmo.painting import PowerLawPainter
 from xcosmo.pipeline import MAP_NAMES, plan_run, simulate_survey
 from xcosmo.presets import PRESET_NAMES, Preset, load_preset
+from xcosmo.runs import verify_run
 from xcosmo.xod import Binning, load_xod
 from xcosmo.xray import voxel_count_rates
 
@@ -44,7 +45,8 @@ def test_outputs_on_disk(run):
     np.testing.assert_allclose(cat["hr"], cat["cr_1_2"] / cat["cr_05_1"], rtol=1e-6)
     assert set(np.unique(cat["z"])) <= set(result.lightcone.box_z)
     # XOD with metadata
-    xod, binning, meta = load_xod(out / "xod.h5")
+    xod, binning, survey, meta = load_xod(out / "xod.h5")
+    assert survey == result.survey and survey.area_deg2 == 1.0
     np.testing.assert_array_equal(xod, result.xod)
     assert binning == Binning()
     assert meta["seed"] == SEED and meta["preset"] == "tiny" and meta["xcosmo_version"] == __version__
@@ -72,6 +74,21 @@ def test_outputs_on_disk(run):
     assert (out / "previews" / "lightcone_00.png").stat().st_size > 0
     assert (out / "previews" / "xod.png").stat().st_size > 0
     assert not list(out.rglob(".*"))  # no temporary files left
+    assert set(verify_run(out)["files"]) == {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"run.json"}
+
+
+def test_the_catalogue_reads_back_with_its_h_units_and_no_warning(run):
+    import warnings
+
+    import astropy.cosmology.units as cu
+
+    from xcosmo.io import read_table
+
+    _, out = run
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cat = read_table(out / "catalogue.fits")
+    assert cat["mass"].unit == u.Msun / cu.littleh and cat["cr_05_2"].unit == u.ct / u.s
 
 
 def test_maps_conserve_the_voxel_count_rates(run):
@@ -115,8 +132,11 @@ def test_presets_load_and_describe():
     plan = plan_run(FIDUCIAL, "paper")
     assert plan.n_particles_total == plan.n_particles_box * 120
     assert "particles" in plan.describe() and "GiB" in plan.describe()
-    with pytest.raises(ValueError, match="unknown preset key"):
-        Preset.from_dict({"lightcone": {}, "voxels": 3})
+    with pytest.raises(ValueError, match="unknown setting 'voxels'"):
+        Preset.from_dict({"base": "tiny", "voxels": 3})
+    with pytest.raises(ValueError, match=r"setting\(s\) \['name', 'description', 'pm', .*\] are missing"):
+        Preset.from_dict({"lightcone": {}})  # a partial preset without a base is never completed silently
+    assert Preset.from_dict(load_preset("tiny").as_nested()) == load_preset("tiny")  # a complete one needs no base
     with pytest.raises(ValueError, match="preset = 'huge'"):
         load_preset("huge")
     with pytest.raises(FileNotFoundError):

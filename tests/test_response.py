@@ -338,6 +338,51 @@ def test_arf_without_specresp_column(tmp_path):
         Response.from_ogip(path)
 
 
+def _corrupt(path, extension: str, column: str, row: int, value) -> None:
+    with fits.open(path, mode="update") as hdul:
+        hdul[extension].data[column][row] = value
+
+
+@pytest.mark.parametrize(
+    "which, extension, column, row, value, match",
+    [
+        ("arf", "SPECRESP", "SPECRESP", 3, -5.0, r"tiny.arf.*column SPECRESP = -5.0 at index 3 is not allowed"),
+        ("arf", "SPECRESP", "SPECRESP", 2, np.nan, r"tiny.arf.*column SPECRESP = nan at index 2"),
+        ("arf", "SPECRESP", "ENERG_LO", 4, np.nan, r"tiny.arf.*column ENERG_LO = nan in row 4"),
+        ("arf", "SPECRESP", "ENERG_LO", 0, -0.1, r"tiny.arf.*column ENERG_LO = -0.1.* in row 0"),
+        ("arf", "SPECRESP", "ENERG_HI", 5, 0.1, r"tiny.arf.*row 5 has ENERG_HI = 0.1 <= ENERG_LO"),
+        ("rmf", "MATRIX", "ENERG_LO", 6, 0.2, r"tiny.rmf.*row 6 has ENERG_HI = .* <= ENERG_LO|ENERG_LO is not increasing"),
+        ("rmf", "EBOUNDS", "E_MIN", 2, np.inf, r"tiny.rmf.*column E_MIN = inf in row 2"),
+    ],
+)
+def test_responses_with_bad_energies_or_areas_are_refused_when_read(tmp_path, which, extension, column, row, value, match):
+    arf, rmf = write_tiny_pair(tmp_path)
+    _corrupt(arf if which == "arf" else rmf, extension, column, row, value)
+    with pytest.raises(ValueError, match=match):
+        Response.from_ogip(arf, rmf)
+
+
+def test_negative_redistribution_is_refused(tmp_path):
+    arf, rmf = write_tiny_pair(tmp_path)
+    bad = tmp_path / "bad.rmf"
+    with fits.open(rmf) as hdul:
+        rows = [np.array(m, dtype=np.float64) for m in hdul["MATRIX"].data["MATRIX"]]
+        rows[3][0] = -0.5
+        hdul["MATRIX"].data["MATRIX"] = np.array(rows, dtype=object)
+        hdul.writeto(bad)
+    with pytest.raises(ValueError, match=r"bad.rmf.*column MATRIX = -0.5 .* is not allowed"):
+        Response.from_ogip(arf, bad)
+
+
+def test_a_truncated_response_file_is_refused_naming_it(tmp_path):
+    arf, _ = write_tiny_pair(tmp_path)
+    data = arf.read_bytes()
+    cut = tmp_path / "cut.arf"
+    cut.write_bytes(data[: len(data) - 2880 + 100])  # the table's data block cut short
+    with pytest.raises(ValueError, match=r"ARF file .*cut.arf.* is not a readable FITS file"):
+        Response.from_ogip(cut)
+
+
 def test_mismatched_arf_rmf_grids(tmp_path, xmm):
     arf, _ = write_tiny_pair(tmp_path)
     msg = r"energy grids do not match: ARF .*tiny.arf.* 11 bins.*pn-thin-5-ao20.rmf.* 2067 bins"

@@ -75,3 +75,50 @@ def test_survey_defaults():
     s = Survey()
     assert (s.area_deg2, s.cr_min, s.z_min, s.z_max) == (200.0, 0.02, 0.1, 0.5)
     assert s.area_sr == pytest.approx(200 / 3282.806, rel=1e-5)
+
+
+def test_xod_files_carry_their_survey(tmp_path):
+    from xcosmo.xod import load_xod, save_xod
+
+    survey, binning = Survey(area_deg2=1.0, cr_min=0.03, z_min=0.1, z_max=0.5), Binning()
+    save_xod(tmp_path / "x.h5", np.ones(binning.shape), binning, survey, {"seed": 3})
+    stored = load_xod(tmp_path / "x.h5")
+    assert stored.survey == survey and stored.binning == binning and stored.metadata["seed"] == 3
+    with pytest.raises(ValueError, match="cr_min = 0.01 is not allowed: the flux cut must not be below the binning's lowest"):
+        save_xod(tmp_path / "y.h5", np.ones(binning.shape), binning, Survey(cr_min=0.01))
+    with pytest.raises(TypeError, match="survey"):
+        save_xod(tmp_path / "y.h5", np.ones(binning.shape), binning, {"area_deg2": 1.0})
+
+
+def test_xod_files_without_their_survey_are_refused(tmp_path):
+    import h5py
+
+    from xcosmo.xod import load_xod
+
+    with h5py.File(tmp_path / "old.h5", "w") as f:
+        f["counts"] = np.ones(Binning().shape)
+        for name, edges in zip(("z_edges", "cr_edges", "hr_edges"), Binning().edges):
+            f[name] = edges
+    with pytest.raises(ValueError, match=r"lacks the survey attribute\(s\) \['area_deg2', 'cr_min', 'z_min', 'z_max'\]"):
+        load_xod(tmp_path / "old.h5")
+
+
+@pytest.mark.parametrize(
+    "survey, binning, match",
+    [
+        (Survey(area_deg2=1.0), Binning(), "data area_deg2 = 1.0 is not allowed: the model's survey has area_deg2 = 200"),
+        (Survey(cr_min=0.05), Binning(), "data cr_min = 0.05 is not allowed: the model's survey has cr_min = 0.02"),
+        (Survey(z_min=0.1, z_max=0.9), Binning.regular(z_range=(0.1, 0.9)), "data z_max = 0.9 is not allowed"),
+        (Survey(), Binning.regular(z_range=(0.2, 0.5)), "data z_edges = .* the model's binning has z_edges"),
+        (Survey(), Binning.regular(cr_range=(0.02, 50.0)), "data cr_edges = .* the model's binning has cr_edges"),
+    ],
+)
+def test_a_data_file_of_another_survey_is_refused_by_the_likelihood(tmp_path, survey, binning, match):
+    """The XOD of a 1 deg^2 simulation, or one binned on other edges of the same shape, is never sampled as the
+    default 200 deg^2 survey: the message names both values."""
+    from inference.likelihood import check_data, default_forward
+    from xcosmo.xod import load_xod, save_xod
+
+    save_xod(tmp_path / "x.h5", np.ones(binning.shape), binning, survey)
+    with pytest.raises(ValueError, match=match):
+        check_data(load_xod(tmp_path / "x.h5"), default_forward())

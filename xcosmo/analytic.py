@@ -39,7 +39,7 @@ from xcosmo.params import Params
 from xcosmo.precision import float64
 from xcosmo.quadrature import nodes_and_weights
 from xcosmo.scaling import NUISANCE_NAMES, ScalingRelations
-from xcosmo.xod import Binning, Survey
+from xcosmo.xod import Binning, Survey, check_survey_binning
 
 __all__ = ["AnalyticModel", "expected_counts", "dndz", "sample_catalogue", "PHI_NAMES", "fiducial_phi"]
 
@@ -72,9 +72,17 @@ class AnalyticModel(eqx.Module):
     ln_t_weights: jax.Array  # GL weights (0 for the tail nodes)
     ln_conv: jax.Array  # ln[1e-14 R_tot(T, z) / (4 pi Lambda(T))] at the T nodes, ln of counts/s per erg/s * cm^2
     ln_cr_edges: jax.Array  # (n_cr,): lower edges of the CR bins, the lowest raised to the flux cut (top bin open)
-    area_sr: float = eqx.field(static=True)
+    survey: Survey = eqx.field(static=True)  # what the expected counts describe (files are checked against it)
+    binning: Binning = eqx.field(static=True)
     m_min: float = eqx.field(static=True)
-    shape: tuple[int, int, int] = eqx.field(static=True)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.binning.shape
+
+    @property
+    def area_sr(self) -> float:
+        return self.survey.area_sr
 
     @classmethod
     @float64
@@ -93,9 +101,8 @@ class AnalyticModel(eqx.Module):
         survey = Survey() if survey is None else survey
         binning = Binning() if binning is None else binning
         check_number("m_min", m_min, 0.0, M_MAX, open=True, unit="Msun/h")
+        check_survey_binning(survey, binning)
         z_e, cr_e, hr_e = binning.edges
-        require(z_e[0] >= survey.z_min - 1e-9 and z_e[-1] <= survey.z_max + 1e-9, "binning z edges",
-                (float(z_e[0]), float(z_e[-1])), f"must lie within the survey's z range [{survey.z_min:g}, {survey.z_max:g}]")  # fmt: skip
         table = default_table() if count_rate_table is None else count_rate_table
         zs, wz = nodes_and_weights(z_e[:-1], z_e[1:], _N_Z)  # (n_zbin, _N_Z)
         ln_m, wm = nodes_and_weights(math.log(m_min), math.log(M_MAX), _N_M)
@@ -128,7 +135,7 @@ class AnalyticModel(eqx.Module):
         return cls(
             jnp.asarray(zs), jnp.asarray(wz), jnp.asarray(ln_m), jnp.asarray(wm), LagrangianWindows.build(np.exp(ln_m)),
             r(ln_t), r(w_t), r(ln_conv), jnp.asarray(ln_cr),
-            survey.area_sr, float(m_min), shape,
+            survey, binning, float(m_min),
         )  # fmt: skip
 
     # --- evaluation ---------------------------------------------------------------------------------------------

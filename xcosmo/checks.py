@@ -37,6 +37,7 @@ __all__ = [
     "check_integer",
     "check_number",
     "check_bool",
+    "as_numeric",
     "in_range",
     "finite",
     "positive",
@@ -156,6 +157,12 @@ def _range_text(low: float, high: float, open: bool, unit: str) -> str:
     return f"allowed range {brackets[0]}{low:g}, {high:g}{brackets[1]}{unit}"
 
 
+def as_numeric(name: str, value: Any):
+    """``value`` itself if it is a real number, an array of real numbers or a tracer; ``TypeError`` naming ``name``
+    otherwise (strings, ``None``, objects, complex numbers)."""
+    return _as_numeric(name, value)
+
+
 def _as_numeric(name: str, value: Any):
     if is_traced(value):
         return value
@@ -164,6 +171,8 @@ def _as_numeric(name: str, value: Any):
     arr = np.asarray(value)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         fail(name, value, "expected a number or an array of numbers", TypeError)
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        fail(name, value, "expected a real number or an array of real numbers", TypeError)
     return value
 
 

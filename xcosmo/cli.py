@@ -1,23 +1,112 @@
 """The ``xcosmo`` command line. This module is the composition root: it alone may import xcosmo, emulators and
 inference together.
 
-Bad input is reported as ``error: ...`` with exit status 2, before any expensive work.
+Every refusal (bad input, a folder that cannot take the run) is reported as one line ``error: ...`` with exit status
+2, before any expensive work; Ctrl-C ends a run with exit status 130 and keeps the output folder as it was. Set
+``XCOSMO_TRACEBACK=1`` to see the Python traceback behind an ``error:`` line. Every command that writes a folder
+writes it as one run (:mod:`xcosmo.runs`): ``run.json`` lists its files; ``--overwrite`` replaces an earlier run.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.2x carries its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer on click
+    from click import exceptions as click_errors
+
+from xcosmo.checks import check_integer
+
+SEED_RANGE = (0, 2**32)
+"""Allowed seeds: integers 0 <= seed < 2^32."""
+
+
+class _Refusals(TyperGroup):
+    """Runs a subcommand with xcosmo's error reporting: refusals as ``error:`` lines, warnings as ``warning:`` lines,
+    Ctrl-C as exit 130, each without a traceback."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click_errors.NoArgsIsHelpError as err:
+            typer.echo(err.ctx.get_help() if err.ctx else err.format_message())
+            sys.exit(0)
+        except click_errors.UsageError as err:  # an unknown flag, a value of the wrong type: click's refusals
+            if err.ctx is not None:
+                typer.echo(err.ctx.get_usage(), err=True)
+            typer.secho(f"error: {err.format_message()}", err=True, fg=typer.colors.RED)
+            sys.exit(2)
+        except click_errors.Abort:
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx):
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            try:
+                return super().invoke(ctx)
+            except KeyboardInterrupt:
+                typer.echo("interrupted (Ctrl-C): the output folder keeps what it held before", err=True)
+                raise typer.Exit(code=130) from None
+            except (ValueError, TypeError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError,
+                    _runtime_error()) as err:  # fmt: skip
+                if os.environ.get("XCOSMO_TRACEBACK") == "1":
+                    raise
+                _fail(err)
+            except OSError as err:  # a full disk, a vanished mount: not a refusal, but no traceback either
+                if os.environ.get("XCOSMO_TRACEBACK") == "1":
+                    raise
+                typer.secho(f"error: {err.strerror or err} ({err.filename or 'no file'})", err=True, fg=typer.colors.RED)
+                raise typer.Exit(code=1) from None
+            finally:
+                logging.disable(logging.NOTSET)
+
+
+def _runtime_error() -> type[Exception]:
+    """Checks of traced values raise this when the compiled function runs (:func:`xcosmo.checks.in_range`)."""
+    import equinox as eqx
+
+    return eqx.EquinoxRuntimeError
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    typer.secho(f"warning: {message}", err=True, fg=typer.colors.YELLOW)
+
 
 app = typer.Typer(
+    cls=_Refusals,
     help="xcosmo: forward models and inference for X-ray cluster surveys (Cerardi et al., XMM cluster cosmology VII).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from xcosmo import __version__
+
+        typer.echo(f"xcosmo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")):  # fmt: skip
+    """xcosmo: forward models and inference for X-ray cluster surveys (Cerardi et al., XMM cluster cosmology VII)."""
 
 
 def _fail(err: Exception) -> None:
@@ -25,76 +114,93 @@ def _fail(err: Exception) -> None:
     raise typer.Exit(code=2)
 
 
-def _params(omega_m: float, sigma_8: float):
-    from xcosmo.params import Params
+def _speaker(quiet: bool):
+    """``echo`` unless ``quiet``; with ``quiet`` warnings (numpyro's, corner's logging) are silenced too."""
+    if quiet:
+        warnings.simplefilter("ignore")
+        logging.disable(logging.WARNING)
+        return lambda *a: None
+    return typer.echo
 
-    try:
-        return Params(omega_m, sigma_8)
-    except (ValueError, TypeError) as err:
-        _fail(err)
+
+def _check_seed(seed: int) -> int:
+    return check_integer("seed", seed, *SEED_RANGE)
+
+
+# Options shared by several commands: one definition each.
+_OUT_HELP = "Output folder (created if needed; a non-empty one needs --overwrite)."
+_OVERWRITE = typer.Option(False, "--overwrite", help="Replace an earlier xcosmo run in OUT (its files are removed).")
+_QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars, print nothing but errors (warnings silenced).")
 
 
 @app.command()
 def quickstart(
-    out: Path = typer.Option(Path("quickstart-output"), help="Output folder (created if needed)."),
+    out: str = typer.Option("quickstart-output", help=_OUT_HELP),
     preset: str = typer.Option("quickstart", help="Simulation preset: tiny, quickstart, paper, or a .yaml file."),
-    seed: int = typer.Option(0, help="Random seed of the initial conditions."),
+    seed: int = typer.Option(0, help="Random seed of the initial conditions (0 <= seed < 2^32)."),
     omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
     sigma_8: float = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, print nothing but errors."),
+    overwrite: bool = _OVERWRITE,
+    quiet: bool = _QUIET,
 ):
     """Run the main job: a simulated light cone and the analytical model's expectation for the same survey.
 
     The simulation (JaxPM boxes, baryon painter, EPIC count-rate maps, sep detection) writes catalogue.fits, xod.h5,
-    maps/ and previews/ into OUT; the analytical model (Tinker08 + scaling relations) writes analytic/.
+    maps/ and previews/ into OUT; the analytical model (Tinker08 + scaling relations) writes analytic/; run.json lists
+    every file once the run is complete.
     """
-    from xcosmo.io import ensure_writable_dir
-    from xcosmo.xod import Survey
+    from xcosmo.params import Params
+    from xcosmo.runs import run_folder
 
-    params = _params(omega_m, sigma_8)
-    result = _run_simulation(params, seed, preset, out, {}, dry_run=False, quiet=quiet)
-    survey = Survey(area_deg2=result.survey.area_deg2, cr_min=result.survey.cr_min)
-    expected = _run_analytic_counts(params, survey, ensure_writable_dir(out / "analytic"), quiet)
-    if not quiet:
-        typer.echo(f"clusters in {survey.area_deg2:g} deg^2: simulated {len(result.catalogue)} (painter: "
-                   f"{type(result.painter).__name__}), analytical model {expected:.1f}")  # fmt: skip
+    say = _speaker(quiet)
+    params = Params(omega_m, sigma_8)
+    plan = _plan(params, seed, preset, {}, dry_run=False, say=say)
+    meta = {"params": params.as_dict(), "seed": seed, "preset": plan.preset.name}
+    with run_folder(out, command="quickstart", overwrite=overwrite, metadata=meta) as stage:
+        result = _simulate_into(stage, plan, seed, quiet)
+        expected = _analytic_counts_into(stage / "analytic", params, result.survey, result.binning, say)
+    say(f"wrote {out}/catalogue.fits, xod.h5, maps/, previews/, analytic/, run.json")
+    say(f"clusters in {result.survey.area_deg2:g} deg^2: simulated {len(result.catalogue)} (painter: "
+        f"{type(result.painter).__name__}), analytical model {expected:.1f}")  # fmt: skip
 
 
-def _run_simulation(params, seed, preset, out: Path, overrides: dict, dry_run: bool, quiet: bool):
-    from xcosmo.io import ensure_writable_dir
-    from xcosmo.pipeline import plan_run, simulate_survey
+def _plan(params, seed: int, preset: str, overrides: dict, dry_run: bool, say):
+    """Validate everything a simulation needs and lay it out; refuse runs that do not fit the device."""
+    from xcosmo.pipeline import plan_run
     from xcosmo.presets import load_preset
 
-    say = (lambda *a: None) if quiet else typer.echo
-    try:
-        chosen = load_preset(preset)
-        if overrides:
-            chosen = chosen.replace(**overrides)
-        plan = plan_run(params, chosen)
-        if not dry_run:
-            ensure_writable_dir(out)
-    except (ValueError, TypeError, FileNotFoundError) as err:
-        _fail(err)
-    if dry_run or not quiet:
-        typer.echo(plan.describe())
-    if not plan.fits:
-        _fail(ValueError(f"the run needs {plan.memory_bytes / 2**30:.2f} GiB and only {plan.available_bytes / 2**30:.2f} GiB "
-                         f"are available on {plan.device}: use a smaller area, larger voxels or a bigger device"))  # fmt: skip
+    _check_seed(seed)
+    chosen = load_preset(preset)
+    if overrides:
+        chosen = chosen.replace(**overrides)
+    plan = plan_run(params, chosen)
     if dry_run:
-        return None
-    result = simulate_survey(params, seed, chosen, out=out, progress=not quiet)
-    t = result.timings
-    say("timings [s]: " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
-    say(f"{len(result.catalogue)} clusters with CR[0.5-2] > {chosen.cr_min:g} c/s in {result.survey.area_deg2:g} deg^2")
-    say(f"wrote {out}/catalogue.fits, xod.h5, maps/, previews/")
+        typer.echo(plan.describe())
+    else:
+        say(plan.describe())
+    if not plan.fits:
+        raise ValueError(f"the run needs {plan.memory_bytes / 2**30:.2f} GiB and only {plan.available_bytes / 2**30:.2f} "
+                         f"GiB are available on {plan.device}: use a smaller area, larger voxels or a bigger device")  # fmt: skip
+    return plan
+
+
+def _simulate_into(stage: Path, plan, seed: int, quiet: bool):
+    from xcosmo.outputs import write_survey_files
+    from xcosmo.pipeline import simulate_survey
+
+    result = simulate_survey(plan.params, seed, plan.preset, progress=not quiet)
+    write_survey_files(result, stage)
+    say = _speaker(quiet)
+    say("timings [s]: " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
+    say(f"{len(result.catalogue)} clusters with CR[0.5-2] > {plan.preset.cr_min:g} c/s in {result.survey.area_deg2:g} deg^2")
     return result
 
 
 @app.command()
 def simulate(
-    out: Path = typer.Option(Path("simulation-output"), help="Output folder (created if needed)."),
+    out: str = typer.Option("simulation-output", help=_OUT_HELP),
     preset: str = typer.Option("quickstart", help="tiny, quickstart, paper, or a .yaml preset file."),
-    seed: int = typer.Option(0, help="Random seed of the initial conditions."),
+    seed: int = typer.Option(0, help="Random seed of the initial conditions (0 <= seed < 2^32)."),
     omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
     sigma_8: float = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0)."),
     a_sn1: float = typer.Option(1.0, help="A_SN1 (prior 0.25-4)."),
@@ -105,21 +211,35 @@ def simulate(
     voxel: Optional[float] = typer.Option(None, help="Override the voxel size, Mpc/h."),
     lightcones: Optional[int] = typer.Option(None, help="Override the number of light cones per XOD."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print particle counts and memory needs, run nothing."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, print nothing but errors."),
+    overwrite: bool = _OVERWRITE,
+    quiet: bool = _QUIET,
 ):
-    """Simulate a survey with the light-cone pipeline: catalogue.fits, xod.h5, maps/*.fits, previews/*.png in OUT.
+    """Simulate a survey with the light-cone pipeline: catalogue.fits, xod.h5, maps/*.fits, previews/*.png and
+    run.json in OUT.
 
-    Refuses, before allocating anything, parameters outside the prior, impossible geometry, an unwritable OUT and
-    runs whose estimated memory exceeds the device's.
+    Refuses, before allocating anything, parameters outside the prior, bad seeds, impossible geometry, an unwritable,
+    locked or non-empty OUT (without --overwrite) and runs whose estimated memory exceeds the device's.
     """
     from xcosmo.params import Params
+    from xcosmo.runs import run_folder
 
-    try:
-        params = Params(omega_m, sigma_8, a_sn1, a_sn2, a_agn1, a_agn2)
-    except (ValueError, TypeError) as err:
-        _fail(err)
+    say = _speaker(quiet)
+    params = Params(omega_m, sigma_8, a_sn1, a_sn2, a_agn1, a_agn2)
     overrides = {k: v for k, v in (("area_deg2", area), ("voxel_mpc_h", voxel), ("n_lightcones", lightcones)) if v is not None}
-    _run_simulation(params, seed, preset, out, overrides, dry_run=dry_run, quiet=quiet)
+    plan = _plan(params, seed, preset, overrides, dry_run, say)
+    if dry_run:
+        return
+    meta = {"params": params.as_dict(), "seed": seed, "preset": plan.preset.name}
+    with run_folder(out, command="simulate", overwrite=overwrite, metadata=meta) as stage:
+        _simulate_into(stage, plan, seed, quiet)
+    say(f"wrote {out}/catalogue.fits, xod.h5, maps/, previews/, run.json")
+
+
+HMF_BYTES_PER_MASS = 80 * 1025
+"""Peak memory of :func:`xcosmo.hmf.mass_function` per mass, bytes: about ten float64 temporaries on the 1025-point
+k grid of sigma(R) (:mod:`xcosmo.cosmology`)."""
+HMF_BYTES_PER_POINT = 160
+"""Peak memory per (mass, redshift) point of the table, bytes (float64 temporaries, the table and its plot)."""
 
 
 @app.command()
@@ -131,40 +251,58 @@ def hmf(
     m_lo: float = typer.Option(1e13, help="Lowest mass, Msun/h."),
     m_hi: float = typer.Option(10**15.5, help="Highest mass, Msun/h."),
     n_m: int = typer.Option(60, help="Number of log-spaced masses."),
-    out: Optional[Path] = typer.Option(None, help="Write the table here (FITS, ECSV or any astropy format)."),
+    out: Optional[Path] = typer.Option(None, help="Write the table to this file (.fits, .ecsv, .csv or .hdf5) and its "
+                                       "plot beside it (.png)."),  # fmt: skip
 ):
     """Tabulate the Tinker et al. (2008) mass function dn/dlnM [(Mpc/h)^-3] against M [Msun/h] (and plot it with --out)."""
-    from xcosmo.checks import check_choice, check_integer, check_number, require
+    from xcosmo.checks import check_choice, check_number, require
     from xcosmo.cosmology import Cosmology
     from xcosmo.hmf import MASS_DEFINITIONS, mass_function
+    from xcosmo.params import Params
+    from xcosmo.pipeline import available_memory
 
-    params = _params(omega_m, sigma_8)
+    params = Params(omega_m, sigma_8)
     try:
         zs = np.array([float(v) for v in z.split(",")])
     except ValueError:
-        _fail(ValueError(f"z = {z!r}: expected comma-separated numbers such as 0.1,0.3"))
-    try:
-        check_choice("mdef", mdef, MASS_DEFINITIONS)
-        check_number("m_lo", m_lo, 0.0, np.inf, open=True, unit="Msun/h")
-        require(m_hi > m_lo, "m_hi", m_hi, f"must be > m_lo = {m_lo:g} Msun/h")
-        check_integer("n_m", n_m, 2)
-        m = np.geomspace(m_lo, m_hi, n_m)
-        values = np.asarray(mass_function(Cosmology.from_params(params), m, zs[:, None], mdef=mdef))
-    except (ValueError, TypeError) as err:
-        _fail(err)
+        raise ValueError(f"z = {z!r} is not allowed: expected comma-separated numbers such as 0.1,0.3") from None
+    check_choice("mdef", mdef, MASS_DEFINITIONS)
+    check_number("m_lo", m_lo, 0.0, np.inf, open=True, unit="Msun/h")
+    require(m_hi > m_lo, "m_hi", m_hi, f"must be > m_lo = {m_lo:g} Msun/h")
+    check_integer("n_m", n_m, 2)
+    need = n_m * HMF_BYTES_PER_MASS + n_m * zs.size * HMF_BYTES_PER_POINT
+    available, device = available_memory()
+    require(need <= available // 2, "n_m", n_m, f"a table of {n_m} masses x {zs.size} redshifts needs about "
+            f"{need / 2**30:.1f} GiB, more than half the {available / 2**30:.1f} GiB available on {device}")  # fmt: skip
+    if out is not None:
+        _check_output_file(out)
+    m = np.geomspace(m_lo, m_hi, n_m)
+    values = np.asarray(mass_function(Cosmology.from_params(params), m, zs[:, None], mdef=mdef))
     table = _mass_function_table(m, zs, values, mdef)
     if out is None:
         table.pprint(max_lines=-1, max_width=-1)
-    else:
-        from xcosmo.io import write_table
-        from xcosmo.plots import plot_mass_function
+        return
+    from xcosmo.io import write_table
+    from xcosmo.plots import plot_mass_function
 
-        try:
-            write_table(table, out)
-        except ValueError as err:
-            _fail(err)
-        plot_mass_function(m, zs, values, mdef, Path(out).with_suffix(".png"))
-        typer.echo(f"wrote {out} and {Path(out).with_suffix('.png')}")
+    write_table(table, out)
+    plot_mass_function(m, zs, values, mdef, Path(out).with_suffix(".png"))
+    typer.echo(f"wrote {out} and {Path(out).with_suffix('.png')}")
+
+
+def _check_output_file(path: Path) -> None:
+    """Refuse, before any work, an output file that cannot be written: empty, a folder, a missing or unwritable
+    parent folder, an unknown table format."""
+    from xcosmo.checks import require
+    from xcosmo.io import is_writable_dir
+
+    require(str(path) not in ("", "."), "out", str(path), "name a file such as hmf.fits")
+    require(not path.is_dir(), "out", str(path), "it is a folder: name a file such as hmf.fits inside it")
+    parent = path.parent
+    require(parent.is_dir(), "out", str(path), f"its folder {str(parent)!r} does not exist")
+    require(is_writable_dir(parent), "out", str(path), f"its folder {str(parent)!r} is not writable")
+    require(path.suffix in (".fits", ".ecsv", ".csv", ".hdf5"), "out", str(path),
+            "unknown table format: use .fits, .ecsv, .csv or .hdf5")  # fmt: skip
 
 
 def _mass_function_table(m, zs, values, mdef):
@@ -184,71 +322,77 @@ def _mass_function_table(m, zs, values, mdef):
 
 @app.command()
 def counts(
-    out: Path = typer.Option(Path("counts-output"), help="Output folder (created if needed)."),
+    out: str = typer.Option("counts-output", help=_OUT_HELP),
     omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
     sigma_8: float = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0)."),
     area: float = typer.Option(200.0, help="Survey area in deg^2."),
-    cr_min: float = typer.Option(0.02, help="Flux cut on CR[0.5-2] keV, counts/s (pn+MOS1+MOS2)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+    cr_min: float = typer.Option(0.02, help="Flux cut on CR[0.5-2] keV, counts/s (pn+MOS1+MOS2); below 0.02 the "
+                                 "lowest CR bin edge moves down to it."),  # fmt: skip
+    overwrite: bool = _OVERWRITE,
+    quiet: bool = _QUIET,
 ):
     """Expected counts of the analytical model (Tinker08 + M-T + L-T + EPIC response) for a survey.
 
-    Writes xod.h5 (the expected XOD with its bin edges and parameters), dndz.fits, xod.png and dndz.png into OUT.
+    Writes xod.h5 (the expected XOD with its bin edges, survey and parameters), dndz.fits, xod.png, dndz.png and
+    run.json into OUT.
     """
-    from xcosmo.io import ensure_writable_dir
-    from xcosmo.xod import Survey
+    from xcosmo.params import Params
+    from xcosmo.runs import run_folder
+    from xcosmo.xod import Binning, Survey
 
-    params = _params(omega_m, sigma_8)
-    try:
-        survey = Survey(area_deg2=area, cr_min=cr_min)
-        out = ensure_writable_dir(out)
-    except (ValueError, TypeError) as err:
-        _fail(err)
-    _run_analytic_counts(params, survey, out, quiet)
+    say = _speaker(quiet)
+    params = Params(omega_m, sigma_8)
+    survey = Survey(area_deg2=area, cr_min=cr_min)
+    binning = Binning().with_flux_cut(cr_min)
+    if binning != Binning():
+        say(f"the flux cut {cr_min:g} c/s is below the default lowest CR edge {Binning().cr_edges[0]:g} c/s: "
+            f"the lowest CR bin now starts at {cr_min:g} c/s")  # fmt: skip
+    meta = {"params": params.as_dict(), "area_deg2": area, "cr_min": cr_min}
+    with run_folder(out, command="counts", overwrite=overwrite, metadata=meta) as stage:
+        _analytic_counts_into(stage, params, survey, binning, say)
+    say(f"wrote {out}/xod.h5, dndz.fits, xod.png, dndz.png, run.json")
 
 
-def _run_analytic_counts(params, survey, out: Path, quiet: bool) -> float:
+def _analytic_counts_into(folder: Path, params, survey, binning, say) -> float:
+    """The analytical model's expected XOD for ``survey`` in ``binning``, written into ``folder``; its total."""
     from astropy.table import Table
 
     from xcosmo import __version__
     from xcosmo.analytic import AnalyticModel
-    from xcosmo.io import write_table
+    from xcosmo.io import ensure_writable_dir, write_table
     from xcosmo.plots import plot_dndz, plot_xod
-    from xcosmo.xod import Binning, save_xod
+    from xcosmo.xod import save_xod
 
-    say = (lambda *a: None) if quiet else typer.echo
-    binning = Binning()
+    folder = ensure_writable_dir(folder)
     forward = AnalyticModel.build(survey, binning)
     xod = np.asarray(forward.expected_counts(params))
-    meta = {"model": "analytic", "version": __version__, "area_deg2": survey.area_deg2, "cr_min": survey.cr_min,
-            **params.as_dict()}  # fmt: skip
-    save_xod(out / "xod.h5", xod, binning, meta)
+    save_xod(folder / "xod.h5", xod, binning, survey, {"model": "analytic", "version": __version__, **params.as_dict()})
     z_e = np.asarray(binning.z_edges)
     per_z = xod.sum(axis=(1, 2))
     table = Table({"z_lo": z_e[:-1], "z_hi": z_e[1:], "n_clusters": per_z})
     table["n_clusters"].info.description = f"expected clusters with CR[0.5-2] > {survey.cr_min:g} c/s"
-    write_table(table, out / "dndz.fits")
-    plot_xod(xod, binning, out / "xod.png", title=f"analytical model, {survey.area_deg2:g} deg2")
-    plot_dndz(z_e, per_z, f"CR > {survey.cr_min:g} c/s, {survey.area_deg2:g} deg$^2$", out / "dndz.png")
+    write_table(table, folder / "dndz.fits")
+    plot_xod(xod, binning, folder / "xod.png", title=f"analytical model, {survey.area_deg2:g} deg2")
+    plot_dndz(z_e, per_z, f"CR > {survey.cr_min:g} c/s, {survey.area_deg2:g} deg$^2$", folder / "dndz.png")
     say(f"Analytical model, {survey.area_deg2:g} deg^2, CR[0.5-2] > {survey.cr_min:g} c/s: {xod.sum():.1f} clusters")
     for lo, hi, n in zip(z_e[:-1], z_e[1:], per_z):
         say(f"  {lo:.2f} < z < {hi:.2f}: {n:8.1f}")
-    say(f"wrote {out}/xod.h5, dndz.fits, xod.png, dndz.png")
     return float(xod.sum())
 
 
 @app.command()
 def fisher(
-    out: Path = typer.Option(Path("fisher-output"), help="Output folder (created if needed)."),
+    out: str = typer.Option("fisher-output", help=_OUT_HELP),
     omega_m: float = typer.Option(0.3, help="Fiducial Omega_m."),
     sigma_8: float = typer.Option(0.8, help="Fiducial sigma_8."),
     priors: bool = typer.Option(True, help="Add the Gaussian scaling-relation priors of inference.likelihood."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+    overwrite: bool = _OVERWRITE,
+    quiet: bool = _QUIET,
 ):
     """Fisher matrix of the analytical model's XOD (paper eq. 8) at a fiducial point: marginal errors, the
     (Omega_m, sigma_8) figure of merit, and ellipse plots (all pairs, and the degeneracies of the paper's fig. 11).
 
-    Writes fisher.ecsv (the matrix), errors.ecsv, fisher.png and degeneracies.png into OUT.
+    Writes fisher.ecsv (the matrix), errors.ecsv, fisher.png, degeneracies.png and run.json into OUT.
     """
     from astropy.table import Table
 
@@ -256,43 +400,44 @@ def fisher(
     from inference.fisher_plots import plot_fisher
     from inference.likelihood import default_forward, nuisance_prior_sigma_phi
     from xcosmo.analytic import fiducial_phi
-    from xcosmo.io import ensure_writable_dir, write_table
+    from xcosmo.io import write_table
+    from xcosmo.params import Params
+    from xcosmo.runs import run_folder
 
-    params = _params(omega_m, sigma_8)
-    try:
-        out = ensure_writable_dir(out)
-    except ValueError as err:
-        _fail(err)
-    say = (lambda *a: None) if quiet else typer.echo
+    say = _speaker(quiet)
+    params = Params(omega_m, sigma_8)
     phi = fiducial_phi()
     phi[:2] = params.omega_m, params.sigma_8
-    result = analytic_fisher(default_forward(), phi, prior_sigma=nuisance_prior_sigma_phi() if priors else None)
-    names = list(result.names)
-    matrix = Table(result.matrix, names=names)
-    matrix.add_column(names, name="parameter", index=0)
-    write_table(matrix, out / "fisher.ecsv")
-    errors = Table({"parameter": names, "fiducial": result.fiducial, "marginal_error": result.marginal_errors,
-                    "conditional_error": result.conditional_errors})  # fmt: skip
-    errors.meta["FOM"] = result.figure_of_merit()
-    write_table(errors, out / "errors.ecsv")
-    plot_fisher(result, out / "fisher.png")
-    plot_fisher(result, out / "degeneracies.png", pairs=[("a_mt", "omega_m"), ("alpha_mt", "gamma_mt")])
+    meta = {"fiducial": params.as_dict(), "priors": priors}
+    with run_folder(out, command="fisher", overwrite=overwrite, metadata=meta) as stage:
+        result = analytic_fisher(default_forward(), phi, prior_sigma=nuisance_prior_sigma_phi() if priors else None)
+        names = list(result.names)
+        matrix = Table(result.matrix, names=names)
+        matrix.add_column(names, name="parameter", index=0)
+        write_table(matrix, stage / "fisher.ecsv")
+        errors = Table({"parameter": names, "fiducial": result.fiducial, "marginal_error": result.marginal_errors,
+                        "conditional_error": result.conditional_errors})  # fmt: skip
+        errors.meta["FOM"] = result.figure_of_merit()
+        write_table(errors, stage / "errors.ecsv")
+        plot_fisher(result, stage / "fisher.png")
+        plot_fisher(result, stage / "degeneracies.png", pairs=[("a_mt", "omega_m"), ("alpha_mt", "gamma_mt")])
     say(f"Fisher matrix of the analytical XOD ({'with' if priors else 'without'} scaling-relation priors)")
     for name, value, err in zip(names, result.fiducial, result.marginal_errors):
         say(f"  {name:>9s} = {value:11.4g} +- {err:.3g}")
     say(f"FoM(omega_m, sigma_8) = det(Cov)^-1/2 = {result.figure_of_merit():.1f}")
-    say(f"wrote {out}/fisher.ecsv, errors.ecsv, fisher.png, degeneracies.png")
+    say(f"wrote {out}/fisher.ecsv, errors.ecsv, fisher.png, degeneracies.png, run.json")
 
 
 @app.command()
 def mcmc(
-    out: Path = typer.Option(Path("mcmc-output"), help="Output folder (created if needed)."),
+    out: str = typer.Option("mcmc-output", help=_OUT_HELP),
     backend: str = typer.Option("numpyro", help="NUTS implementation: numpyro or blackjax."),
-    data: str = typer.Option("asimov", help="asimov (the expected XOD), poisson (one draw of it) or an XOD .h5 file."),
+    data: str = typer.Option("asimov", help="asimov (the expected XOD), poisson (one draw of it) or an XOD .h5 file "
+                             "(the model is then built for the file's survey and binning)."),  # fmt: skip
     warmup: int = typer.Option(1000, help="Warm-up steps per chain."),
     samples: int = typer.Option(1000, help="Draws per chain."),
     chains: int = typer.Option(4, help="Number of chains."),
-    seed: int = typer.Option(0, help="Random seed (Poisson data and sampler)."),
+    seed: int = typer.Option(0, help="Random seed (Poisson data and sampler; 0 <= seed < 2^32)."),
     target_accept: Optional[float] = typer.Option(
         None, help="Target acceptance probability of the step-size adaptation [default: "
         "inference.mcmc.DEFAULT_TARGET_ACCEPT, 0.97, the validated one]."
@@ -301,11 +446,12 @@ def mcmc(
         True, help="Run NUTS in the latent space of a flow fitted to the posterior first (about 1 min on a CPU; "
         "--no-neutra samples the model's own coordinates, several times slower on this bent posterior)."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars, print nothing but errors."),
+    overwrite: bool = _OVERWRITE,
+    quiet: bool = _QUIET,
 ):
     """Sample the 2+6 parameter analytical model with NUTS (dense mass matrix) on an XOD.
 
-    Writes chains.nc (ArviZ-compatible netCDF), summary.json and corner.png into OUT.
+    Writes chains.nc (ArviZ-compatible netCDF), summary.json, corner.png and run.json into OUT, as one run.
     """
     import json
 
@@ -313,39 +459,55 @@ def mcmc(
 
     from inference.likelihood import asimov_data, check_data, default_forward, numpyro_model, poisson_draw
     from inference.mcmc import NUTSSettings, corner_plot, format_summary, run_nuts, save_chains, summary
-    from xcosmo.io import atomic_path, ensure_writable_dir
-    from xcosmo.analytic import PHI_NAMES
-    from xcosmo.xod import load_xod
+    from xcosmo.analytic import PHI_NAMES, AnalyticModel
+    from xcosmo.io import atomic_path
+    from xcosmo.runs import run_folder
+    from xcosmo.xod import Binning, Survey, load_xod
 
-    try:
-        given = {} if target_accept is None else {"target_accept": target_accept}
-        settings = NUTSSettings(backend=backend, num_warmup=warmup, num_samples=samples, num_chains=chains, seed=seed,
-                                dense_mass=True, progress=not quiet, neutra=neutra, **given)  # fmt: skip
-        out = ensure_writable_dir(out)
+    say = _speaker(quiet)
+    _check_seed(seed)
+    given = {} if target_accept is None else {"target_accept": target_accept}
+    settings = NUTSSettings(backend=backend, num_warmup=warmup, num_samples=samples, num_chains=chains, seed=seed,
+                            dense_mass=True, progress=not quiet, neutra=neutra, **given)  # fmt: skip
+    stored = None if data in ("asimov", "poisson") else load_xod(data)  # a bad file is refused before the model is built
+    if stored is None or (stored.survey, stored.binning) == (Survey(), Binning()):
         forward = default_forward()
-        if data == "asimov":
-            observed = asimov_data(forward=forward)
-        elif data == "poisson":
-            observed = poisson_draw(jax.random.key(seed), asimov_data(forward=forward))
-        else:
-            observed, binning, _ = load_xod(data)
-        observed = check_data(observed, forward)
-    except (ValueError, TypeError, FileNotFoundError) as err:
-        _fail(err)
-    say = (lambda *a: None) if quiet else typer.echo
-    tree = run_nuts(numpyro_model, observed, settings=settings, forward=forward)
-    save_chains(tree, out / "chains.nc")
-    names = list(PHI_NAMES)
-    result = summary(tree, names)
-    with atomic_path(out / "summary.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=2, default=float))
-    corner_plot(tree, out / "corner.png", var_names=names)
+    else:
+        s = stored.survey
+        say(f"data {data}: {s.area_deg2:g} deg^2, CR[0.5-2] > {s.cr_min:g} c/s, {s.z_min:g} < z < {s.z_max:g}, "
+            f"{'x'.join(map(str, stored.binning.shape))} bins: the model is built for this survey and binning")  # fmt: skip
+        forward = AnalyticModel.build(stored.survey, stored.binning)
+    if data == "asimov":
+        observed = asimov_data(forward=forward)
+    elif data == "poisson":
+        observed = poisson_draw(jax.random.key(seed), asimov_data(forward=forward))
+    else:
+        observed = stored
+    observed = check_data(observed, forward)
+    meta = {"data": data, "backend": backend, "seed": seed}
+    with run_folder(out, command="mcmc", overwrite=overwrite, metadata=meta) as stage:
+        tree = run_nuts(numpyro_model, observed, settings=settings, forward=forward)
+        save_chains(tree, stage / "chains.nc")
+        names = list(PHI_NAMES)
+        result = summary(tree, names)
+        with atomic_path(stage / "summary.json") as tmp:
+            tmp.write_text(json.dumps(result, indent=2, default=float))
+        corner_plot(tree, stage / "corner.png", var_names=names)
     say(format_summary(result))
-    say(f"wrote {out}/chains.nc, summary.json, corner.png")
+    say(f"wrote {out}/chains.nc, summary.json, corner.png, run.json")
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    app()
+    """Console entry point. Exits with ``os._exit`` after Ctrl-C: the interpreter's normal shutdown can then crash
+    in JAX's runtime threads, and the run's outcome is already settled and reported."""
+    try:
+        app()
+    except SystemExit as done:
+        if done.code == 130:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,7 @@ in float32 inside jit.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import jax
@@ -122,6 +123,15 @@ class LightCone:
         box_z = np.interp(start[:, 0] + 0.5 * n_depth * v, chi_grid, z_grid)
         slice_mask = (slice_chi <= chi_max).astype(np.float64)
         n_pix = max(1, round(spec.side_arcmin / spec.pixel_arcmin))
+        footprint = side * chi_max
+        if n_side * v > footprint + v or n_depth * v * spec.n_boxes > chi_max - chi_min + n_depth * v:
+            warnings.warn(
+                f"voxel_mpc_h = {v:g} Mpc/h makes each box ({n_side} x {n_side} x {n_depth} voxels, at least 4 per "
+                f"side) larger than the footprint ({footprint:.1f} Mpc/h across at z_max, "
+                f"{(chi_max - chi_min) / spec.n_boxes:.1f} Mpc/h deep per box): most of the simulated volume falls "
+                "outside the maps; use smaller voxels, a larger area or fewer boxes",
+                stacklevel=2,
+            )
         return cls(spec, Box((n_side, n_side, n_depth), v), chi_min, chi_max, slice_chi, slice_z, slice_mask, box_z, n_pix)
 
     @property

@@ -1,6 +1,7 @@
 """Files of a simulated survey, in formats astronomers' tools read.
 
-``write_survey(result, out)`` writes (each file atomically: a killed run never leaves a truncated file):
+``write_survey(result, out)`` writes, as one run (:mod:`xcosmo.runs`: staged, committed with a ``run.json`` listing
+every file, so a killed run never leaves a truncated file or a folder mixing two runs):
 
 * ``catalogue.fits``: the cluster catalogue (FITS binary table; units in TUNITn, descriptions in TCOMMn);
 * ``xod.h5``: the XOD counts and bin edges, with the parameters, seed, preset settings and package version as
@@ -28,7 +29,7 @@ from .xod import save_xod
 if TYPE_CHECKING:  # the pipeline imports this module when it writes its result
     from .pipeline import SurveyResult
 
-__all__ = ["write_survey", "write_maps", "MAP_UNITS"]
+__all__ = ["write_survey", "write_survey_files", "write_maps", "MAP_UNITS"]
 
 MAP_UNITS = {  # (BUNIT, header comment: at most 45 characters to fit the 80-character card)
     "cr_05_1": ("ct / s", "[0.5-1] keV, pn+MOS1+MOS2, per pixel"),
@@ -93,15 +94,33 @@ def _preview(result: SurveyResult, l: int, path: Path, n_panels: int = 4) -> Pat
     return save_png(fig, path, 90)
 
 
-def write_survey(result: SurveyResult, out: str | Path, previews: bool = True) -> dict[str, Path]:
-    """Write a :class:`xcosmo.pipeline.SurveyResult` into the folder ``out``; returns the paths written."""
+def write_survey(result: SurveyResult, out: str | Path, *, overwrite: bool = False, previews: bool = True) -> Path:
+    """Write a :class:`xcosmo.pipeline.SurveyResult` into the folder ``out`` as one run (:func:`xcosmo.runs.run_folder`:
+    a non-empty ``out`` is refused unless ``overwrite``, and ``out/run.json`` lists the files); returns ``out``."""
+    from .pipeline import SurveyResult
+    from .runs import run_folder
+
+    check_type("result", result, SurveyResult, "an xcosmo.pipeline.SurveyResult")
+    with run_folder(out, command="write_survey", overwrite=overwrite, metadata=_run_metadata(result)) as stage:
+        write_survey_files(result, stage, previews)
+    return Path(out)
+
+
+def _run_metadata(result: SurveyResult) -> dict:
+    return {"params": result.params.as_dict(), "seed": result.seed, "preset": result.preset.name}
+
+
+def write_survey_files(result: SurveyResult, out: str | Path, previews: bool = True) -> dict[str, Path]:
+    """Write the files of a :class:`xcosmo.pipeline.SurveyResult` into the existing folder ``out`` (each atomically,
+    but not as one run: use :func:`write_survey` unless ``out`` is a :func:`xcosmo.runs.run_folder` staging folder);
+    returns the paths written."""
     from .pipeline import SurveyResult
 
     check_type("result", result, SurveyResult, "an xcosmo.pipeline.SurveyResult")
     out = ensure_writable_dir(out)
     maps_dir = ensure_writable_dir(out / "maps")
     paths = {"catalogue": write_table(result.catalogue, out / "catalogue.fits")}
-    save_xod(out / "xod.h5", result.xod, result.binning, result.metadata)
+    save_xod(out / "xod.h5", result.xod, result.binning, result.survey, result.metadata)
     paths["xod"] = out / "xod.h5"
     for l in range(result.preset.n_lightcones):
         paths[f"maps_{l}"] = write_maps(result, maps_dir / f"lightcone_{l:02d}.fits", l)

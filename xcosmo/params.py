@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from xcosmo.checks import check_integer, in_range, is_traced
+from xcosmo.checks import as_numeric, check_integer, check_shape, in_range, is_traced
 
 __all__ = ["PARAM_NAMES", "Params", "Prior", "PRIOR", "Bound"]
 
@@ -80,11 +80,12 @@ class Params(eqx.Module):
     def from_array(cls, theta: ArrayLike) -> "Params":
         """Build from an array whose last axis holds the six parameters in the order of :data:`PARAM_NAMES`."""
         if not is_traced(theta):
+            theta = as_numeric("theta", theta)
             shape = np.shape(theta)
-            if len(shape) == 0 or shape[-1] != len(PARAM_NAMES):
+            if len(shape) == 0 or shape[-1] != len(PARAM_NAMES) or np.size(theta) == 0:
                 raise ValueError(
-                    f"theta: expected an array whose last axis has {len(PARAM_NAMES)} entries "
-                    f"{PARAM_NAMES}, got shape {shape}"
+                    f"theta has shape {shape}, which is not allowed: expected a non-empty array whose last axis has "
+                    f"{len(PARAM_NAMES)} entries {PARAM_NAMES}"
                 )
         theta = jnp.asarray(theta)
         return cls(*(theta[..., i] for i in range(len(PARAM_NAMES))))
@@ -155,6 +156,7 @@ class Prior:
 
     def sample(self, key: jax.Array, n: int) -> jax.Array:
         """``n`` independent draws from the prior, shape ``(n, 6)``."""
+        check_integer("n", n, 0)
         return self.from_unit(jax.random.uniform(key, (n, len(self.bounds))))
 
     def latin_hypercube(self, key: jax.Array, n: int) -> jax.Array:
@@ -173,6 +175,10 @@ class Prior:
 
     def log_prob(self, theta: ArrayLike) -> jax.Array:
         """Log prior density of ``theta[..., 6]`` in the parameters themselves (``-inf`` outside the box)."""
+        if not is_traced(theta):
+            theta = as_numeric("theta", theta)
+            check_shape("theta", theta, (None,) * (np.ndim(theta) - 1) + (len(PARAM_NAMES),),
+                        f" with a last axis of the {len(PARAM_NAMES)} parameters {PARAM_NAMES}")  # fmt: skip
         theta = jnp.asarray(theta)
         lo, hi = jnp.asarray(self.low), jnp.asarray(self.high)
         logs = jnp.asarray([b.log for b in self.bounds])

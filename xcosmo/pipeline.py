@@ -41,11 +41,11 @@ from .nbody import Box, PMSettings, density, evolve
 from .painting import Painter, PowerLawPainter
 from .params import Params
 from .presets import Preset, load_preset
-from .xod import Binning, Survey
+from .xod import Binning, Survey, check_survey_binning
 from .xray import voxel_count_rates
 from .xray.countrates import Z_MAX, default_table
 
-__all__ = ["simulate_survey", "SurveyResult", "RunPlan", "plan_run", "MAP_NAMES"]
+__all__ = ["simulate_survey", "SurveyResult", "RunPlan", "plan_run", "available_memory", "MAP_NAMES"]
 
 MAP_NAMES = ("cr_05_1", "cr_1_2", "rho_dm", "mass_200c")
 """Maps of every box: count rates in [0.5-1] and [1-2] keV (counts/s per pixel), dark-matter rho/rho_crit (maximum
@@ -53,9 +53,10 @@ along the line of sight, dimensionless) and the column mass of voxels above 200 
 FIELD_CENTRE = (35.0, -4.5)
 """Default (RA, Dec) of the first light cone's centre, degrees (the XXL-North field); further light cones are placed
 side by side in RA."""
-BASE_MEMORY = 1.5 * 2**30
-"""Memory of the process before the first box (JAX, compiled programs, X-ray tables), bytes: measured peak RSS of
-one-box runs is 1.5 GiB on CPU whatever the box size up to 2e5 particles."""
+BASE_MEMORY = 1.6 * 2**30
+"""Memory of the process before the first box (JAX, compiled programs, X-ray tables, sep, the output writers), bytes:
+the peak RSS of a whole ``tiny`` run on CPU (1.73 GiB, jax 0.10) less its boxes' share of the estimate. Checked
+against real runs by ``tests/test_cli_process.py`` (tiny) and ``bench/memory_plan.py`` (tiny, quickstart)."""
 BYTES_PER_VOXEL_MAPS = 48
 """Per-voxel memory of painting and emission on top of the N-body state: n_e, kT, two band rates, rho and the
 projection temporaries (float32)."""
@@ -100,7 +101,7 @@ class RunPlan:
         )
 
 
-def _available_memory() -> tuple[int, str]:
+def available_memory() -> tuple[int, str]:
     """Memory the run may use: the accelerator's limit, or the host's available memory on CPU."""
     dev = jax.devices()[0]
     if dev.platform != "cpu":
@@ -133,7 +134,7 @@ def plan_run(params: Params, preset: str | Path | Preset = "quickstart") -> RunP
     weights = 4 * box.mesh_shape[2] * lc.n_pix * box.mesh_shape[0]
     maps = 4 * len(MAP_NAMES) * lc.n_pix**2 * preset.lightcone.n_boxes * preset.n_lightcones
     memory = int(BASE_MEMORY) + box.memory_bytes + BYTES_PER_VOXEL_MAPS * box.n_particles + weights + maps
-    available, device = _available_memory()
+    available, device = available_memory()
     return RunPlan(params, cosmo, preset, lc, box.n_particles, lc.n_particles * preset.n_lightcones, memory, available, device)
 
 
@@ -196,6 +197,7 @@ def simulate_survey(
     progress: bool = True,
     field_centre: tuple[float, float] = FIELD_CENTRE,
     binning: Binning | None = None,
+    overwrite: bool = False,
 ) -> SurveyResult:
     """Simulate a survey: ``n_lightcones`` light cones, their maps, catalogue and XOD (paper section 2.3).
 
@@ -205,33 +207,55 @@ def simulate_survey(
     seed : integer seed of all random initial conditions.
     preset : ``"tiny"``, ``"quickstart"``, ``"paper"``, a YAML file or a :class:`Preset`.
     painter : baryon painter (default :class:`xcosmo.painting.PowerLawPainter`).
-    out : folder to write ``catalogue.fits``, ``xod.h5``, ``maps/`` and ``previews/`` into (atomic writes).
+    out : folder to write ``catalogue.fits``, ``xod.h5``, ``maps/``, ``previews/`` and ``run.json`` into, as one run
+        (:func:`xcosmo.runs.run_folder`: locked, staged, committed when complete).
     progress : show a progress bar over boxes.
     field_centre : (RA, Dec) in degrees of the first light cone's centre.
-    binning : XOD binning (default :class:`Binning`).
+    binning : XOD binning (default :class:`Binning` with its lowest CR edge at the preset's flux cut if lower).
+    overwrite : replace an earlier run in ``out`` (without it, a non-empty ``out`` is refused before any work).
 
-    Raises ``ValueError`` before any simulation for parameters outside the prior, a bad seed or preset, an unwritable
-    output folder, or a run whose estimated memory exceeds what the device has.
+    Raises ``ValueError`` before any simulation for parameters outside the prior, a bad seed or preset, a binning that
+    cannot hold the survey, an output folder that is unwritable, locked by another run or not empty (unless
+    ``overwrite``), or a run whose estimated memory exceeds what the device has.
     """
-    from tqdm.auto import tqdm
-
-    from .io import ensure_writable_dir
+    from .checks import check_bool
+    from .runs import run_folder
 
     check_integer("seed", seed, 0, 2**32)
+    check_bool("overwrite", overwrite)
     plan = plan_run(params, preset)
-    params, cosmo, preset = plan.params, plan.cosmology, plan.preset
-    if out is not None:
-        out = ensure_writable_dir(out)
+    preset = plan.preset
     if not plan.fits:
         raise ValueError(
             f"preset {preset.name!r} needs about {plan.memory_bytes / 2**30:.1f} GiB but {plan.device} has "
             f"{plan.available_bytes / 2**30:.1f} GiB available: use a smaller area, larger voxel_mpc_h, or a bigger device"
         )
-    painter = PowerLawPainter() if painter is None else painter
-    binning = Binning() if binning is None else binning
-    lc = plan.lightcone
     spec = preset.lightcone
     survey = Survey(area_deg2=preset.survey_area_deg2, cr_min=preset.cr_min, z_min=spec.z_min, z_max=spec.z_max)
+    binning = Binning().with_flux_cut(preset.cr_min) if binning is None else binning
+    check_survey_binning(survey, binning)
+    painter = PowerLawPainter() if painter is None else painter
+    if out is None:
+        return _simulate(plan, seed, painter, survey, binning, progress, field_centre)
+    from .outputs import write_survey_files
+
+    meta = {"params": plan.params.as_dict(), "seed": seed, "preset": preset.name}
+    with run_folder(out, command="simulate_survey", overwrite=overwrite, metadata=meta) as stage:
+        result = _simulate(plan, seed, painter, survey, binning, progress, field_centre)
+        t = time.perf_counter()
+        write_survey_files(result, stage)
+        result.timings["output"] += time.perf_counter() - t
+    return result
+
+
+def _simulate(plan: RunPlan, seed: int, painter, survey: Survey, binning: Binning, progress: bool, field_centre
+              ) -> SurveyResult:  # fmt: skip
+    """The simulation of :func:`simulate_survey`, its inputs validated."""
+    from tqdm.auto import tqdm
+
+    params, cosmo, preset = plan.params, plan.cosmology, plan.preset
+    lc = plan.lightcone
+    spec = preset.lightcone
     detection = Detection(threshold=preset.threshold_ct_s_arcmin2 * lc.pixel_arcmin**2, min_area=preset.min_area)
 
     n_lc, n_box = preset.n_lightcones, spec.n_boxes
@@ -261,14 +285,7 @@ def simulate_survey(
     catalogue = catalogue[catalogue["cr_05_2"] > preset.cr_min]
     catalogue.meta.update({"CR_MIN": preset.cr_min, "PRESET": preset.name, "SEED": seed})
     xod = binning.histogram(np.asarray(catalogue["cr_05_2"]), np.asarray(catalogue["hr"]), np.asarray(catalogue["z"]))
-    result = SurveyResult(catalogue, xod, maps, lc, binning, survey, params, seed, preset, timings, centres, painter)
-    if out is not None:
-        from .outputs import write_survey
-
-        t = time.perf_counter()
-        write_survey(result, out)
-        timings["output"] += time.perf_counter() - t
-    return result
+    return SurveyResult(catalogue, xod, maps, lc, binning, survey, params, seed, preset, timings, centres, painter)
 
 
 def _timed(timings: dict, stage: str, fn, *args):

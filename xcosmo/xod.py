@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from jax.typing import ArrayLike
@@ -17,7 +18,17 @@ from jax.typing import ArrayLike
 from xcosmo.checks import check_choice, check_increasing, check_integer, check_number, check_shape, in_range, require
 from xcosmo.constants import FULL_SKY_DEG2
 
-__all__ = ["Survey", "Binning", "OVERFLOW_POLICIES", "save_xod", "load_xod"]
+__all__ = [
+    "Survey",
+    "Binning",
+    "OVERFLOW_POLICIES",
+    "SURVEY_ATTRS",
+    "StoredXOD",
+    "save_xod",
+    "load_xod",
+    "check_survey_binning",
+    "check_same_survey",
+]
 
 OVERFLOW_POLICIES = ("clip", "drop", "error")
 
@@ -92,6 +103,14 @@ class Binning:
             tuple(np.geomspace(*hr_range, n_hr + 1)),
         )
 
+    def with_flux_cut(self, cr_min: float) -> "Binning":
+        """This binning with its lowest CR edge moved down to ``cr_min`` (counts/s) if the cut lies below it (a cut
+        above it needs no change: the models raise the lowest edge to the cut)."""
+        check_number("cr_min", cr_min, 0.0, math.inf, open=True, unit="counts/s")
+        if cr_min >= self.cr_edges[0]:
+            return self
+        return Binning(self.z_edges, (float(cr_min),) + self.cr_edges[1:], self.hr_edges)
+
     @property
     def shape(self) -> tuple[int, int, int]:
         return (len(self.z_edges) - 1, len(self.cr_edges) - 1, len(self.hr_edges) - 1)
@@ -143,16 +162,24 @@ class Binning:
         return counts
 
 
-def save_xod(path, counts: ArrayLike, binning: Binning, metadata: dict | None = None) -> None:
+SURVEY_ATTRS = ("area_deg2", "cr_min", "z_min", "z_max")
+"""Attributes of an XOD file that describe its survey (deg^2, counts/s, redshifts)."""
+
+
+def save_xod(path, counts: ArrayLike, binning: Binning, survey: Survey, metadata: dict | None = None) -> None:
     """Write an XOD to HDF5 atomically: dataset ``counts`` (n_z, n_cr, n_hr) with the bin edges as datasets
-    ``z_edges``, ``cr_edges`` (counts/s, [0.5-2] keV) and ``hr_edges``, and ``metadata`` (parameters, seed,
-    preset, version...) as attributes of the root group."""
+    ``z_edges``, ``cr_edges`` (counts/s, [0.5-2] keV) and ``hr_edges``, the survey's area [deg^2], flux cut [counts/s]
+    and redshift range as attributes (:data:`SURVEY_ATTRS`), and ``metadata`` (parameters, seed, preset,
+    version...) as further attributes of the root group."""
     import json
 
     import h5py
 
+    from xcosmo.checks import check_type
     from xcosmo.io import atomic_path
 
+    check_type("survey", survey, Survey, "an xcosmo.xod.Survey")
+    check_survey_binning(survey, binning)
     counts = binning.check_xod(counts, "counts")
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.create_dataset("counts", data=counts)
@@ -161,12 +188,25 @@ def save_xod(path, counts: ArrayLike, binning: Binning, metadata: dict | None = 
         f["cr_edges"].attrs["unit"] = "counts/s, [0.5-2] keV, EPIC pn+MOS1+MOS2"
         f["counts"].attrs["axes"] = "z, cr, hr"
         for key, value in (metadata or {}).items():
-            f.attrs[key] = value if isinstance(value, (int, float, str, np.number)) else json.dumps(value)
+            if key not in SURVEY_ATTRS:
+                f.attrs[key] = value if isinstance(value, (int, float, str, np.number)) else json.dumps(value)
+        for key in SURVEY_ATTRS:
+            f.attrs[key] = float(getattr(survey, key))
 
 
-def load_xod(path) -> tuple[np.ndarray, Binning, dict]:
-    """Read an XOD written by :func:`save_xod`: (counts, binning, metadata). ``FileNotFoundError`` if missing,
-    ``ValueError`` if the file is not an XOD."""
+class StoredXOD(NamedTuple):
+    """An XOD read from a file: counts (n_z, n_cr, n_hr), its :class:`Binning`, its :class:`Survey` and the other
+    attributes of the file."""
+
+    counts: np.ndarray
+    binning: Binning
+    survey: Survey
+    metadata: dict
+
+
+def load_xod(path) -> StoredXOD:
+    """Read an XOD written by :func:`save_xod`. ``FileNotFoundError`` if missing, ``ValueError`` naming the file and
+    the field if it is not an XOD (missing or malformed dataset, missing survey attributes)."""
     from pathlib import Path
 
     import h5py
@@ -174,14 +214,50 @@ def load_xod(path) -> tuple[np.ndarray, Binning, dict]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"XOD file {str(path)!r} not found")
+    name = f"XOD file {str(path)!r}"
     try:
         with h5py.File(path, "r") as f:
             missing = [k for k in ("counts", "z_edges", "cr_edges", "hr_edges") if k not in f]
             if missing:
-                raise ValueError(f"XOD file {str(path)!r} lacks dataset(s) {missing}")
-            binning = Binning(*(tuple(f[k][()]) for k in ("z_edges", "cr_edges", "hr_edges")))
-            counts = binning.check_xod(f["counts"][()], f"XOD file {str(path)!r} counts")
-            meta = dict(f.attrs)
+                raise ValueError(f"{name} lacks dataset(s) {missing}")
+            groups = [k for k in ("counts", "z_edges", "cr_edges", "hr_edges") if not isinstance(f[k], h5py.Dataset)]
+            if groups:
+                raise ValueError(f"{name}: {groups} must be datasets, not groups")
+            absent = [k for k in SURVEY_ATTRS if k not in f.attrs]
+            if absent:
+                raise ValueError(f"{name} lacks the survey attribute(s) {absent} (area in deg^2, flux cut in counts/s, "
+                                 "redshift range): write XODs with xcosmo.xod.save_xod, which records them")  # fmt: skip
+            binning = Binning(*(tuple(np.ravel(f[k][()])) for k in ("z_edges", "cr_edges", "hr_edges")))
+            survey = Survey(**{k: float(f.attrs[k]) for k in SURVEY_ATTRS})
+            counts = binning.check_xod(f["counts"][()], f"{name} counts")
+            meta = {k: v for k, v in f.attrs.items() if k not in SURVEY_ATTRS}
     except OSError as err:
-        raise ValueError(f"XOD file {str(path)!r} is not a readable HDF5 file: {err}") from None
-    return counts, binning, meta
+        raise ValueError(f"{name} is not a readable HDF5 file: {err}") from None
+    except (TypeError, ValueError) as err:
+        raise ValueError(str(err) if str(err).startswith(name) else f"{name}: {err}") from None
+    return StoredXOD(counts, binning, survey, meta)
+
+
+def check_survey_binning(survey: Survey, binning: Binning) -> None:
+    """``ValueError`` unless ``binning`` can hold ``survey``'s clusters: the lowest CR edge must not lie above the
+    flux cut (clusters between the two would be silently dropped) and the z edges must lie within its z range."""
+    cr_lo = binning.cr_edges[0]
+    require(survey.cr_min >= cr_lo * (1 - 1e-9), "cr_min", survey.cr_min,
+            f"the flux cut must not be below the binning's lowest CR edge {cr_lo:g} counts/s (clusters in between "
+            "would be counted nowhere): lower that edge (Binning.with_flux_cut) or raise the cut")  # fmt: skip
+    z_lo, z_hi = binning.z_edges[0], binning.z_edges[-1]
+    require(z_lo >= survey.z_min - 1e-9 and z_hi <= survey.z_max + 1e-9, "binning z edges", (z_lo, z_hi),
+            f"must lie within the survey's z range [{survey.z_min:g}, {survey.z_max:g}]")  # fmt: skip
+
+
+def check_same_survey(name: str, given: tuple[Survey, Binning], expected: tuple[Survey, Binning]) -> None:
+    """``ValueError`` unless an XOD of ``given`` (survey, binning) can be compared bin by bin with a model of
+    ``expected``: same area, flux cut, redshift range and bin edges (to 1e-6 relative). The message names both values."""
+    (s1, b1), (s2, b2) = given, expected
+    for key in SURVEY_ATTRS:
+        a, b = getattr(s1, key), getattr(s2, key)
+        require(math.isclose(a, b, rel_tol=1e-6), f"{name} {key}", a, f"the model's survey has {key} = {b:g}")
+    for key in ("z_edges", "cr_edges", "hr_edges"):
+        a, b = np.asarray(getattr(b1, key)), np.asarray(getattr(b2, key))
+        same = a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=0.0)
+        require(same, f"{name} {key}", a, f"the model's binning has {key} = {np.round(b, 4).tolist()}")

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from xcosmo.checks import in_range, require
+from xcosmo.checks import check_type, in_range, require
 from xcosmo.constants import KEV_ERG, METALLICITY, MPC_CM
 from xcosmo.cosmology import Cosmology, comoving_distance, luminosity_distance
 from xcosmo.precision import float64
@@ -200,6 +200,8 @@ def band_count_rates(
 
     Returns ``(cr_05_1, cr_1_2)``; CR[0.5-2] is their sum and HR = cr_1_2 / cr_05_1.
     """
+    if response is not None:
+        check_type("response", response, Response, "an xcosmo.xray.Response (or None for the built-in EPIC one)")
     norm = in_range("norm", norm, 0.0, math.inf, unit="cm^-5")
     rates = _table_for(response)(kt_kev, z) * jnp.asarray(norm)[..., None]
     return rates[..., 0], rates[..., 1]

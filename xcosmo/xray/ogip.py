@@ -42,7 +42,7 @@ def _open(path: str | os.PathLike, kind: str):
     try:
         hdul = fits.open(path, memmap=False)
         hdul.verify("silentfix")
-        _ = [hdu.header for hdu in hdul]  # forces astropy to parse every header now
+        _ = [(hdu.header, hdu.data) for hdu in hdul]  # parse every header and read every table now (truncated files)
     except (OSError, ValueError, TypeError, IndexError) as err:
         raise ValueError(f"{kind} file {str(path)!r} is not a readable FITS file: {err}") from None
     if len(hdul) == 0:
@@ -71,6 +71,46 @@ def _columns(hdu, path, kind: str, names: tuple[str, ...]) -> None:
             raise ValueError(f"{kind} file {str(path)!r}: column {n} has unit {unit!r}, expected keV")
 
 
+def _read_columns(hdu, path, kind: str, names: tuple[str, ...]) -> list[np.ndarray]:
+    """The columns ``names`` as float64 arrays; ``ValueError`` naming the file and column if a column cannot be read
+    (a truncated file) or holds non-numbers."""
+    out = []
+    for name in names:
+        try:
+            out.append(np.array(hdu.data[name], dtype=np.float64))
+        except (OSError, ValueError, TypeError, IndexError) as err:
+            raise ValueError(f"{kind} file {str(path)!r}: column {name} cannot be read (truncated file?): {err}") from None
+    return out
+
+
+def _check_grid(path, kind: str, lo_name: str, hi_name: str, lo: np.ndarray, hi: np.ndarray) -> None:
+    """Energy bins [lo, hi) in keV: finite, non-negative, each of positive width, and increasing."""
+    where = f"{kind} file {str(path)!r}"
+    for name, values in ((lo_name, lo), (hi_name, hi)):
+        bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+        if bad.size:
+            raise ValueError(f"{where}: column {name} = {float(values[bad[0]])!r} in row {bad[0]} is not allowed: energies "
+                             "must be finite and >= 0 keV")  # fmt: skip
+    bad = np.flatnonzero(hi <= lo)
+    if bad.size:
+        raise ValueError(f"{where}: row {bad[0]} has {hi_name} = {hi[bad[0]]:g} <= {lo_name} = {lo[bad[0]]:g} keV: "
+                         "every bin needs a positive width")  # fmt: skip
+    bad = np.flatnonzero(np.diff(lo) <= 0)
+    if bad.size:
+        raise ValueError(f"{where}: column {lo_name} is not increasing at row {bad[0] + 1} "
+                         f"({lo[bad[0]]:g} then {lo[bad[0] + 1]:g} keV)")  # fmt: skip
+
+
+def _check_non_negative(path, kind: str, name: str, values: np.ndarray, unit: str, rtol: float = 0.0) -> None:
+    """Finite values >= -rtol x the largest value (real RMFs hold small negatives: down to -0.6% of the largest entry
+    in the EPIC pn RMF epn_ff20_dY9)."""
+    floor = -rtol * float(np.nanmax(np.abs(values), initial=0.0)) if rtol else 0.0
+    bad = np.flatnonzero(~np.isfinite(values.ravel()) | (values.ravel() < floor))
+    if bad.size:
+        raise ValueError(f"{kind} file {str(path)!r}: column {name} = {float(values.ravel()[bad[0]])!r} at index {bad[0]} is "
+                         f"not allowed: values must be finite and >= {floor:.3g} {unit}")  # fmt: skip
+
+
 def _column_number(hdu, name: str) -> int:
     """1-based index of column ``name`` in a FITS binary table (for TLMINn keywords)."""
     return [c.upper() for c in hdu.columns.names].index(name) + 1
@@ -81,10 +121,12 @@ def read_arf(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarra
     with _open(path, "ARF") as hdul:
         hdu = _find_hdu(hdul, path, "ARF", ("SPECRESP",), "SPECRESP")
         _columns(hdu, path, "ARF", ("ENERG_LO", "ENERG_HI", "SPECRESP"))
-        d = hdu.data
-        if d is None or len(d) == 0:
+        if hdu.data is None or len(hdu.data) == 0:
             raise ValueError(f"ARF file {str(path)!r}: SPECRESP extension has no rows")
-        return tuple(np.array(d[c], dtype=np.float64) for c in ("ENERG_LO", "ENERG_HI", "SPECRESP"))
+        e_lo, e_hi, area = _read_columns(hdu, path, "ARF", ("ENERG_LO", "ENERG_HI", "SPECRESP"))
+        _check_grid(path, "ARF", "ENERG_LO", "ENERG_HI", e_lo, e_hi)
+        _check_non_negative(path, "ARF", "SPECRESP", area, "cm^2")
+        return e_lo, e_hi, area
 
 
 def read_rmf(path: str | os.PathLike) -> tuple[np.ndarray, ...]:
@@ -94,17 +136,19 @@ def read_rmf(path: str | os.PathLike) -> tuple[np.ndarray, ...]:
         _columns(hdu, path, "RMF", ("ENERG_LO", "ENERG_HI", "N_GRP", "F_CHAN", "N_CHAN", "MATRIX"))
         ebo = _find_hdu(hdul, path, "RMF", ("EBOUNDS",), "EBOUNDS")
         _columns(ebo, path, "RMF", ("CHANNEL", "E_MIN", "E_MAX"))
-        d, eb = hdu.data, ebo.data
-        order = np.argsort(np.asarray(eb["CHANNEL"]))
-        channels = np.asarray(eb["CHANNEL"])[order]
-        c_lo = np.array(eb["E_MIN"], dtype=np.float64)[order]
-        c_hi = np.array(eb["E_MAX"], dtype=np.float64)[order]
-        if channels.size == 0 or np.any(np.diff(channels) != 1):
+        d = hdu.data
+        if d is None or len(d) == 0 or ebo.data is None or len(ebo.data) == 0:
+            raise ValueError(f"RMF file {str(path)!r}: the MATRIX or EBOUNDS extension has no rows")
+        channel, c_lo, c_hi = _read_columns(ebo, path, "RMF", ("CHANNEL", "E_MIN", "E_MAX"))
+        order = np.argsort(channel)
+        channels, c_lo, c_hi = channel[order].astype(np.int64), c_lo[order], c_hi[order]
+        if np.any(np.diff(channels) != 1):
             raise ValueError(f"RMF file {str(path)!r}: EBOUNDS CHANNEL must be consecutive channel numbers")
+        _check_grid(path, "RMF", "E_MIN", "E_MAX", c_lo, c_hi)
         tlmin = hdu.header.get(f"TLMIN{_column_number(hdu, 'F_CHAN')}")
         first = int(tlmin) if tlmin is not None else int(channels[0])
-        e_lo = np.array(d["ENERG_LO"], dtype=np.float64)
-        e_hi = np.array(d["ENERG_HI"], dtype=np.float64)
+        e_lo, e_hi = _read_columns(hdu, path, "RMF", ("ENERG_LO", "ENERG_HI"))
+        _check_grid(path, "RMF", "ENERG_LO", "ENERG_HI", e_lo, e_hi)
         matrix = np.zeros((e_lo.size, channels.size))
         n_grp, f_chan, n_chan, values = d["N_GRP"], d["F_CHAN"], d["N_CHAN"], d["MATRIX"]
         for i in range(e_lo.size):
@@ -127,6 +171,7 @@ def read_rmf(path: str | os.PathLike) -> tuple[np.ndarray, ...]:
             for s, n in zip(starts, lengths, strict=True):
                 matrix[i, s : s + n] = row[k : k + n]
                 k += n
+        _check_non_negative(path, "RMF", "MATRIX", matrix, "(probabilities, or cm^2 in an RSP)", rtol=0.01)
         return e_lo, e_hi, c_lo, c_hi, matrix
 
 
