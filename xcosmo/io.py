@@ -125,14 +125,22 @@ def write_table(table, path: str | os.PathLike, format: str | None = None) -> Pa
 
 def read_table(path: str | os.PathLike):
     """Read a table written by :func:`write_table` (a catalogue, an HMF table) as an astropy ``QTable``, with its
-    h-units (``Msun / littleh``) parsed: plain ``Table.read`` warns on them unless ``astropy.cosmology.units`` is
-    enabled, which this does for the duration of the read."""
+    h-units (``solMass / littleh``) parsed: astropy's FITS reader knows no ``littleh`` (not a FITS unit) and warns,
+    leaving an unrecognised unit; here such units are parsed in astropy's generic format with
+    ``astropy.cosmology.units`` enabled."""
+    import warnings
+
     import astropy.cosmology.units as cu
     import astropy.units as u
-    from astropy.table import QTable
+    from astropy.table import QTable, Table
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"table file {str(path)!r} not found")
-    with u.add_enabled_units(cu):
-        return QTable.read(path)
+    with u.add_enabled_units(cu), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*did not parse as fits unit.*", category=u.UnitsWarning)
+        table = Table.read(path)
+        for col in table.itercols():
+            if isinstance(col.unit, u.UnrecognizedUnit):
+                col.unit = u.Unit(col.unit.name)
+        return QTable(table)
