@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import erfc, ndtr
 
-from xcosmo.checks import check_number, require
+from xcosmo.checks import check_number
 from xcosmo.constants import KT_RANGE_KEV, M_MAX, MPC_CM
 from xcosmo.cosmology import Cosmology, LagrangianWindows, comoving_distance, comoving_volume_element
 from xcosmo.hmf import _mass_function, mass_function_at

@@ -37,7 +37,7 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-from xcosmo.checks import fail, require
+from xcosmo.checks import fail
 from xcosmo.io import TEMP_PREFIX, fsync_dir, set_umask_mode
 
 __all__ = ["run_folder", "verify_run", "MANIFEST", "STAGING_PREFIX"]
@@ -149,7 +149,6 @@ def run_folder(out: str | os.PathLike, *, command: str, overwrite: bool = False,
     from xcosmo import __version__
     from xcosmo.io import ensure_writable_dir
 
-    require(str(out) != "", "output directory", str(out), "an empty path is not a folder; name one")
     out = ensure_writable_dir(out)
     fd = _lock(out)
     try:
