@@ -376,10 +376,10 @@ def _check_counts(lam, min_counts: float | None) -> np.ndarray:
 
 def analytic_fisher(forward=None, phi=None, *, prior_sigma=None, method: str = "autodiff") -> FisherResult:
     """Fisher matrix of the analytical model (:class:`xcosmo.analytic.AnalyticModel`, default survey and binning
-    when ``forward`` is None) at ``phi`` (default :func:`xcosmo.analytic.fiducial_phi`), with the names
+    when ``forward`` is None) at ``phi`` (default the fiducial phi of its relation set), with the names
     :data:`xcosmo.analytic.PHI_NAMES`."""
-    from xcosmo.analytic import PHI_NAMES, AnalyticModel, fiducial_phi
+    from xcosmo.analytic import PHI_NAMES, AnalyticModel
 
     forward = AnalyticModel.build() if forward is None else forward
-    phi = fiducial_phi() if phi is None else phi
+    phi = forward.fiducial_phi() if phi is None else phi
     return fisher_matrix(forward.from_phi, phi, prior_sigma=prior_sigma, method=method, names=PHI_NAMES)

@@ -6,8 +6,9 @@ over the (z, CR, HR) bins, lambda from :class:`xcosmo.analytic.AnalyticModel` (2
 parameters). ``n_i`` may be non-integer (an Asimov XOD, the expectation itself): the formula is used as written.
 
 Priors: Omega_m ~ U(0.1, 0.5) and sigma_8 ~ U(0.6, 1.0) (the paper's table 1); the scaling relations get Gaussian
-priors around their defaults, in ln A for the normalisations (:data:`NUISANCE_PRIOR_SIGMA`): about twice the published
-1-sigma uncertainties of Lieu et al. (2016) and Giles et al. (2016, 2022), wide enough for the XOD to dominate.
+priors around the fiducial values of the model's relation set (:mod:`xcosmo.scaling`), in ln A for the normalisations
+(:func:`nuisance_prior_sigma`): about twice the published 1-sigma uncertainties of Lieu et al. (2016) and Giles et
+al. (2016), wide enough for the XOD to dominate.
 
 Everything here computes in float64 (:mod:`xcosmo.precision`); :func:`numpyro_model` is traced by numpyro itself and
 so refuses float32 tracing: sample it with :func:`inference.mcmc.run_nuts`.
@@ -22,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln, ndtr, xlogy
 
-from xcosmo.analytic import PHI_NAMES, AnalyticModel, fiducial_phi
+from xcosmo.analytic import PHI_NAMES, AnalyticModel
 from xcosmo.checks import check_shape, in_range
 from xcosmo.params import PRIOR
 from xcosmo.precision import float64, require_x64
@@ -36,29 +37,27 @@ __all__ = [
     "poisson_draw",
     "check_data",
     "default_forward",
-    "NUISANCE_PRIOR_SIGMA",
+    "nuisance_prior_sigma",
     "phi_from_sites",
     "nuisance_prior_sigma_phi",
 ]
 
-NUISANCE_PRIOR_SIGMA: dict[str, float] = {
-    "ln_a_mt": 0.13,  # Lieu+16: A_MT = (3.72 +- 0.47)e13 Msun
-    "alpha_mt": 0.12,  # Lieu+16: 1.67 +- 0.12
-    "gamma_mt": 0.5,  # not measured by Lieu+16: a broad prior around self-similar evolution
-    "ln_a_lt": 0.15,  # Giles+16/22: normalisations known to 10-15%
-    "alpha_lt": 0.15,  # Giles+16: 3.08 +- 0.15
-    "gamma_lt": 0.77,  # Giles+16: E(z)^(1.64 +- 0.77)
-}
-"""Widths of the Gaussian nuisance priors (ln A for normalisations), centred on :class:`ScalingRelations`."""
+def nuisance_prior_sigma(forward: AnalyticModel | None = None) -> dict[str, float]:
+    """Widths of the Gaussian nuisance priors of the model's relation set (:attr:`xcosmo.scaling.RelationSet.
+    prior_sigma`; ``ln_<name>`` for the normalisations A_MT and A_LT), centred on the set's fiducial values."""
+    spec = (default_forward() if forward is None else forward).relations
+    return {(f"ln_{n}" if n in ("a_mt", "a_lt") else n): s for n, s in zip(PHI_NAMES[2:], spec.prior_sigma)}
 
 
-def nuisance_prior_sigma_phi() -> np.ndarray:
+def nuisance_prior_sigma_phi(forward: AnalyticModel | None = None) -> np.ndarray:
     """The nuisance prior widths as Gaussian widths on phi (:data:`PHI_NAMES`; A_MT, A_LT linearised from ln A),
     with no prior (inf) on Omega_m and sigma_8: for Fisher matrices comparable with the numpyro model."""
-    fid = dict(zip(PHI_NAMES, fiducial_phi()))
+    forward = default_forward() if forward is None else forward
+    fid = dict(zip(PHI_NAMES, forward.fiducial_phi()))
+    widths = nuisance_prior_sigma(forward)
     out = [np.inf, np.inf]
     for name in PHI_NAMES[2:]:
-        out.append(NUISANCE_PRIOR_SIGMA[f"ln_{name}"] * fid[name] if name in ("a_mt", "a_lt") else NUISANCE_PRIOR_SIGMA[name])
+        out.append(widths[f"ln_{name}"] * fid[name] if name in ("a_mt", "a_lt") else widths[name])
     return np.array(out)
 
 
@@ -81,7 +80,7 @@ def poisson_log_likelihood(lam: jax.Array, counts: jax.Array) -> jax.Array:
 
 @functools.lru_cache(maxsize=1)
 def default_forward() -> AnalyticModel:
-    """The analytical model of the default survey and binning (built once per process)."""
+    """The analytical model of the default survey, binning and relation set (built once per process)."""
     return AnalyticModel.build()
 
 
@@ -118,7 +117,7 @@ def numpyro_model(data=None, forward: AnalyticModel | None = None):
       (sigma_8 does at both ends of the Omega_m-sigma_8 ridge), its tail in this coordinate is the Gaussian one of
       the prior, not the exponential one of numpyro's default logit coordinate, which is what a flow with a Gaussian
       base (``run_nuts(..., neutra=True)``) represents well;
-    - each scaling-relation parameter: its prior centre plus :data:`NUISANCE_PRIOR_SIGMA` times ``<name>_std``, in
+    - each scaling-relation parameter: its prior centre plus :func:`nuisance_prior_sigma` times ``<name>_std``, in
       ln A for the normalisations.
 
     The likelihood is a ``numpyro.factor`` when ``data`` is given (Asimov data allowed), a Poisson ``xod`` sample
@@ -129,7 +128,8 @@ def numpyro_model(data=None, forward: AnalyticModel | None = None):
 
     require_x64("inference.likelihood.numpyro_model")
     forward = default_forward() if forward is None else forward
-    fid = dict(zip(PHI_NAMES, fiducial_phi()))
+    fid = dict(zip(PHI_NAMES, forward.fiducial_phi()))
+    widths = nuisance_prior_sigma(forward)
     bounds = {b.name: b for b in PRIOR.bounds}
     sites = {}
     for name in ("omega_m", "sigma_8"):
@@ -137,7 +137,7 @@ def numpyro_model(data=None, forward: AnalyticModel | None = None):
         sites[name] = numpyro.deterministic(name, low + (high - low) * ndtr(numpyro.sample(f"{name}_std", dist.Normal())))
     for name in PHI_NAMES[2:]:
         log = name in ("a_mt", "a_lt")
-        sigma = NUISANCE_PRIOR_SIGMA[f"ln_{name}" if log else name]
+        sigma = widths[f"ln_{name}" if log else name]
         offset = sigma * numpyro.sample(f"{name}_std", dist.Normal(0.0, 1.0))
         value = fid[name] * jnp.exp(offset) if log else fid[name] + offset
         sites[name] = numpyro.deterministic(name, value)
@@ -152,7 +152,7 @@ def numpyro_model(data=None, forward: AnalyticModel | None = None):
 def asimov_data(phi=None, forward: AnalyticModel | None = None) -> np.ndarray:
     """The expected XOD lambda(phi) (default: the fiducial), used as data: an "Asimov" data set."""
     forward = default_forward() if forward is None else forward
-    phi = fiducial_phi() if phi is None else np.asarray(phi, dtype=float)
+    phi = forward.fiducial_phi() if phi is None else np.asarray(phi, dtype=float)
     return np.asarray(forward.from_phi(jnp.asarray(phi)))
 
 

@@ -10,8 +10,9 @@
   and z only and rises with T, so each HR bin is an interval of T at each redshift (found once, by inverting the
   tabulated HR(T)), integrated with Gauss-Legendre nodes; the probability below the table's lowest temperature goes
   to the first HR bin and above its highest to the last one (HR "clip", as :meth:`Binning.histogram` does).
-- P(CR | T, z): L_bol is log-normal around the L-T relation, and CR = L_bol / Lambda(T) * 1e-14 R(T, z) /
-  (4 pi chi(z)^2), with Lambda the bolometric emissivity, R the count rate per unit apec norm and chi the comoving
+- P(CR | T, z): L (rest frame, in the band of the relation set: bolometric or [0.5-2] keV) is log-normal around the
+  L-T relation, and CR = L / Lambda_band(T) * 1e-14 R(T, z) / (4 pi chi(z)^2), with Lambda_band the emissivity in
+  that band (:func:`xcosmo.xray.countrates.emissivity`), R the count rate per unit apec norm and chi the comoving
   distance in cm (D_A (1+z) = chi in a flat universe). So ln CR is normal with sigma_lnL|T and the CR bins are
   differences of error functions. The lowest CR edge is raised to the survey's flux cut; the top bin is open.
 
@@ -31,14 +32,14 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import erfc, ndtr
 
-from xcosmo.checks import check_number
+from xcosmo.checks import check_number, require
 from xcosmo.constants import KT_RANGE_KEV, M_MAX, MPC_CM
 from xcosmo.cosmology import Cosmology, LagrangianWindows, comoving_distance, comoving_volume_element
 from xcosmo.hmf import _mass_function, mass_function_at
 from xcosmo.params import Params
 from xcosmo.precision import float64
 from xcosmo.quadrature import nodes_and_weights
-from xcosmo.scaling import NUISANCE_NAMES, ScalingRelations
+from xcosmo.scaling import BANDS, DEFAULT_RELATIONS, NUISANCE_NAMES, RelationSet, ScalingRelations, relation_set
 from xcosmo.xod import Binning, Survey, check_survey_binning
 
 __all__ = ["AnalyticModel", "expected_counts", "dndz", "sample_catalogue", "PHI_NAMES", "fiducial_phi"]
@@ -51,10 +52,10 @@ _N_Z, _N_M, _N_T = 4, 32, 8  # Gauss-Legendre nodes per z bin, over ln M, per HR
 # lambda by < 1e-5 relative in every bin above 0.01 counts; 3 z or 6 T nodes by 3e-3)
 
 
-def fiducial_phi() -> np.ndarray:
-    """(Omega_m, sigma_8) = (0.3, 0.8) and the default scaling relations, in the order of :data:`PHI_NAMES`."""
-    defaults = ScalingRelations()
-    return np.array([0.3, 0.8] + [float(getattr(defaults, n)) for n in NUISANCE_NAMES])  # numpy float64: A_LT ~ 1e44
+def fiducial_phi(relations: str | RelationSet = DEFAULT_RELATIONS) -> np.ndarray:
+    """(Omega_m, sigma_8) = (0.3, 0.8) and the fiducial values of a relation set (default ``"xxl"``), in the order of
+    :data:`PHI_NAMES`."""
+    return np.array([0.3, 0.8, *relation_set(relations).values])  # numpy float64: A_LT ~ 1e44
 
 
 class AnalyticModel(eqx.Module):
@@ -74,6 +75,7 @@ class AnalyticModel(eqx.Module):
     ln_cr_edges: jax.Array  # (n_cr,): lower edges of the CR bins, the lowest raised to the flux cut (top bin open)
     survey: Survey = eqx.field(static=True)  # what the expected counts describe (files are checked against it)
     binning: Binning = eqx.field(static=True)
+    relations: RelationSet = eqx.field(static=True)  # scatters, band, pivot; the six free values come with phi
     m_min: float = eqx.field(static=True)
 
     @property
@@ -90,13 +92,31 @@ class AnalyticModel(eqx.Module):
         cls,
         survey: Survey | None = None,
         binning: Binning | None = None,
-        m_min: float = 5e12,
+        relations: str | RelationSet = DEFAULT_RELATIONS,
+        m_min: float | None = None,
+        extrapolate: bool = False,
         count_rate_table=None,
     ) -> "AnalyticModel":
         """Precompute every phi-independent quantity for ``survey`` and ``binning`` (defaults: :class:`Survey`,
-        :class:`Binning`); ``m_min`` (Msun/h) is the lowest M500c integrated over (below it no cluster reaches
-        0.02 c/s at z > 0.1)."""
-        from xcosmo.xray.countrates import bolometric_emissivity, default_table
+        :class:`Binning`) with the relation set ``relations`` (:data:`xcosmo.scaling.RELATION_SETS`, default
+        ``"xxl"``).
+
+        ``m_min`` (Msun/h) is the lowest M500c integrated over; by default the set's domain of validity
+        (:attr:`RelationSet.m_min`, T = 1 keV at z = 0). A lower value extrapolates the relations below the
+        clusters they were measured on and is refused unless ``extrapolate=True``."""
+        from xcosmo.checks import check_bool
+
+        survey = Survey() if survey is None else survey
+        binning = Binning() if binning is None else binning
+        spec = relation_set(relations)
+        check_bool("extrapolate", extrapolate)
+        m_min = spec.m_min if m_min is None else m_min
+        check_number("m_min", m_min, 0.0, M_MAX, open=True, unit="Msun/h")
+        require(extrapolate or m_min >= spec.m_min * (1 - 1e-12), "m_min", m_min,
+                f"the {spec.name!r} relations hold down to M500c = {spec.m_min:.3g} Msun/h (T = {spec.t_min_kev:g} keV "
+                "at z = 0); pass extrapolate=True to integrate below it")  # fmt: skip
+        check_survey_binning(survey, binning)
+        from xcosmo.xray.countrates import default_table, emissivity
 
         survey = Survey() if survey is None else survey
         binning = Binning() if binning is None else binning
@@ -125,7 +145,7 @@ class AnalyticModel(eqx.Module):
         t_nodes = np.exp(ln_t)
         z_b = np.broadcast_to(zs.reshape(-1)[:, None, None], t_nodes.shape)
         r_tot = np.asarray(table(t_nodes, z_b)).sum(axis=-1)
-        lam = np.asarray(bolometric_emissivity(t_nodes))
+        lam = np.asarray(emissivity(t_nodes, BANDS[spec.band]))  # the relation's luminosity band, rest frame
         ln_conv = np.log(1e-14 * r_tot / (4.0 * math.pi * lam))
 
         cr_low = max(cr_e[0], survey.cr_min)
@@ -135,7 +155,7 @@ class AnalyticModel(eqx.Module):
         return cls(
             jnp.asarray(zs), jnp.asarray(wz), jnp.asarray(ln_m), jnp.asarray(wm), LagrangianWindows.build(np.exp(ln_m)),
             r(ln_t), r(w_t), r(ln_conv), jnp.asarray(ln_cr),
-            survey, binning, float(m_min),
+            survey, binning, spec, float(m_min),
         )  # fmt: skip
 
     # --- evaluation ---------------------------------------------------------------------------------------------
@@ -158,7 +178,7 @@ class AnalyticModel(eqx.Module):
         tails = tails.at[:, :, 0, 0].set(jnp.sum(weighted_n * below, axis=-1))
         tails = tails.at[:, :, -1, 1].set(jnp.sum(weighted_n * above, axis=-1))
         a = jnp.concatenate([a_nodes, tails], axis=-1)  # (Z, nz, hr, t + 2)
-        # ln CR at each T node: ln L_bol (physical, erg/s) + conversion - 2 ln chi_cm
+        # ln CR at each T node: ln L (physical, erg/s, the set's band) + conversion - 2 ln chi_cm
         chi_cm = comoving_distance(cosmo, z) / cosmo.h * MPC_CM
         ln_l = sr.mean_ln_l(cosmo, jnp.exp(self.ln_t), z[..., None, None]) - 2.0 * jnp.log(cosmo.h)
         mu_cr = ln_l + self.ln_conv - 2.0 * jnp.log(chi_cm)[..., None, None]
@@ -168,8 +188,11 @@ class AnalyticModel(eqx.Module):
 
     @float64
     def expected_counts(self, params: Params, nuisance: ScalingRelations | None = None) -> jax.Array:
-        """Expected counts lambda in every XOD bin, shape (n_z, n_cr, n_hr), float64."""
-        nuisance = ScalingRelations() if nuisance is None else nuisance
+        """Expected counts lambda in every XOD bin, shape (n_z, n_cr, n_hr), float64 (``nuisance``: default the fiducial
+        relations of the model's set)."""
+        nuisance = self.relations.fiducial() if nuisance is None else nuisance
+        require(nuisance.spec == self.relations, "nuisance", f"relations of the set {nuisance.spec.name!r}",
+                f"the model was built for the set {self.relations.name!r} (its scatters and luminosity band)")  # fmt: skip
         return _jit_counts(self, Cosmology.from_params(params), nuisance)
 
     @float64
@@ -179,7 +202,11 @@ class AnalyticModel(eqx.Module):
         traceable, for Fisher matrices and samplers. A_LT ~ 1e44 erg/s h^-2 overflows float32: give phi in float64
         (numpy, or traced under ``jax.enable_x64(True)``)."""
         phi = jnp.asarray(phi)
-        return self._counts(Cosmology(phi[0], phi[1]), ScalingRelations.from_array(phi[2:]))
+        return self._counts(Cosmology(phi[0], phi[1]), ScalingRelations.from_array(phi[2:], self.relations))
+
+    def fiducial_phi(self) -> np.ndarray:
+        """phi at (0.3, 0.8) and the fiducial values of the model's relation set."""
+        return fiducial_phi(self.relations)
 
     @float64
     def dndz(self, params: Params, nuisance: ScalingRelations | None = None) -> jax.Array:
@@ -211,8 +238,8 @@ def _jit_counts(model: AnalyticModel, cosmo: Cosmology, sr: ScalingRelations) ->
 
 
 @functools.lru_cache(maxsize=8)
-def _forward_for(survey: Survey, binning: Binning) -> AnalyticModel:
-    return AnalyticModel.build(survey, binning)
+def _forward_for(survey: Survey, binning: Binning, relations: RelationSet) -> AnalyticModel:
+    return AnalyticModel.build(survey, binning, relations)
 
 
 def expected_counts(
@@ -226,12 +253,13 @@ def expected_counts(
     Parameters
     ----------
     params : the cosmology (only Omega_m and sigma_8 enter the analytical model).
-    nuisance : the scaling relations (default: :class:`ScalingRelations` defaults).
+    nuisance : the scaling relations (default: the fiducial ones of the ``"xxl"`` set); the model uses their set.
     survey, binning : defaults :class:`Survey` (200 deg^2, CR > 0.02 c/s, 0.1 < z < 0.5) and :class:`Binning`.
     """
+    nuisance = relation_set().fiducial() if nuisance is None else nuisance
     survey = Survey() if survey is None else survey
     binning = Binning() if binning is None else binning
-    return _forward_for(survey, binning).expected_counts(params, nuisance)
+    return _forward_for(survey, binning, nuisance.spec).expected_counts(params, nuisance)
 
 
 @float64
@@ -251,19 +279,21 @@ def sample_catalogue(
     params: Params,
     nuisance: ScalingRelations | None = None,
     survey: Survey | None = None,
-    m_min: float = 5e12,
+    m_min: float | None = None,
     n_grid: int = 400,
 ) -> dict[str, np.ndarray]:
     """Draw one mock cluster catalogue from the analytical model (all haloes above ``m_min``, before selection).
 
     N ~ Poisson(N_haloes); (z, ln M) from dN/dz/dlnM on an ``n_grid`` x ``n_grid`` grid (cells drawn by their
-    probability, positions uniform within a cell); ln T | M and ln L | T from the scaling relations; count rates
-    through the built-in EPIC response. Returns numpy arrays: ``z``, ``m500c`` (Msun/h), ``kt`` (keV), ``l_bol``
-    (erg/s), ``cr_05_1``, ``cr_1_2`` (counts/s). Apply the flux cut and bin with :meth:`Binning.histogram`.
+    probability, positions uniform within a cell); ln T | M and ln L | T from the scaling relations (default: the
+    ``"xxl"`` set's fiducial ones; ``m_min`` default its domain, as :meth:`AnalyticModel.build`); count rates through
+    the built-in EPIC response. Returns numpy arrays: ``z``, ``m500c`` (Msun/h), ``kt`` (keV), ``l_x`` (erg/s, in
+    the set's band), ``cr_05_1``, ``cr_1_2`` (counts/s). Apply the flux cut and bin with :meth:`Binning.histogram`.
     """
-    from xcosmo.xray.countrates import band_count_rates, bolometric_emissivity
+    from xcosmo.xray.countrates import band_count_rates, emissivity
 
-    nuisance = ScalingRelations() if nuisance is None else nuisance
+    nuisance = relation_set().fiducial() if nuisance is None else nuisance
+    m_min = nuisance.spec.m_min if m_min is None else m_min
     survey = Survey() if survey is None else survey
     cosmo = Cosmology.from_params(params)
     z_e = np.linspace(survey.z_min, survey.z_max, n_grid + 1)
@@ -282,12 +312,13 @@ def sample_catalogue(
     ln_t = np.asarray(nuisance.mean_ln_t(cosmo, m, z)) + nuisance.sigma_ln_t_m * np.asarray(jax.random.normal(k_t, (n,)))
     kt = np.exp(ln_t)
     ln_l = np.asarray(nuisance.mean_ln_l(cosmo, kt, z)) - 2.0 * math.log(cosmo.h)
-    l_bol = np.exp(ln_l + nuisance.sigma_lnl_t * np.asarray(jax.random.normal(k_l, (n,))))
+    l_x = np.exp(ln_l + nuisance.sigma_lnl_t * np.asarray(jax.random.normal(k_l, (n,))))
     # the count-rate tables cover kT = 0.1-20 keV: colder or hotter haloes get the edge temperature's spectrum
     kt_x = np.clip(kt, *KT_RANGE_KEV)
     knots = np.geomspace(*KT_RANGE_KEV, 512)  # Lambda(T) is smooth: log-log interpolation on 512 knots (< 1e-5)
-    lam = np.exp(np.interp(np.log(kt_x), np.log(knots), np.log(np.asarray(bolometric_emissivity(knots)))))
+    lam_knots = np.asarray(emissivity(knots, BANDS[nuisance.spec.band]))
+    lam = np.exp(np.interp(np.log(kt_x), np.log(knots), np.log(lam_knots)))
     chi_cm = np.asarray(comoving_distance(cosmo, z)) / cosmo.h * MPC_CM  # D_A (1+z) in cm
-    norm = 1e-14 * (l_bol / lam) / (4.0 * math.pi * chi_cm**2)
+    norm = 1e-14 * (l_x / lam) / (4.0 * math.pi * chi_cm**2)
     soft, hard = band_count_rates(kt_x, z, norm)
-    return {"z": z, "m500c": m, "kt": kt, "l_bol": l_bol, "cr_05_1": np.asarray(soft), "cr_1_2": np.asarray(hard)}
+    return {"z": z, "m500c": m, "kt": kt, "l_x": l_x, "cr_05_1": np.asarray(soft), "cr_1_2": np.asarray(hard)}

@@ -320,6 +320,11 @@ def _mass_function_table(m, zs, values, mdef):
     return table
 
 
+ALL_Z = (0.01, 2.0)
+"""Redshift range of the "all redshifts" surface density printed by ``xcosmo counts`` (the count-rate tables reach
+z = 2)."""
+
+
 @app.command()
 def counts(
     out: str = typer.Option("counts-output", help=_OUT_HELP),
@@ -328,55 +333,72 @@ def counts(
     area: float = typer.Option(200.0, help="Survey area in deg^2."),
     cr_min: float = typer.Option(0.02, help="Flux cut on CR[0.5-2] keV, counts/s (pn+MOS1+MOS2); below 0.02 the "
                                  "lowest CR bin edge moves down to it."),  # fmt: skip
+    relations: str = typer.Option("xxl", help="Scaling relations: xxl (Pacaud et al. 2018's), xcs or xcs-soft."),
+    compare: Optional[str] = typer.Option(None, help="A second relation set whose dN/dz is overlaid on dndz.png."),
     overwrite: bool = _OVERWRITE,
     quiet: bool = _QUIET,
 ):
-    """Expected counts of the analytical model (Tinker08 + M-T + L-T + EPIC response) for a survey.
+    """Expected counts of the analytical model (Tinker08 + M-T + L-T + EPIC response) for a survey, and its surface
+    density of clusters (per deg^2) in the survey's redshift range and at all redshifts (z < 2).
 
     Writes xod.h5 (the expected XOD with its bin edges, survey and parameters), dndz.fits, xod.png, dndz.png and
     run.json into OUT.
     """
     from xcosmo.params import Params
     from xcosmo.runs import run_folder
+    from xcosmo.scaling import relation_set
     from xcosmo.xod import Binning, Survey
 
     say = _speaker(quiet)
     params = Params(omega_m, sigma_8)
     survey = Survey(area_deg2=area, cr_min=cr_min)
+    sets = [relation_set(relations)] + ([] if compare is None else [relation_set(compare)])
     binning = Binning().with_flux_cut(cr_min)
     if binning != Binning():
         say(f"the flux cut {cr_min:g} c/s is below the default lowest CR edge {Binning().cr_edges[0]:g} c/s: "
             f"the lowest CR bin now starts at {cr_min:g} c/s")  # fmt: skip
-    meta = {"params": params.as_dict(), "area_deg2": area, "cr_min": cr_min}
+    meta = {"params": params.as_dict(), "area_deg2": area, "cr_min": cr_min, "relations": relations, "compare": compare}
     with run_folder(out, command="counts", overwrite=overwrite, metadata=meta) as stage:
-        _analytic_counts_into(stage, params, survey, binning, say)
+        _analytic_counts_into(stage, params, survey, binning, say, sets)
     say(f"wrote {out}/xod.h5, dndz.fits, xod.png, dndz.png, run.json")
 
 
-def _analytic_counts_into(folder: Path, params, survey, binning, say) -> float:
-    """The analytical model's expected XOD for ``survey`` in ``binning``, written into ``folder``; its total."""
+def _analytic_counts_into(folder: Path, params, survey, binning, say, sets=None) -> float:
+    """The analytical model's expected XOD for ``survey`` in ``binning`` with the relation sets ``sets`` (the first
+    is the model, the others are overlaid on the dN/dz plot; default the ``"xxl"`` set), written into ``folder``;
+    prints the counts, dN/dz and surface densities; returns the total."""
     from astropy.table import Table
 
     from xcosmo import __version__
     from xcosmo.analytic import AnalyticModel
     from xcosmo.io import ensure_writable_dir, write_table
     from xcosmo.plots import plot_dndz, plot_xod
-    from xcosmo.xod import save_xod
+    from xcosmo.scaling import relation_set
+    from xcosmo.xod import Binning, Survey, save_xod
 
+    sets = [relation_set()] if sets is None else sets
     folder = ensure_writable_dir(folder)
-    forward = AnalyticModel.build(survey, binning)
-    xod = np.asarray(forward.expected_counts(params))
-    save_xod(folder / "xod.h5", xod, binning, survey, {"model": "analytic", "version": __version__, **params.as_dict()})
+    models = [AnalyticModel.build(survey, binning, spec) for spec in sets]
+    xod = np.asarray(models[0].expected_counts(params))
+    meta = {"model": "analytic", "relations": sets[0].name, "version": __version__, **params.as_dict()}
+    save_xod(folder / "xod.h5", xod, binning, survey, meta)
     z_e = np.asarray(binning.z_edges)
-    per_z = xod.sum(axis=(1, 2))
-    table = Table({"z_lo": z_e[:-1], "z_hi": z_e[1:], "n_clusters": per_z})
+    per_z = {f"{m.relations.name} relations": np.asarray(m.dndz(params)) for m in models}
+    table = Table({"z_lo": z_e[:-1], "z_hi": z_e[1:], "n_clusters": per_z[f"{sets[0].name} relations"]})
     table["n_clusters"].info.description = f"expected clusters with CR[0.5-2] > {survey.cr_min:g} c/s"
+    table.meta["RELATION"] = sets[0].name
     write_table(table, folder / "dndz.fits")
-    plot_xod(xod, binning, folder / "xod.png", title=f"analytical model, {survey.area_deg2:g} deg2")
+    plot_xod(xod, binning, folder / "xod.png", title=f"analytical model ({sets[0].name}), {survey.area_deg2:g} deg2")
     plot_dndz(z_e, per_z, f"CR > {survey.cr_min:g} c/s, {survey.area_deg2:g} deg$^2$", folder / "dndz.png")
-    say(f"Analytical model, {survey.area_deg2:g} deg^2, CR[0.5-2] > {survey.cr_min:g} c/s: {xod.sum():.1f} clusters")
-    for lo, hi, n in zip(z_e[:-1], z_e[1:], per_z):
-        say(f"  {lo:.2f} < z < {hi:.2f}: {n:8.1f}")
+    wide = Survey(area_deg2=1.0, cr_min=survey.cr_min, z_min=ALL_Z[0], z_max=ALL_Z[1])
+    all_z = AnalyticModel.build(wide, Binning.regular(n_z=1, z_range=ALL_Z).with_flux_cut(survey.cr_min), sets[0])
+    density_all = float(np.asarray(all_z.expected_counts(params)).sum())
+    say(f"Analytical model ({sets[0].reference}), {survey.area_deg2:g} deg^2, CR[0.5-2] > {survey.cr_min:g} c/s: "
+        f"{xod.sum():.1f} clusters")  # fmt: skip
+    for i, (lo, hi) in enumerate(zip(z_e[:-1], z_e[1:])):
+        say(f"  {lo:.2f} < z < {hi:.2f}: " + "  ".join(f"{v[i]:8.1f}" for v in per_z.values()))
+    say(f"surface density: {xod.sum() / survey.area_deg2:.2f} per deg^2 at {z_e[0]:g} < z < {z_e[-1]:g}, "
+        f"{density_all:.2f} per deg^2 at all redshifts (z < {ALL_Z[1]:g})")  # fmt: skip
     return float(xod.sum())
 
 

@@ -46,13 +46,18 @@ def plot_mass_function(m: np.ndarray, z: np.ndarray, dndlnm: np.ndarray, mdef: s
     return save_png(fig, path, 120)
 
 
-def plot_dndz(z_edges: np.ndarray, counts: np.ndarray, label: str, path: str | Path) -> Path:
-    """Histogram of expected counts per redshift bin (``counts`` has len(z_edges) - 1 entries)."""
+def plot_dndz(z_edges: np.ndarray, counts: np.ndarray | dict[str, np.ndarray], label: str, path: str | Path) -> Path:
+    """Histogram of expected clusters per redshift bin: ``counts`` has len(z_edges) - 1 entries, or is a dict of
+    such arrays by legend label (several models overlaid); ``label`` titles the plot."""
+    curves = counts if isinstance(counts, dict) else {label: counts}
     fig = figure((5.5, 4.2))
     ax = fig.subplots()
-    ax.stairs(counts, z_edges, label=label)
+    for name, values in curves.items():
+        ax.stairs(values, z_edges, label=name)
     ax.set_xlabel("redshift $z$")
-    ax.set_ylabel(f"expected haloes per $\\Delta z = {np.diff(z_edges)[0]:.2g}$")
+    ax.set_ylabel(f"expected clusters per $\\Delta z = {np.diff(z_edges)[0]:.2g}$")
+    if isinstance(counts, dict):
+        ax.set_title(label, fontsize=10)
     ax.legend(frameon=False)
     fig.tight_layout()
     return save_png(fig, path, 120)

@@ -43,6 +43,7 @@ __all__ = [
     "band_count_rates",
     "band_energy_flux",
     "bolometric_emissivity",
+    "emissivity",
     "count_rate_to_flux",
     "default_table",
     "electrons_per_hydrogen",
@@ -257,6 +258,18 @@ def bolometric_emissivity(kt_kev: ArrayLike, table: BremsTable | None = None) ->
     # int_0^e_lo A g exp(-E/kT)/sqrt(kT) dE and int_e_hi^inf (same), with A = table.prefactor
     tails = table.prefactor * jnp.sqrt(kt) * (g_lo * (1.0 - jnp.exp(-e_lo / kt)) + g_hi * jnp.exp(-e_hi / kt))
     return (total + tails) * KEV_ERG
+
+
+def emissivity(kt_kev: ArrayLike, band: tuple[float, float] | None = None, table: BremsTable | None = None) -> jax.Array:
+    """Lambda_band(T) = int_band E eps(E, kT) dE, erg cm^3 s^-1 per n_e n_H, rest frame: the luminosity in ``band``
+    (keV) of a unit emission measure, so that L_band = Lambda_band EM; ``band=None`` is the bolometric
+    :func:`bolometric_emissivity`. Shape of ``kt_kev``."""
+    if band is None:
+        return bolometric_emissivity(kt_kev, table)
+    table = load_brems_table() if table is None else table
+    lo, hi = (float(b) for b in band)
+    require(0 < lo < hi, "band", band, "expected (lo, hi) in keV with 0 < lo < hi")
+    return _energy_moment(table, jnp.asarray(kt_kev, dtype=float), lo, hi) * KEV_ERG
 
 
 def _distance_cm(distance_mpc_h, cosmo: Cosmology):
