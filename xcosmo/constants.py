@@ -18,6 +18,7 @@ __all__ = [
     "RHO_CRIT_0",
     "RHO_CRIT_0_G_CM3",
     "M_PROTON_G",
+    "MSUN_G",
     "FULL_SKY_DEG2",
     "M_MAX",
     "DETECTION_OVERDENSITY",
@@ -44,6 +45,9 @@ RHO_CRIT_0_G_CM3: float = (RHO_CRIT_0 * _u.Msun / _u.Mpc**3).to_value(_u.g / _u.
 
 M_PROTON_G: float = _const.m_p.to_value(_u.g)
 """Proton mass, g."""
+
+MSUN_G: float = _const.M_sun.to_value(_u.g)
+"""Solar mass, g."""
 
 FULL_SKY_DEG2: float = 4.0 * math.pi * (180.0 / math.pi) ** 2
 """Solid angle of the full sky, deg^2 (41252.96)."""

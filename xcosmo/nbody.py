@@ -35,6 +35,7 @@ __all__ = [
     "PMSettings",
     "initial_conditions",
     "evolve",
+    "evolve_from",
     "snapshots",
     "kick_drift_kick",
     "density",
@@ -154,6 +155,36 @@ def evolve(
     return _evolve(cosmo, key, jnp.asarray(a_final, jnp.float32), box, settings)
 
 
+def evolve_from(
+    cosmo: Cosmology,
+    box: Box,
+    dx: ArrayLike,
+    p: ArrayLike,
+    a_start: float,
+    a_final: ArrayLike,
+    n_steps: int,
+) -> tuple[jax.Array, jax.Array]:
+    """Continue a particle-mesh state ``(dx, p)`` (displacements in voxel units and jaxpm momenta, shape
+    ``(*mesh_shape, 3)``) from the scale factor ``a_start`` to ``a_final`` with ``n_steps`` leapfrog steps in ln a:
+    the paper's PM input is re-simulated from the hydro run's own dark matter at z = 6
+    (:func:`emulators.data.camels.read_dark_matter` reads it). Returns ``(dx, p)`` at ``a_final``, float32."""
+    shape = tuple(box.mesh_shape) + (3,)
+    check_shape("dx", dx, shape, " (the box's mesh, 3)")
+    check_shape("p", p, shape, " (the box's mesh, 3)")
+    check_integer("n_steps", n_steps, 1, 10001)
+    a0 = check_number("a_start", a_start, 0.0, 1.0, open=True)
+    if not is_traced(a_final) and not a0 < float(np.asarray(a_final)) <= 1.0:
+        fail("a_final", a_final, f"must be a scale factor in ({a0:g}, 1] (after a_start)")
+    return _evolve_from(cosmo, box, jnp.asarray(dx, jnp.float32), jnp.asarray(p, jnp.float32), jnp.float32(a0),
+                        jnp.asarray(a_final, jnp.float32), n_steps)  # fmt: skip
+
+
+@functools.partial(jax.jit, static_argnums=(1, 6))
+def _evolve_from(cosmo, box, dx, p, a_start, a_final, n_steps):
+    dp_da, dx_da = _equations_of_motion(cosmo, box)
+    return kick_drift_kick(dp_da, dx_da, dx, p, a_start, a_final, n_steps)
+
+
 def snapshots(
     cosmo: Cosmology,
     key: jax.Array,
@@ -193,8 +224,7 @@ def _evolve(cosmo, key, a_final, box, settings):
 
 def _initial_state(cosmo, key, box, settings):
     """LPT displacements and momenta at a_start, and jaxpm's equations of motion for this box."""
-    import jax_cosmo
-    from jaxpm.pm import lpt, pm_forces
+    from jaxpm.pm import lpt
 
     linear = initial_conditions(cosmo, key, box)
     jc = to_jax_cosmo(cosmo)  # a fresh jax_cosmo object: jaxpm caches its growth tables in it
@@ -202,8 +232,16 @@ def _initial_state(cosmo, key, box, settings):
     # (jaxpm's LPT also returns an acceleration at a0, but starting the leapfrog from it instead of from the PM force
     # loses 6% of the large-scale power at z = 0.3: kick_drift_kick evaluates the first force)
     dx, p, _ = lpt(jc, linear, a=a0, order=settings.lpt_order)
+    return (dx, p) + _equations_of_motion(cosmo, box)
 
-    # jaxpm's equations of motion (jaxpm.pm.make_ode_fn), split into the velocity and position updates
+
+def _equations_of_motion(cosmo, box):
+    """jaxpm's equations of motion (jaxpm.pm.make_ode_fn), split into the velocity and position updates."""
+    import jax_cosmo
+    from jaxpm.pm import pm_forces
+
+    jc = to_jax_cosmo(cosmo)
+
     def dp_da(x, a):
         forces = pm_forces(x, mesh_shape=box.mesh_shape, paint_absolute_pos=False)
         return 1.5 * jc.Omega_m * forces / (a**2 * jnp.sqrt(jax_cosmo.background.Esqr(jc, a)))
@@ -211,7 +249,7 @@ def _initial_state(cosmo, key, box, settings):
     def dx_da(p, a):
         return p / (a**3 * jnp.sqrt(jax_cosmo.background.Esqr(jc, a)))
 
-    return dx, p, dp_da, dx_da
+    return dp_da, dx_da
 
 
 def kick_drift_kick(dp_da, dx_da, x, p, a_start, a_final, n_steps: int):

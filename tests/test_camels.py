@@ -1,0 +1,180 @@
+"""CAMELS readers (emulators.data.camels): parameter tables (the real files in shared/data), and snapshots written by
+the tests in Arepo's HDF5 layout: gas n_e and T on the grid, dark matter on its Lagrangian grid, refusals."""
+
+import astropy.constants as const
+import astropy.units as u
+import h5py
+import jax
+import numpy as np
+import pytest
+
+from emulators.data.camels import X_H, cic_deposit, read_dark_matter, read_gas_grids, read_parameter_table
+from xcosmo import Params
+from xcosmo.cosmology import Cosmology
+from xcosmo.nbody import Box, PMSettings, evolve, evolve_from
+
+
+# --- parameter tables ---------------------------------------------------------------------------------------------
+
+
+def test_lh_table_is_read_in_xcosmo_order(shared_data):
+    table = read_parameter_table(shared_data / "camels" / "CosmoAstroSeed_IllustrisTNG_L25n256_LH.txt")
+    assert len(table.names) == 1000 and table.theta.shape == (1000, 6) and table.names[0] == "LH_0"
+    # file row "LH_0 0.30900 0.97900 3.11234 1.12194 0.66850 0.53182 0" (A_SN1, A_AGN1, A_SN2, A_AGN2)
+    np.testing.assert_array_equal(table.row("LH_0"), [0.309, 0.979, 3.11234, 0.66850, 1.12194, 0.53182])
+    assert table.seeds[1] == 1
+    cv = read_parameter_table(shared_data / "camels" / "CosmoAstroSeed_IllustrisTNG_L25n256_CV.txt")
+    np.testing.assert_allclose(cv.theta, np.tile([0.3, 0.8, 1.0, 1.0, 1.0, 1.0], (27, 1)))
+
+
+def test_rows_outside_the_prior_are_refused_unless_asked(shared_data):
+    path = shared_data / "camels" / "CosmoAstroSeed_IllustrisTNG_L25n256_EX.txt"
+    with pytest.raises(ValueError, match=r"EX.txt.*row EX_1 has a_agn1 = 100, which is not allowed: allowed range \[0.25, 4\]"):
+        read_parameter_table(path)
+    assert read_parameter_table(path, in_prior=False).row("EX_2")[2] == 100.0  # A_SN1 of EX_2
+
+
+def test_malformed_tables_are_refused(tmp_path):
+    bad = tmp_path / "params.txt"
+    bad.write_text("#Name Omega_m sigma_8 A_SN1 A_AGN1 A_SN2 A_AGN2 seed\nLH_0 0.3 0.8 1 1 1\n")
+    with pytest.raises(ValueError, match="params.txt.*line 2 has 6 columns, expected 8"):
+        read_parameter_table(bad)
+    bad.write_text("LH_0 0.3 0.8 one 1 1 1 0\n")
+    with pytest.raises(ValueError, match="line 1 holds a value that is not a number"):
+        read_parameter_table(bad)
+    with pytest.raises(FileNotFoundError, match="nowhere.txt"):
+        read_parameter_table(tmp_path / "nowhere.txt")
+
+
+# --- snapshots: writing them in Arepo's layout --------------------------------------------------------------------
+
+BOX_KPC_H = 3120.0  # 8 voxels of 0.39 Mpc/h
+H = 0.6711
+
+
+def _write_snapshot(path, gas=None, dm=None, redshift=0.2, header_extra=None, box=BOX_KPC_H):
+    with h5py.File(path, "w") as f:
+        header = f.create_group("Header")
+        for key, value in {"BoxSize": box, "Redshift": redshift, "HubbleParam": H, "Omega0": 0.3,
+                           "UnitLength_in_cm": 3.085678e21, "UnitMass_in_g": 1.989e43,
+                           "UnitVelocity_in_cm_per_s": 1e5, **(header_extra or {})}.items():  # fmt: skip
+            header.attrs[key] = value
+        for group, fields in (("PartType0", gas), ("PartType1", dm)):
+            if fields is not None:
+                g = f.create_group(group)
+                for name, values in fields.items():
+                    g[name] = values
+    return path
+
+
+def _gas(n=4):
+    """n particles: two hot ones at one voxel centre, one cold one elsewhere, one star-forming (to be dropped)."""
+    return {
+        "Coordinates": np.array([[390.0 * 2, 390.0 * 3, 390.0 * 4]] * 2 + [[390.0 * 5, 390.0, 0.0], [390.0 * 2, 390.0 * 3, 390.0 * 4]])[:n],
+        "Masses": np.array([1e-3, 3e-3, 2e-3, 5e-3])[:n],  # 1e10 Msun/h
+        "Density": np.full(n, 1e-6),
+        "InternalEnergy": np.array([1e6, 3e6, 1e4, 1e8])[:n],  # (km/s)^2
+        "ElectronAbundance": np.array([1.16, 1.17, 1.0, 1.1])[:n],
+        "StarFormationRate": np.array([0.0, 0.0, 0.0, 2.5])[:n],
+    }
+
+
+def test_gas_grids_give_electron_densities_and_electron_weighted_temperatures(tmp_path):
+    gas = _gas()
+    grids = read_gas_grids(_write_snapshot(tmp_path / "snap.hdf5", gas=gas), voxel_mpc_h=0.39)
+    assert grids.n_e.shape == (8, 8, 8) and grids.voxel_mpc_h == pytest.approx(0.39)
+    # the same quantities with astropy's constants and units (independent of the reader's own)
+    mass = gas["Masses"] * 1e10 * u.Msun / H
+    electrons = (X_H * gas["ElectronAbundance"] * mass / const.m_p).decompose().value
+    mu = 4.0 / (1.0 + 3.0 * X_H + 4.0 * X_H * gas["ElectronAbundance"])
+    kt = ((2.0 / 3.0) * gas["InternalEnergy"] * (u.km / u.s) ** 2 * mu * const.m_p).to_value(u.keV)
+    voxel = ((0.39 * u.Mpc / H) ** 3).to_value(u.cm**3)
+    np.testing.assert_allclose(grids.n_e[2, 3, 4], (electrons[0] + electrons[1]) / voxel, rtol=1e-6)
+    np.testing.assert_allclose(grids.kt[2, 3, 4], np.average(kt[:2], weights=electrons[:2]), rtol=1e-6)
+    np.testing.assert_allclose(grids.n_e[5, 1, 0], electrons[2] / voxel, rtol=1e-6)
+    assert grids.n_e.sum() * voxel == pytest.approx(electrons[:3].sum(), rel=1e-9)  # the star-forming one is gone
+    assert 1.0 < grids.kt[2, 3, 4] < 20.0 and grids.kt[0, 0, 0] == 0.0  # cluster-like u of 1e6-3e6 (km/s)^2
+
+
+def test_cic_deposit_conserves_weight_and_wraps():
+    rng = np.random.default_rng(0)
+    pos = rng.uniform(0, 6, (500, 3))
+    grid = cic_deposit(pos, np.ones(500), 6)
+    assert grid.sum() == pytest.approx(500.0)
+    edge = cic_deposit(np.array([[5.5, 0.0, 0.0]]), np.array([2.0]), 6)
+    assert edge[5, 0, 0] == pytest.approx(1.0) and edge[0, 0, 0] == pytest.approx(1.0)  # half across the boundary
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(header_extra={"UnitLength_in_cm": 3.085678e24}), "UnitLength_in_cm = 3.08568e\\+24, which is not allowed"),
+        (dict(box=3000.0), "BoxSize = 3 Mpc/h is not allowed: it is not a whole number of 0.39 Mpc/h voxels"),
+        (dict(drop="ElectronAbundance"), r"PartType0 lacks field\(s\) \['ElectronAbundance'\]"),
+        (dict(negative="InternalEnergy"), "PartType0/InternalEnergy holds negative or non-finite values"),
+        (dict(truncate="Masses"), r"PartType0 field\(s\) \['Masses'\] do not have one entry per particle"),
+    ],
+)
+def test_bad_snapshots_are_refused_naming_the_file_and_field(tmp_path, change, match):
+    gas = _gas()
+    if "drop" in change:
+        del gas[change["drop"]]
+    if "negative" in change:
+        gas[change["negative"]][1] = -1.0
+    if "truncate" in change:
+        gas[change["truncate"]] = gas[change["truncate"]][:2]
+    path = _write_snapshot(tmp_path / "snap.hdf5", gas=gas, header_extra=change.get("header_extra"),
+                           box=change.get("box", BOX_KPC_H))  # fmt: skip
+    with pytest.raises(ValueError, match=f"snap.hdf5.*{match}"):
+        read_gas_grids(path)
+
+
+def test_missing_and_unreadable_snapshots(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.hdf5"):
+        read_gas_grids(tmp_path / "nowhere.hdf5")
+    junk = tmp_path / "junk.hdf5"
+    junk.write_text("not HDF5")
+    with pytest.raises(ValueError, match="junk.hdf5.*is not a readable HDF5 file"):
+        read_dark_matter(junk)
+
+
+# --- dark matter: the PM input re-simulated from a snapshot --------------------------------------------------------
+
+
+def test_dark_matter_round_trips_through_a_snapshot_and_continues(tmp_path):
+    """A PM run stopped at z = 6, written as a Gadget/Arepo snapshot (positions in ckpc/h, velocities in Gadget's
+    sqrt(a) dx/dt km/s, IDs shuffled), reads back as the same displacements and momenta; continued to z = 0.5 with
+    evolve_from it gives the density field of the uninterrupted run to a few per cent."""
+    cosmo, box = Cosmology.from_params(Params.fiducial()), Box((16, 16, 16), 2.0)
+    settings = PMSettings(z_start=19.0, n_steps=12)
+    key = jax.random.key(4)
+    a6 = 1.0 / 7.0
+    dx6, p6 = (np.asarray(v, np.float64) for v in evolve(cosmo, key, box, a6, PMSettings(z_start=19.0, n_steps=4)))
+    n, voxel = 16, 2.0
+    grid = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
+    pos_kpc = np.mod(grid + dx6.reshape(-1, 3), n) * voxel * 1e3
+    vel = p6.reshape(-1, 3) * 100.0 * voxel / a6**1.5
+    perm = np.random.default_rng(1).permutation(n**3)
+    dm = {"Coordinates": pos_kpc[perm], "Velocities": vel[perm], "ParticleIDs": (np.arange(n**3) + 1)[perm]}
+    path = _write_snapshot(tmp_path / "snap_000.hdf5", dm=dm, redshift=6.0, box=n * voxel * 1e3)
+    read = read_dark_matter(path)
+    assert read.voxel_mpc_h == pytest.approx(2.0) and read.redshift == 6.0
+    np.testing.assert_allclose(read.dx, dx6, atol=2e-5)
+    np.testing.assert_allclose(read.p, p6, rtol=1e-5, atol=1e-7)
+
+    from xcosmo.nbody import density
+
+    continued, _ = evolve_from(cosmo, box, read.dx, read.p, a6, 1 / 1.5, n_steps=8)
+    direct, _ = evolve(cosmo, key, box, 1 / 1.5, settings)
+    d1, d2 = np.asarray(density(continued)) - 1, np.asarray(density(direct)) - 1
+    assert np.corrcoef(d1.ravel(), d2.ravel())[0, 1] > 0.97
+    assert np.std(d1) == pytest.approx(np.std(d2), rel=0.05)
+
+
+def test_dark_matter_that_is_not_a_lagrangian_grid_is_refused(tmp_path):
+    dm = {"Coordinates": np.zeros((10, 3)), "Velocities": np.zeros((10, 3)), "ParticleIDs": np.arange(10)}
+    with pytest.raises(ValueError, match="PartType1 holds 10 particles, which is not allowed: expected a cube"):
+        read_dark_matter(_write_snapshot(tmp_path / "s.hdf5", dm=dm))
+    dm = {"Coordinates": np.zeros((8, 3)), "Velocities": np.zeros((8, 3)), "ParticleIDs": np.array([1, 1, 2, 3, 4, 5, 6, 7])}
+    with pytest.raises(ValueError, match="ParticleIDs are not a permutation"):
+        read_dark_matter(_write_snapshot(tmp_path / "t.hdf5", dm=dm))
