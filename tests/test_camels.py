@@ -178,3 +178,38 @@ def test_dark_matter_that_is_not_a_lagrangian_grid_is_refused(tmp_path):
     dm = {"Coordinates": np.zeros((8, 3)), "Velocities": np.zeros((8, 3)), "ParticleIDs": np.array([1, 1, 2, 3, 4, 5, 6, 7])}
     with pytest.raises(ValueError, match="ParticleIDs are not a permutation"):
         read_dark_matter(_write_snapshot(tmp_path / "t.hdf5", dm=dm))
+
+
+# --- stacked gas profiles (the real files in shared/data) ----------------------------------------------------------
+
+
+def test_stacked_profiles_of_the_fiducial_run(shared_data):
+    from emulators.data.profiles import find_profiles, read_redshift_table
+
+    folder = shared_data / "camels" / "profiles"
+    z_of = read_redshift_table(shared_data / "camels" / "redshift_table.txt")
+    assert z_of[24] == 0.54 and z_of[29] == 0.21 and z_of[33] == 0.0
+    fiducial = find_profiles(folder, "1P_27", 24)
+    assert [p.log_mass_range for p in fiducial] == [(11.0, 11.5), (11.5, 12.0), (12.0, 12.3), (12.3, 13.1)]
+    group = fiducial[-1]
+    assert group.n_haloes == 34 and group.n_profiles == 457 and group.r_mpc.size == 16
+    assert 12.3 <= np.log10(group.mean_mass) <= 13.1  # the header's mean halo mass lies in the bin
+    assert np.all(np.diff(group["rho", "mean"][:8]) < 0)  # gas density falls outwards in the halo
+    assert 1e5 < np.median(group["temp", "mean"]) < 1e7  # K: group temperatures
+    # the A_AGN1 sweep at z = 0 (1P_33 ... 1P_43), highest mass bin only
+    sweep = [find_profiles(folder, f"1P_{i}", 33) for i in range(33, 44)]
+    assert all(len(s) == 1 and s[0].log_mass_range == (12.3, 13.1) for s in sweep)
+    assert len(find_profiles(folder / "LH_TNG", snapshot=24)) == 14
+
+
+def test_bad_profile_files_are_refused(tmp_path):
+    from emulators.data.profiles import read_profile
+
+    bad = tmp_path / "IllustrisTNG_1P_27_024_uw_12-12.3.txt"
+    bad.write_text("#  nprofs 3, mean mh 1e12, median mh 1e12\n#  Nhalos 3\n1 2 3\n")
+    with pytest.raises(ValueError, match="3 columns and 1 rows, expected 21 columns"):
+        read_profile(bad)
+    other = tmp_path / "profile.txt"
+    other.write_text("1 2\n")
+    with pytest.raises(ValueError, match="the name is not IllustrisTNG_"):
+        read_profile(other)
