@@ -40,14 +40,22 @@ __all__ = [
     "kick_drift_kick",
     "density",
     "particle_positions",
+    "particle_grid",
+    "fine_mesh_forces",
     "power_spectrum",
     "BYTES_PER_PARTICLE",
+    "FINE_MESH_BYTES_PER_CELL",
 ]
 
 BYTES_PER_PARTICLE = 1000
 """Peak memory of evolving one box, bytes per particle: measured with XLA on CPU (peak RSS above the interpreter's)
 as 1260 B at 96^3 and 1075 B at 128^3 with 2LPT, falling towards ~940 B for large boxes (displacements, momenta,
 complex FFT grids of 2LPT and of the forces, and the 8-neighbour CIC scatter/gather temporaries)."""
+
+
+FINE_MESH_BYTES_PER_CELL = 40
+"""Memory per cell of a force mesh finer than the particle grid, bytes: the real density, its complex transform, a
+complex force component and its real inverse (float32 / complex64), with XLA's temporaries (an estimate)."""
 
 
 @dataclass(frozen=True)
@@ -94,22 +102,34 @@ class PMSettings:
     Attributes
     ----------
     z_start : redshift of the LPT initial conditions (paper: 99).
-    n_steps : leapfrog steps, constant in the scale factor, from z_start to the box's redshift.
+    n_steps : leapfrog steps, constant in ln a, from z_start to the box's redshift.
     lpt_order : 1 (Zel'dovich) or 2 (2LPT) initial displacements.
+    force_mesh_factor : the force mesh has this many cells per particle-grid cell along each axis. 1 (the pipeline's
+        and the paper's PM) uses jaxpm's ``pm_forces``; 2 or more resolves forces below the particle spacing, for
+        the more accurate runs the synthetic training suite uses as its "hydro" dark matter (paint and read with
+        :mod:`xcosmo.cic`, about factor^3 more memory for the mesh).
     """
 
     z_start: float = 99.0
     n_steps: int = 40
     lpt_order: int = 2
+    force_mesh_factor: int = 1
 
     def __post_init__(self):
         object.__setattr__(self, "z_start", check_number("z_start", self.z_start, 1.0, 1000.0))
         object.__setattr__(self, "n_steps", check_integer("n_steps", self.n_steps, 1, 10001))
         object.__setattr__(self, "lpt_order", check_integer("lpt_order", self.lpt_order, 1, 3))
+        object.__setattr__(self, "force_mesh_factor", check_integer("force_mesh_factor", self.force_mesh_factor, 1, 5))
 
     @property
     def a_start(self) -> float:
         return 1.0 / (1.0 + self.z_start)
+
+    def memory_bytes(self, box: "Box") -> int:
+        """Estimated peak memory of evolving ``box`` with these settings: :attr:`Box.memory_bytes`, plus the finer
+        force mesh's complex FFT grids (:data:`FINE_MESH_BYTES_PER_CELL` per extra cell)."""
+        extra_cells = (self.force_mesh_factor**3 - 1) * box.n_particles
+        return box.memory_bytes + FINE_MESH_BYTES_PER_CELL * extra_cells
 
 
 def _wavenumber_mesh(field_k: jax.Array, box: Box) -> jax.Array:
@@ -163,25 +183,28 @@ def evolve_from(
     a_start: float,
     a_final: ArrayLike,
     n_steps: int,
+    force_mesh_factor: int = 1,
 ) -> tuple[jax.Array, jax.Array]:
     """Continue a particle-mesh state ``(dx, p)`` (displacements in voxel units and jaxpm momenta, shape
     ``(*mesh_shape, 3)``) from the scale factor ``a_start`` to ``a_final`` with ``n_steps`` leapfrog steps in ln a:
     the paper's PM input is re-simulated from the hydro run's own dark matter at z = 6
-    (:func:`emulators.data.camels.read_dark_matter` reads it). Returns ``(dx, p)`` at ``a_final``, float32."""
+    (:func:`emulators.data.camels.read_dark_matter` reads it). ``force_mesh_factor`` as in :class:`PMSettings`.
+    Returns ``(dx, p)`` at ``a_final``, float32."""
     shape = tuple(box.mesh_shape) + (3,)
     check_shape("dx", dx, shape, " (the box's mesh, 3)")
     check_shape("p", p, shape, " (the box's mesh, 3)")
     check_integer("n_steps", n_steps, 1, 10001)
+    check_integer("force_mesh_factor", force_mesh_factor, 1, 5)
     a0 = check_number("a_start", a_start, 0.0, 1.0, open=True)
     if not is_traced(a_final) and not a0 < float(np.asarray(a_final)) <= 1.0:
         fail("a_final", a_final, f"must be a scale factor in ({a0:g}, 1] (after a_start)")
     return _evolve_from(cosmo, box, jnp.asarray(dx, jnp.float32), jnp.asarray(p, jnp.float32), jnp.float32(a0),
-                        jnp.asarray(a_final, jnp.float32), n_steps)  # fmt: skip
+                        jnp.asarray(a_final, jnp.float32), n_steps, force_mesh_factor)  # fmt: skip
 
 
-@functools.partial(jax.jit, static_argnums=(1, 6))
-def _evolve_from(cosmo, box, dx, p, a_start, a_final, n_steps):
-    dp_da, dx_da = _equations_of_motion(cosmo, box)
+@functools.partial(jax.jit, static_argnums=(1, 6, 7))
+def _evolve_from(cosmo, box, dx, p, a_start, a_final, n_steps, force_mesh_factor):
+    dp_da, dx_da = _equations_of_motion(cosmo, box, force_mesh_factor)
     return kick_drift_kick(dp_da, dx_da, dx, p, a_start, a_final, n_steps)
 
 
@@ -232,24 +255,56 @@ def _initial_state(cosmo, key, box, settings):
     # (jaxpm's LPT also returns an acceleration at a0, but starting the leapfrog from it instead of from the PM force
     # loses 6% of the large-scale power at z = 0.3: kick_drift_kick evaluates the first force)
     dx, p, _ = lpt(jc, linear, a=a0, order=settings.lpt_order)
-    return (dx, p) + _equations_of_motion(cosmo, box)
+    return (dx, p) + _equations_of_motion(cosmo, box, settings.force_mesh_factor)
 
 
-def _equations_of_motion(cosmo, box):
+def _equations_of_motion(cosmo, box, force_mesh_factor: int = 1):
     """jaxpm's equations of motion (jaxpm.pm.make_ode_fn), split into the velocity and position updates."""
     import jax_cosmo
     from jaxpm.pm import pm_forces
 
     jc = to_jax_cosmo(cosmo)
 
+    def forces_of(x):
+        if force_mesh_factor == 1:
+            return pm_forces(x, mesh_shape=box.mesh_shape, paint_absolute_pos=False)
+        return fine_mesh_forces(x, box.mesh_shape, force_mesh_factor)
+
     def dp_da(x, a):
-        forces = pm_forces(x, mesh_shape=box.mesh_shape, paint_absolute_pos=False)
+        forces = forces_of(x)
         return 1.5 * jc.Omega_m * forces / (a**2 * jnp.sqrt(jax_cosmo.background.Esqr(jc, a)))
 
     def dx_da(p, a):
         return p / (a**3 * jnp.sqrt(jax_cosmo.background.Esqr(jc, a)))
 
     return dp_da, dx_da
+
+
+def fine_mesh_forces(dx: jax.Array, mesh_shape: tuple[int, int, int], factor: int) -> jax.Array:
+    """jaxpm's particle-mesh forces (``jaxpm.pm.pm_forces``: FFT Poisson solver, gradient kernel) on a mesh ``factor``
+    times finer than the particle grid, in the particle grid's units: shape ``(*mesh_shape, 3)``.
+
+    Positions scale by ``factor``; painting each particle with weight ``factor`` keeps the potential in the particle
+    grid's units (the Laplacian scales as factor^2 and the density per cell as factor^-3), and the force, a gradient
+    in the fine mesh's units, is multiplied by ``factor``. With ``factor = 1`` this is ``pm_forces`` itself.
+    """
+    from jaxpm.distributed import fft3d, ifft3d
+    from jaxpm.kernels import fftk, gradient_kernel, invlaplace_kernel
+
+    from . import cic
+
+    fine = tuple(n * factor for n in mesh_shape)
+    positions = (particle_grid(mesh_shape, dx.dtype) + dx).reshape(-1, 3) * factor
+    delta_k = fft3d(cic.paint(fine, positions, jnp.asarray(factor, dx.dtype)))
+    kvec = fftk(delta_k)
+    pot_k = delta_k * invlaplace_kernel(kvec)
+    forces = [cic.read(ifft3d(-gradient_kernel(kvec, i) * pot_k).real, positions) for i in range(3)]
+    return factor * jnp.stack(forces, axis=-1).reshape(*mesh_shape, 3)
+
+
+def particle_grid(mesh_shape: tuple[int, ...], dtype=jnp.float32) -> jax.Array:
+    """The particles' initial grid points, voxel units: shape ``(*mesh_shape, 3)``."""
+    return jnp.stack(jnp.meshgrid(*[jnp.arange(n, dtype=dtype) for n in mesh_shape], indexing="ij"), axis=-1)
 
 
 def kick_drift_kick(dp_da, dx_da, x, p, a_start, a_final, n_steps: int):
@@ -284,8 +339,7 @@ def kick_drift_kick(dp_da, dx_da, x, p, a_start, a_final, n_steps: int):
 def particle_positions(dx: jax.Array) -> jax.Array:
     """Absolute particle positions in voxel units, wrapped into the box: grid point + displacement, shape (N, 3)."""
     shape = dx.shape[:-1]
-    grid = jnp.stack(jnp.meshgrid(*[jnp.arange(n, dtype=dx.dtype) for n in shape], indexing="ij"), axis=-1)
-    return jnp.mod(grid + dx, jnp.asarray(shape, dx.dtype)).reshape(-1, 3)
+    return jnp.mod(particle_grid(shape, dx.dtype) + dx, jnp.asarray(shape, dx.dtype)).reshape(-1, 3)
 
 
 def density(dx: jax.Array) -> jax.Array:

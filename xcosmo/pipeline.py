@@ -133,7 +133,7 @@ def plan_run(params: Params, preset: str | Path | Preset = "quickstart") -> RunP
     box = lc.box
     weights = 4 * box.mesh_shape[2] * lc.n_pix * box.mesh_shape[0]
     maps = 4 * len(MAP_NAMES) * lc.n_pix**2 * preset.lightcone.n_boxes * preset.n_lightcones
-    memory = int(BASE_MEMORY) + box.memory_bytes + BYTES_PER_VOXEL_MAPS * box.n_particles + weights + maps
+    memory = int(BASE_MEMORY) + preset.pm.memory_bytes(box) + BYTES_PER_VOXEL_MAPS * box.n_particles + weights + maps
     available, device = available_memory()
     return RunPlan(params, cosmo, preset, lc, box.n_particles, lc.n_particles * preset.n_lightcones, memory, available, device)
 
