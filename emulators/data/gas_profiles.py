@@ -1,0 +1,152 @@
+"""Gas in haloes for the synthetic training suite: baryonification density profiles and hydrostatic temperatures.
+
+For a halo of mass M200c, radius R200c and NFW concentration c at redshift z (physical radii r here):
+
+* **gas fraction** (Schneider & Teyssier 2015, eq. 2.19; Schneider et al. 2019): the bound gas is the baryons that
+  feedback did not eject, f_gas(M) = f_b / (1 + (M_c / M)^beta) - f_star(M), f_b = Omega_b / Omega_m, with a stellar
+  fraction f_star(M) = 0.09 (M / 2.5e11 Msun/h)^-0.35 (Schneider et al. 2019, their eq. 2.17-2.18 total stellar
+  fraction, same normalisation and slope); floored at 0;
+* **density** (Schneider et al. 2019, eq. 2.12): rho_gas(r) proportional to
+  [(1 + r / r_co)^beta (1 + (r / r_ej)^2)^((7 - beta) / 2)]^-1, r_co = theta_co R200c, r_ej = theta_ej R200c, a core,
+  then the slope of the ejected gas, falling as r^-7 beyond r_ej; normalised so that the gas within
+  ``R_NORM`` R200c is f_gas M200c (the bound gas);
+* **pressure** from hydrostatic equilibrium in the NFW potential of the total mass, dP/dr = -rho_gas G M(<r) / r^2,
+  integrated inwards from 20 R200c where P = 0; a non-thermal share alpha_nt(r) = alpha_0 (1 + z)^0.5
+  (r / R500c)^0.8, capped at 0.6 (Shaw et al. 2010, alpha_0 = 0.18), so P_th = (1 - alpha_nt) P;
+* **temperature**: kT = mu m_p P_th / rho_gas (mu = 0.59, fully ionised gas of X_H = 0.76, Z = 0.3 Zsun), and
+  n_e = rho_gas / (mu_e m_p) with mu_e = 2 / (1 + X_H).
+
+:class:`GasModel` holds the parameters (M_c, beta, theta_co, theta_ej, alpha_0) that the feedback amplitudes set
+(next module of the suite); :func:`halo_profiles` tabulates rho_gas, n_e, P_th and kT of one halo on radii, in
+physical units (Msun/h, Mpc/h, keV). Numpy float64: the suite is built once, on the host.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from xcosmo.checks import check_number
+from xcosmo.constants import KEV_ERG, M_PROTON_G, MPC_CM, MSUN_G
+
+__all__ = ["GasModel", "HaloProfiles", "halo_profiles", "gas_fraction", "stellar_fraction", "MU", "MU_E", "R_NORM"]
+
+X_H = 0.76
+MU = 4.0 / (3.0 + 5.0 * X_H)
+"""Mean molecular weight of fully ionised H + He gas (0.59)."""
+MU_E = 2.0 / (1.0 + X_H)
+"""Mean mass per electron in proton masses (1.14)."""
+R_NORM = 1.0
+"""The bound gas f_gas M200c lies within R_NORM R200c."""
+R_OUT = 20.0
+"""Outer edge of the pressure integral, in R200c (P = 0 there)."""
+G_KMS2_MPC_MSUN = 4.30091727e-9
+"""Newton's constant in (km/s)^2 Mpc / Msun (the same in h-units: (km/s)^2 (Mpc/h) / (Msun/h))."""
+
+
+@dataclass(frozen=True)
+class GasModel:
+    """Parameters of the baryonification gas profiles (Schneider et al. 2019 notation).
+
+    Attributes
+    ----------
+    m_c : mass below which feedback has removed half the bound gas, Msun/h (their M_c; fiducial 1e13.5).
+    beta : slope of the gas fraction with mass and inner slope of the profile (their beta; fiducial 0.6).
+    theta_co : core radius in R200c (fiducial 0.1).
+    theta_ej : ejection radius in R200c (fiducial 4).
+    alpha_0 : non-thermal pressure share at R500c and z = 0 (Shaw et al. 2010: 0.18).
+    """
+
+    m_c: float = 10**13.5
+    beta: float = 0.6
+    theta_co: float = 0.1
+    theta_ej: float = 4.0
+    alpha_0: float = 0.18
+
+    def __post_init__(self):
+        check_number("m_c", self.m_c, 0.0, math.inf, open=True, unit="Msun/h")
+        check_number("beta", self.beta, 0.0, 7.0, open=True)
+        check_number("theta_co", self.theta_co, 0.0, math.inf, open=True)
+        check_number("theta_ej", self.theta_ej, 0.0, math.inf, open=True)
+        check_number("alpha_0", self.alpha_0, 0.0, 1.0)
+
+
+def stellar_fraction(m200c: np.ndarray) -> np.ndarray:
+    """Stellar mass fraction of a halo, 0.09 (M / 2.5e11 Msun/h)^-0.35 (module docstring)."""
+    return 0.09 * (np.asarray(m200c, dtype=float) / 2.5e11) ** -0.35
+
+
+def gas_fraction(m200c: np.ndarray, f_b: float, model: GasModel) -> np.ndarray:
+    """Bound gas fraction f_b / (1 + (M_c / M)^beta) - f_star(M), floored at 0."""
+    m = np.asarray(m200c, dtype=float)
+    return np.maximum(f_b / (1.0 + (model.m_c / m) ** model.beta) - stellar_fraction(m), 0.0)
+
+
+@dataclass(frozen=True)
+class HaloProfiles:
+    """Radial profiles of one halo's gas (physical units).
+
+    Attributes
+    ----------
+    r : radii, Mpc/h (physical), increasing.
+    rho_gas : gas density, (Msun/h) / (Mpc/h)^3 (physical).
+    n_e : electron density, cm^-3 h^2 (physical; multiply by h^2 for cm^-3).
+    p_th : thermal pressure, (Msun/h) / (Mpc/h)^3 (km/s)^2.
+    kt : temperature, keV.
+    m_gas : gas mass within each radius, Msun/h.
+    """
+
+    r: np.ndarray
+    rho_gas: np.ndarray
+    n_e: np.ndarray
+    p_th: np.ndarray
+    kt: np.ndarray
+    m_gas: np.ndarray
+
+
+def _nfw_enclosed(r, m200, r200, c):
+    m = lambda y: np.log1p(y) - y / (1.0 + y)  # noqa: E731
+    return m200 * m(c * r / r200) / m(c)
+
+
+def _cumulative(f, r):
+    """int_0^r f dr on the grid r (trapezoid, starting from 0 at r = 0)."""
+    return np.concatenate([[0.0], np.cumsum(0.5 * (f[1:] + f[:-1]) * np.diff(r))])
+
+
+def halo_profiles(m200c: float, r200c: float, c200c: float, z: float, f_b: float, model: GasModel = GasModel(),
+                  r500c: float | None = None, n_r: int = 512) -> HaloProfiles:  # fmt: skip
+    """The gas of one halo (module docstring), tabulated on ``n_r`` log-spaced radii from 1e-3 to ``R_OUT`` R200c.
+
+    ``r200c``, ``r500c`` are physical radii (Mpc/h); without ``r500c`` it follows from the NFW profile.
+    """
+    check_number("m200c", m200c, 0.0, math.inf, open=True, unit="Msun/h")
+    check_number("r200c", r200c, 0.0, math.inf, open=True, unit="Mpc/h")
+    check_number("c200c", c200c, 0.0, 100.0, open=True)
+    check_number("z", z, 0.0, 20.0)
+    r = np.geomspace(1e-3, R_OUT, n_r) * r200c
+    shape = 1.0 / ((1.0 + r / (model.theta_co * r200c)) ** model.beta
+                   * (1.0 + (r / (model.theta_ej * r200c)) ** 2) ** ((7.0 - model.beta) / 2.0))  # fmt: skip
+    mass_shape = _cumulative(4.0 * math.pi * r**2 * shape, r) + 4.0 / 3.0 * math.pi * r[0] ** 3 * shape[0]
+    f_gas = float(gas_fraction(m200c, f_b, model))
+    norm = f_gas * m200c / np.interp(R_NORM * r200c, r, mass_shape)
+    rho = norm * shape
+    m_gas = norm * mass_shape
+    gravity = rho * G_KMS2_MPC_MSUN * _nfw_enclosed(r, m200c, r200c, c200c) / r**2  # per (Mpc/h)
+    pressure = _cumulative(gravity[::-1], -r[::-1])[::-1]  # int_r^R_OUT of rho g dr
+    if r500c is None:
+        r500c = _nfw_r500(m200c, r200c, c200c)
+    alpha = np.minimum(model.alpha_0 * (1.0 + z) ** 0.5 * (r / r500c) ** 0.8, 0.6)
+    p_th = (1.0 - alpha) * pressure
+    kt = MU * M_PROTON_G * 1e10 * np.divide(p_th, rho, out=np.zeros_like(rho), where=rho > 0) / KEV_ERG
+    n_e = rho * MSUN_G / (MU_E * M_PROTON_G) / MPC_CM**3  # h^2 cm^-3: (Msun/h)/(Mpc/h)^3 = h^2 Msun/Mpc^3
+    return HaloProfiles(r, rho, n_e, p_th, kt, m_gas)
+
+
+def _nfw_r500(m200, r200, c):
+    """R500c of an NFW halo: where the mean enclosed density is 2.5 times that within R200c."""
+    x = np.geomspace(0.05, 1.0, 2000)
+    mean = _nfw_enclosed(x * r200, m200, r200, c) / (x**3 * m200)  # in units of the mean within R200c
+    return float(np.interp(-2.5, -mean, x)) * r200
