@@ -2,14 +2,16 @@
 
 For a halo of mass M200c, radius R200c and NFW concentration c at redshift z (physical radii r here):
 
-* **gas fraction** (Schneider & Teyssier 2015, eq. 2.19; Schneider et al. 2019): the bound gas is the baryons that
-  feedback did not eject, f_gas(M) = f_b / (1 + (M_c / M)^beta) - f_star(M), f_b = Omega_b / Omega_m, with a stellar
-  fraction f_star(M) = 0.09 (M / 2.5e11 Msun/h)^-0.35 (Schneider et al. 2019, their eq. 2.17-2.18 total stellar
-  fraction, same normalisation and slope); floored at 0;
-* **density** (Schneider et al. 2019, eq. 2.12): rho_gas(r) proportional to
+* **gas fraction** (Schneider & Teyssier 2015; Schneider et al. 2019): the bound gas is the baryons that feedback
+  did not eject and stars did not take, f_gas(M) = (f_b - f_star(M)) / (1 + (M_c / M)^beta(M)), f_b = Omega_b /
+  Omega_m, with the mass-dependent slope beta(M) = 3 - (M_c / M)^mu (clipped to [0.05, 3]): haloes well above M_c
+  keep their baryons and an NFW-like r^-3 gas profile, haloes below it lose gas to a flat, extended profile; stellar
+  fraction f_star(M) = 0.09 (M / 2.5e11 Msun/h)^-0.35;
+* **density** (Schneider et al. 2019): rho_gas(r) proportional to
   [(1 + r / r_co)^beta (1 + (r / r_ej)^2)^((7 - beta) / 2)]^-1, r_co = theta_co R200c, r_ej = theta_ej R200c, a core,
-  then the slope of the ejected gas, falling as r^-7 beyond r_ej; normalised so that the gas within
-  ``R_NORM`` R200c is f_gas M200c (the bound gas);
+  then the slope of the ejected gas, falling as r^-7 beyond r_ej; normalised so that all of it (integrated to
+  ``R_OUT`` R200c, where the r^-7 tail has converged) is f_gas M200c, as in Schneider et al. (2019): the gas
+  within R200c or R500c is less, the more so the smaller theta_ej;
 * **pressure** from hydrostatic equilibrium in the NFW potential of the total mass, dP/dr = -rho_gas G M(<r) / r^2,
   integrated inwards from 20 R200c where P = 0; a non-thermal share alpha_nt(r) = alpha_0 (1 + z)^0.5
   (r / R500c)^0.8, capped at 0.6 (Shaw et al. 2010, alpha_0 = 0.18), so P_th = (1 - alpha_nt) P;
@@ -31,17 +33,15 @@ import numpy as np
 from xcosmo.checks import check_number
 from xcosmo.constants import KEV_ERG, M_PROTON_G, MPC_CM, MSUN_G
 
-__all__ = ["GasModel", "HaloProfiles", "halo_profiles", "gas_fraction", "stellar_fraction", "MU", "MU_E", "R_NORM"]
+__all__ = ["GasModel", "HaloProfiles", "halo_profiles", "gas_fraction", "profile_slope", "stellar_fraction", "MU", "MU_E", "R_OUT"]
 
 X_H = 0.76
 MU = 4.0 / (3.0 + 5.0 * X_H)
 """Mean molecular weight of fully ionised H + He gas (0.59)."""
 MU_E = 2.0 / (1.0 + X_H)
 """Mean mass per electron in proton masses (1.14)."""
-R_NORM = 1.0
-"""The bound gas f_gas M200c lies within R_NORM R200c."""
 R_OUT = 20.0
-"""Outer edge of the pressure integral, in R200c (P = 0 there)."""
+"""Outer edge of the profiles, in R200c: the bound gas f_gas M200c is the gas within it, and P = 0 there."""
 G_KMS2_MPC_MSUN = 4.30091727e-9
 """Newton's constant in (km/s)^2 Mpc / Msun (the same in h-units: (km/s)^2 (Mpc/h) / (Msun/h))."""
 
@@ -52,22 +52,22 @@ class GasModel:
 
     Attributes
     ----------
-    m_c : mass below which feedback has removed half the bound gas, Msun/h (their M_c; fiducial 1e13.5).
-    beta : slope of the gas fraction with mass and inner slope of the profile (their beta; fiducial 0.6).
+    m_c : mass below which feedback has removed half the gas, Msun/h (their M_c; fiducial 1e13.8).
+    mu : how fast the slope beta(M) = 3 - (M_c / M)^mu approaches 3 above M_c (their mu; fiducial 0.21).
     theta_co : core radius in R200c (fiducial 0.1).
     theta_ej : ejection radius in R200c (fiducial 4).
     alpha_0 : non-thermal pressure share at R500c and z = 0 (Shaw et al. 2010: 0.18).
     """
 
-    m_c: float = 10**13.5
-    beta: float = 0.6
+    m_c: float = 10**13.8
+    mu: float = 0.21
     theta_co: float = 0.1
     theta_ej: float = 4.0
     alpha_0: float = 0.18
 
     def __post_init__(self):
         check_number("m_c", self.m_c, 0.0, math.inf, open=True, unit="Msun/h")
-        check_number("beta", self.beta, 0.0, 7.0, open=True)
+        check_number("mu", self.mu, 0.0, 2.0, open=True)
         check_number("theta_co", self.theta_co, 0.0, math.inf, open=True)
         check_number("theta_ej", self.theta_ej, 0.0, math.inf, open=True)
         check_number("alpha_0", self.alpha_0, 0.0, 1.0)
@@ -78,10 +78,16 @@ def stellar_fraction(m200c: np.ndarray) -> np.ndarray:
     return 0.09 * (np.asarray(m200c, dtype=float) / 2.5e11) ** -0.35
 
 
+def profile_slope(m200c: np.ndarray, model: GasModel) -> np.ndarray:
+    """beta(M) = 3 - (M_c / M)^mu, clipped to [0.05, 3]."""
+    return np.clip(3.0 - (model.m_c / np.asarray(m200c, dtype=float)) ** model.mu, 0.05, 3.0)
+
+
 def gas_fraction(m200c: np.ndarray, f_b: float, model: GasModel) -> np.ndarray:
-    """Bound gas fraction f_b / (1 + (M_c / M)^beta) - f_star(M), floored at 0."""
+    """Bound gas fraction (f_b - f_star(M)) / (1 + (M_c / M)^beta(M)), floored at 0."""
     m = np.asarray(m200c, dtype=float)
-    return np.maximum(f_b / (1.0 + (model.m_c / m) ** model.beta) - stellar_fraction(m), 0.0)
+    beta = profile_slope(m, model)
+    return np.maximum((f_b - stellar_fraction(m)) / (1.0 + (model.m_c / m) ** beta), 0.0)
 
 
 @dataclass(frozen=True)
@@ -127,11 +133,12 @@ def halo_profiles(m200c: float, r200c: float, c200c: float, z: float, f_b: float
     check_number("c200c", c200c, 0.0, 100.0, open=True)
     check_number("z", z, 0.0, 20.0)
     r = np.geomspace(1e-3, R_OUT, n_r) * r200c
-    shape = 1.0 / ((1.0 + r / (model.theta_co * r200c)) ** model.beta
-                   * (1.0 + (r / (model.theta_ej * r200c)) ** 2) ** ((7.0 - model.beta) / 2.0))  # fmt: skip
+    beta = float(profile_slope(m200c, model))
+    shape = 1.0 / ((1.0 + r / (model.theta_co * r200c)) ** beta
+                   * (1.0 + (r / (model.theta_ej * r200c)) ** 2) ** ((7.0 - beta) / 2.0))  # fmt: skip
     mass_shape = _cumulative(4.0 * math.pi * r**2 * shape, r) + 4.0 / 3.0 * math.pi * r[0] ** 3 * shape[0]
     f_gas = float(gas_fraction(m200c, f_b, model))
-    norm = f_gas * m200c / np.interp(R_NORM * r200c, r, mass_shape)
+    norm = f_gas * m200c / mass_shape[-1]
     rho = norm * shape
     m_gas = norm * mass_shape
     gravity = rho * G_KMS2_MPC_MSUN * _nfw_enclosed(r, m200c, r200c, c200c) / r**2  # per (Mpc/h)
