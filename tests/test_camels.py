@@ -213,3 +213,34 @@ def test_bad_profile_files_are_refused(tmp_path):
     other.write_text("1 2\n")
     with pytest.raises(ValueError, match="the name is not IllustrisTNG_"):
         read_profile(other)
+
+
+# --- calibration targets -------------------------------------------------------------------------------------------
+
+
+def test_the_inferred_units_of_the_stacks_give_the_cosmic_baryon_density_far_out(shared_data):
+    """At 7 Mpc from the groups every fiducial stack reaches Omega_b rho_crit,0 h^2 (1+z)^3 (physical Msun/kpc^3, no h):
+    the unit inference of emulators.data.calibration, checked at z = 0.54, 0.21 and 0 to 25%."""
+    from emulators.data.calibration import CAMELS_H, CAMELS_OMEGA_B
+    from emulators.data.profiles import find_profiles, read_redshift_table
+    from xcosmo.constants import RHO_CRIT_0
+
+    z_of = read_redshift_table(shared_data / "camels" / "redshift_table.txt")
+    for snap in (24, 29, 33):
+        stack = find_profiles(shared_data / "camels" / "profiles", "1P_27", snap)[-1]
+        mean_baryons = CAMELS_OMEGA_B * RHO_CRIT_0 * CAMELS_H**2 * (1 + z_of[snap]) ** 3 / 1e9
+        assert stack["rho", "mean"][-1] == pytest.approx(mean_baryons, rel=0.25)
+
+
+def test_the_gas_model_fit_to_the_fiducial_stacks_improves_on_its_start(shared_data):
+    """The calibration machinery: six fiducial stacks (two mass bins, three redshifts) at 0.1-1 R200c; the least-
+    squares fit brings the rms residual from ~6 to ~1.2 stack scatters (the model's remaining misfit, inner densities
+    0.7 dex low in the lowest bin, is the open part of issue 15's calibration)."""
+    from emulators.data.calibration import _residuals, camels_targets, fit_gas_model
+    from emulators.data.gas_profiles import GasModel
+
+    targets = camels_targets(shared_data / "camels" / "profiles", shared_data / "camels" / "redshift_table.txt")
+    assert len(targets) == 6 and all(t.r.size >= 4 for t in targets)
+    start = float(np.sqrt(np.mean(_residuals(targets, GasModel()) ** 2)))
+    _, rms = fit_gas_model(targets)
+    assert rms < start / 3
