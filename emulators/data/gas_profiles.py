@@ -7,9 +7,9 @@ For a halo of mass M200c, radius R200c and NFW concentration c at redshift z (ph
   Omega_m, with the mass-dependent slope beta(M) = 3 - (M_c / M)^mu (clipped to [0.05, 3]): haloes well above M_c
   keep their baryons and an NFW-like r^-3 gas profile, haloes below it lose gas to a flat, extended profile; stellar
   fraction f_star(M) = 0.09 (M / 2.5e11 Msun/h)^-0.35;
-* **density** (Schneider et al. 2019): rho_gas(r) proportional to
-  [(1 + r / r_co)^beta (1 + (r / r_ej)^2)^((7 - beta) / 2)]^-1, r_co = theta_co R200c, r_ej = theta_ej R200c, a core,
-  then the slope of the ejected gas, falling as r^-7 beyond r_ej; normalised so that all of it (integrated to
+* **density** (Schneider et al. 2019; the outer slope delta free as in Giri & Schneider 2021): rho_gas(r)
+  proportional to [(1 + r / r_co)^beta (1 + (r / r_ej)^2)^((delta - beta) / 2)]^-1, r_co = theta_co R200c,
+  r_ej = theta_ej R200c: a core, then r^-beta, falling as r^-delta beyond r_ej; normalised so that all of it (to
   ``R_OUT`` R200c, where the r^-7 tail has converged) is f_gas M200c, as in Schneider et al. (2019): the gas
   within R200c or R500c is less, the more so the smaller theta_ej;
 * **pressure** from hydrostatic equilibrium in the NFW potential of the total mass, dP/dr = -rho_gas G M(<r) / r^2,
@@ -56,6 +56,7 @@ class GasModel:
     mu : how fast the slope beta(M) = 3 - (M_c / M)^mu approaches 3 above M_c (their mu; fiducial 0.21).
     theta_co : core radius in R200c (fiducial 0.1).
     theta_ej : ejection radius in R200c (fiducial 4).
+    delta : slope of the density beyond r_ej (Schneider et al. 2019: 7; must exceed 3 for a finite mass).
     alpha_0 : non-thermal pressure share at R500c and z = 0 (Shaw et al. 2010: 0.18).
     """
 
@@ -63,6 +64,7 @@ class GasModel:
     mu: float = 0.21
     theta_co: float = 0.1
     theta_ej: float = 4.0
+    delta: float = 7.0
     alpha_0: float = 0.18
 
     def __post_init__(self):
@@ -70,6 +72,7 @@ class GasModel:
         check_number("mu", self.mu, 0.0, 2.0, open=True)
         check_number("theta_co", self.theta_co, 0.0, math.inf, open=True)
         check_number("theta_ej", self.theta_ej, 0.0, math.inf, open=True)
+        check_number("delta", self.delta, 3.0, 20.0, open=True)
         check_number("alpha_0", self.alpha_0, 0.0, 1.0)
 
 
@@ -135,7 +138,7 @@ def halo_profiles(m200c: float, r200c: float, c200c: float, z: float, f_b: float
     r = np.geomspace(1e-3, R_OUT, n_r) * r200c
     beta = float(profile_slope(m200c, model))
     shape = 1.0 / ((1.0 + r / (model.theta_co * r200c)) ** beta
-                   * (1.0 + (r / (model.theta_ej * r200c)) ** 2) ** ((7.0 - beta) / 2.0))  # fmt: skip
+                   * (1.0 + (r / (model.theta_ej * r200c)) ** 2) ** ((model.delta - beta) / 2.0))  # fmt: skip
     mass_shape = _cumulative(4.0 * math.pi * r**2 * shape, r) + 4.0 / 3.0 * math.pi * r[0] ** 3 * shape[0]
     f_gas = float(gas_fraction(m200c, f_b, model))
     norm = f_gas * m200c / mass_shape[-1]
