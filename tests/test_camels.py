@@ -158,7 +158,7 @@ def test_dark_matter_round_trips_through_a_snapshot_and_continues(tmp_path):
     dm = {"Coordinates": pos_kpc[perm], "Velocities": vel[perm], "ParticleIDs": (np.arange(n**3) + 1)[perm]}
     path = _write_snapshot(tmp_path / "snap_000.hdf5", dm=dm, redshift=6.0, box=n * voxel * 1e3)
     read = read_dark_matter(path)
-    assert read.voxel_mpc_h == pytest.approx(2.0) and read.redshift == 6.0
+    assert read.voxel_mpc_h == pytest.approx(2.0) and read.header.redshift == 6.0
     np.testing.assert_allclose(read.dx, dx6, atol=2e-5)
     np.testing.assert_allclose(read.p, p6, rtol=1e-5, atol=1e-7)
 

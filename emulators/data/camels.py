@@ -44,6 +44,7 @@ __all__ = [
     "CAMELS_COLUMNS",
     "ParameterTable",
     "read_parameter_table",
+    "SnapshotHeader",
     "GasGrids",
     "read_gas_grids",
     "DarkMatter",
@@ -119,6 +120,16 @@ def read_parameter_table(path: str | os.PathLike, *, in_prior: bool = True) -> P
 
 
 @dataclass(frozen=True)
+class SnapshotHeader:
+    """What a snapshot's Header says: comoving box side (Mpc/h), redshift, h and Omega_m."""
+
+    box_mpc_h: float
+    redshift: float
+    h: float
+    omega_m: float
+
+
+@dataclass(frozen=True)
 class GasGrids:
     """Electron density and temperature of a snapshot's gas on a periodic grid.
 
@@ -126,20 +137,16 @@ class GasGrids:
     ----------
     n_e : (n, n, n) electron number density, comoving cm^-3 (h-free: the box's h is applied).
     kt : (n, n, n) electron-weighted temperature, keV (0 where a voxel received no electron).
-    box_mpc_h : comoving box side, Mpc/h.
-    redshift, h, omega_m : from the snapshot's header.
+    header : the snapshot's box, redshift and cosmology.
     """
 
     n_e: np.ndarray
     kt: np.ndarray
-    box_mpc_h: float
-    redshift: float
-    h: float
-    omega_m: float
+    header: SnapshotHeader
 
     @property
     def voxel_mpc_h(self) -> float:
-        return self.box_mpc_h / self.n_e.shape[0]
+        return self.header.box_mpc_h / self.n_e.shape[0]
 
 
 def _open_snapshot(path):
@@ -154,7 +161,7 @@ def _open_snapshot(path):
         raise ValueError(f"CAMELS snapshot {str(path)!r} is not a readable HDF5 file: {err}") from None
 
 
-def _header(f, where: str) -> dict:
+def _header(f, where: str) -> SnapshotHeader:
     if "Header" not in f:
         raise ValueError(f"{where} has no Header group")
     attrs = dict(f["Header"].attrs)
@@ -165,7 +172,8 @@ def _header(f, where: str) -> dict:
         if key in attrs and not math.isclose(float(attrs[key]), expected, rel_tol=1e-3):
             raise ValueError(f"{where}: Header {key} = {float(attrs[key]):g}, which is not allowed: the readers "
                              f"expect Arepo's units ({key} = {expected:g})")  # fmt: skip
-    return {k: float(np.ravel(attrs[k])[0]) for k in ("BoxSize", "Redshift", "HubbleParam", "Omega0")}
+    value = {k: float(np.ravel(attrs[k])[0]) for k in ("BoxSize", "Redshift", "HubbleParam", "Omega0")}
+    return SnapshotHeader(value["BoxSize"] / 1e3, value["Redshift"], value["HubbleParam"], value["Omega0"])
 
 
 def _fields(f, where: str, group: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -198,7 +206,7 @@ def read_gas_grids(path: str | os.PathLike, voxel_mpc_h: float = 0.39) -> GasGri
         head = _header(f, where)
         gas = _fields(f, where, "PartType0", ("Coordinates", "Masses", "InternalEnergy", "ElectronAbundance",
                                                "StarFormationRate"))  # fmt: skip
-    box = head["BoxSize"] / 1e3  # Mpc/h
+    box = head.box_mpc_h
     n = _grid_size(box, voxel_mpc_h, where)
     for name in ("Masses", "InternalEnergy", "ElectronAbundance"):
         values = gas[name]
@@ -206,7 +214,7 @@ def read_gas_grids(path: str | os.PathLike, voxel_mpc_h: float = 0.39) -> GasGri
             raise ValueError(f"{where}: PartType0/{name} holds negative or non-finite values")
     keep = gas["StarFormationRate"] <= 0.0
     x_e = gas["ElectronAbundance"][keep].astype(np.float64)
-    mass_g = gas["Masses"][keep].astype(np.float64) * 1e10 * MSUN_G / head["HubbleParam"]
+    mass_g = gas["Masses"][keep].astype(np.float64) * 1e10 * MSUN_G / head.h
     u_cgs = gas["InternalEnergy"][keep].astype(np.float64) * 1e10  # (km/s)^2 -> (cm/s)^2
     mu = 4.0 / (1.0 + 3.0 * X_H + 4.0 * X_H * x_e)
     kt = (2.0 / 3.0) * u_cgs * mu * M_PROTON_G / KEV_ERG  # keV
@@ -214,9 +222,9 @@ def read_gas_grids(path: str | os.PathLike, voxel_mpc_h: float = 0.39) -> GasGri
     positions = gas["Coordinates"][keep].astype(np.float64) / 1e3 / box * n  # grid units
     count = cic_deposit(positions, electrons, n)
     weighted = cic_deposit(positions, electrons * kt, n)
-    voxel_cm3 = (box / n / head["HubbleParam"] * MPC_CM) ** 3
+    voxel_cm3 = (box / n / head.h * MPC_CM) ** 3
     kt_grid = np.divide(weighted, count, out=np.zeros_like(count), where=count > 0)
-    return GasGrids(count / voxel_cm3, kt_grid, box, head["Redshift"], head["HubbleParam"], head["Omega0"])
+    return GasGrids(count / voxel_cm3, kt_grid, head)
 
 
 def cic_deposit(positions: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
@@ -248,19 +256,16 @@ class DarkMatter:
         i in C order: IDs 1..n^3 as Gadget initial conditions number them), the periodic image nearest to the point.
     p : (n, n, n, 3) jaxpm momenta, p = a^(3/2) u / (100 voxel) with u the Gadget velocity in km/s and the voxel in
         Mpc/h (dx/da = p / (a^3 E(a)) in voxel units).
-    box_mpc_h, redshift, h, omega_m : from the header.
+    header : the snapshot's box, redshift and cosmology.
     """
 
     dx: np.ndarray
     p: np.ndarray
-    box_mpc_h: float
-    redshift: float
-    h: float
-    omega_m: float
+    header: SnapshotHeader
 
     @property
     def voxel_mpc_h(self) -> float:
-        return self.box_mpc_h / self.dx.shape[0]
+        return self.header.box_mpc_h / self.dx.shape[0]
 
 
 def read_dark_matter(path: str | os.PathLike) -> DarkMatter:
@@ -280,13 +285,11 @@ def read_dark_matter(path: str | os.PathLike) -> DarkMatter:
     if ids.max() != n_part - 1 or np.unique(ids).size != n_part:
         raise ValueError(f"{where}: PartType1/ParticleIDs are not a permutation of consecutive integers")
     order = np.argsort(ids)
-    box = head["BoxSize"] / 1e3
-    voxel = box / n
-    a = 1.0 / (1.0 + head["Redshift"])
+    voxel = head.box_mpc_h / n
+    a = 1.0 / (1.0 + head.redshift)
     x = dm["Coordinates"][order].astype(np.float64) / 1e3 / voxel  # grid units
     grid = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
     dx = np.mod(x - grid + n / 2, n) - n / 2  # nearest periodic image
     p = a**1.5 * dm["Velocities"][order].astype(np.float64) / (100.0 * voxel)
     shape = (n, n, n, 3)
-    return DarkMatter(dx.reshape(shape).astype(np.float32), p.reshape(shape).astype(np.float32), box,
-                      head["Redshift"], head["HubbleParam"], head["Omega0"])  # fmt: skip
+    return DarkMatter(dx.reshape(shape).astype(np.float32), p.reshape(shape).astype(np.float32), head)
