@@ -2,11 +2,11 @@
 
 For a halo of mass M200c, radius R200c and NFW concentration c at redshift z (physical radii r here):
 
-* **gas fraction** (Schneider & Teyssier 2015; Schneider et al. 2019): the bound gas is the baryons that feedback
-  did not eject and stars did not take, f_gas(M) = (f_b - f_star(M)) / (1 + (M_c / M)^beta(M)), f_b = Omega_b /
-  Omega_m, with the mass-dependent slope beta(M) = 3 - (M_c / M)^mu (clipped to [0.05, 3]): haloes well above M_c
-  keep their baryons and an NFW-like r^-3 gas profile, haloes below it lose gas to a flat, extended profile; stellar
-  fraction f_star(M) = 0.09 (M / 2.5e11 Msun/h)^-0.35;
+* **gas fraction** (Schneider & Teyssier 2015, their constant slope beta_f): the bound gas is the baryons that
+  feedback did not eject and stars did not take, f_gas(M) = (f_b - f_star(M)) / (1 + (M_c / M)^beta_f), f_b =
+  Omega_b / Omega_m, monotonic in M and in M_c; stellar fraction f_star(M) = 0.09 (M / 2.5e11 Msun/h)^-0.35;
+* **profile slope** (Schneider et al. 2019): beta(M) = 3 - (M_c / M)^mu, clipped to [0.05, 3]: haloes well above
+  M_c keep an NFW-like r^-3 gas profile, haloes below it a flat, extended one;
 * **density** (Schneider et al. 2019; the outer slope delta free as in Giri & Schneider 2021): rho_gas(r)
   proportional to [(1 + r / r_co)^beta (1 + (r / r_ej)^2)^((delta - beta) / 2)]^-1, r_co = theta_co R200c,
   r_ej = theta_ej R200c: a core, then r^-beta, falling as r^-delta beyond r_ej; normalised so that all of it (to
@@ -33,7 +33,7 @@ import numpy as np
 from xcosmo.checks import check_number
 from xcosmo.constants import KEV_ERG, M_PROTON_G, MPC_CM, MSUN_G
 
-__all__ = ["GasModel", "HaloProfiles", "halo_profiles", "gas_fraction", "profile_slope", "stellar_fraction", "MU", "MU_E", "R_OUT"]
+__all__ = ["GasModel", "HaloProfiles", "halo_profiles", "halo_observables", "gas_fraction", "profile_slope", "stellar_fraction", "MU", "MU_E", "R_OUT"]
 
 X_H = 0.76
 MU = 4.0 / (3.0 + 5.0 * X_H)
@@ -53,27 +53,34 @@ class GasModel:
     Attributes
     ----------
     m_c : mass below which feedback has removed half the gas, Msun/h (their M_c; fiducial 1e13.8).
+    beta_f : slope of the gas fraction with M_c / M (Schneider & Teyssier 2015: 0.6).
     mu : how fast the slope beta(M) = 3 - (M_c / M)^mu approaches 3 above M_c (their mu; fiducial 0.21).
     theta_co : core radius in R200c (fiducial 0.1).
     theta_ej : ejection radius in R200c (fiducial 4).
     delta : slope of the density beyond r_ej (Schneider et al. 2019: 7; must exceed 3 for a finite mass).
     alpha_0 : non-thermal pressure share at R500c and z = 0 (Shaw et al. 2010: 0.18).
+    heating : factor on the thermal pressure, hence on kT, relative to hydrostatic equilibrium: the temperature
+        normalisation through which feedback heats the gas (1 = hydrostatic; :mod:`emulators.data.feedback`).
     """
 
     m_c: float = 10**13.8
+    beta_f: float = 0.6
     mu: float = 0.21
     theta_co: float = 0.1
     theta_ej: float = 4.0
     delta: float = 7.0
     alpha_0: float = 0.18
+    heating: float = 1.0
 
     def __post_init__(self):
         check_number("m_c", self.m_c, 0.0, math.inf, open=True, unit="Msun/h")
+        check_number("beta_f", self.beta_f, 0.0, 5.0, open=True)
         check_number("mu", self.mu, 0.0, 2.0, open=True)
         check_number("theta_co", self.theta_co, 0.0, math.inf, open=True)
         check_number("theta_ej", self.theta_ej, 0.0, math.inf, open=True)
         check_number("delta", self.delta, 3.0, 20.0, open=True)
         check_number("alpha_0", self.alpha_0, 0.0, 1.0)
+        check_number("heating", self.heating, 0.0, math.inf, open=True)
 
 
 def stellar_fraction(m200c: np.ndarray) -> np.ndarray:
@@ -87,10 +94,9 @@ def profile_slope(m200c: np.ndarray, model: GasModel) -> np.ndarray:
 
 
 def gas_fraction(m200c: np.ndarray, f_b: float, model: GasModel) -> np.ndarray:
-    """Bound gas fraction (f_b - f_star(M)) / (1 + (M_c / M)^beta(M)), floored at 0."""
+    """Bound gas fraction (f_b - f_star(M)) / (1 + (M_c / M)^beta_f), floored at 0."""
     m = np.asarray(m200c, dtype=float)
-    beta = profile_slope(m, model)
-    return np.maximum((f_b - stellar_fraction(m)) / (1.0 + (model.m_c / m) ** beta), 0.0)
+    return np.maximum((f_b - stellar_fraction(m)) / (1.0 + (model.m_c / m) ** model.beta_f), 0.0)
 
 
 @dataclass(frozen=True)
@@ -149,7 +155,7 @@ def halo_profiles(m200c: float, r200c: float, c200c: float, z: float, f_b: float
     if r500c is None:
         r500c = _nfw_r500(m200c, r200c, c200c)
     alpha = np.minimum(model.alpha_0 * (1.0 + z) ** 0.5 * (r / r500c) ** 0.8, 0.6)
-    p_th = (1.0 - alpha) * pressure
+    p_th = model.heating * (1.0 - alpha) * pressure
     kt = MU * M_PROTON_G * 1e10 * np.divide(p_th, rho, out=np.zeros_like(rho), where=rho > 0) / KEV_ERG
     n_e = rho * MSUN_G / (MU_E * M_PROTON_G) / MPC_CM**3  # h^2 cm^-3: (Msun/h)/(Mpc/h)^3 = h^2 Msun/Mpc^3
     return HaloProfiles(r, rho, n_e, p_th, kt, m_gas)
@@ -160,3 +166,12 @@ def _nfw_r500(m200, r200, c):
     x = np.geomspace(0.05, 1.0, 2000)
     mean = _nfw_enclosed(x * r200, m200, r200, c) / (x**3 * m200)  # in units of the mean within R200c
     return float(np.interp(-2.5, -mean, x)) * r200
+
+
+def halo_observables(prof: HaloProfiles, m500c: float, r500c: float) -> tuple[float, float]:
+    """f_gas,500 = M_gas(< R500c) / M500c and the gas-mass-weighted kT within R500c (keV) of tabulated profiles
+    (``r500c`` in the profiles' physical Mpc/h): the per-halo quantities of the issue's CAMELS responses."""
+    m_gas = float(np.interp(r500c, prof.r, prof.m_gas))
+    inside = prof.r <= r500c
+    dm = np.diff(np.concatenate([[0.0], prof.m_gas]))[inside]
+    return m_gas / m500c, float(np.sum(dm * prof.kt[inside]) / max(np.sum(dm), 1e-300))
