@@ -82,17 +82,29 @@ class TrainingSample:
     n_haloes: int
 
 
-def make_box(theta: Params, key: jax.Array, n_mesh: int, voxel_mpc_h: float, redshifts, settings: SuiteSettings = SuiteSettings()
-             ) -> list[TrainingSample]:  # fmt: skip
+def make_box(theta: Params, key: jax.Array, n_mesh: int, voxel_mpc_h: float, redshifts, settings: SuiteSettings = SuiteSettings(),
+             timings: dict | None = None) -> list[TrainingSample]:  # fmt: skip
     """The samples of one periodic box of ``n_mesh``^3 voxels of ``voxel_mpc_h`` Mpc/h at each of ``redshifts``
-    (increasing redshifts are evolved in one run each; module docstring)."""
+    (all redshifts from one run of each kind; module docstring). ``timings``, if given, accumulates the wall time in
+    seconds of the stages ``pm_input``, ``accurate``, ``haloes`` and ``gas``."""
+    import time
+
+    timings = {} if timings is None else timings
+    clock = time.perf_counter
+
+    def timed(stage, fn, *args, **kwargs):
+        t = clock()
+        out = fn(*args, **kwargs)
+        timings[stage] = timings.get(stage, 0.0) + clock() - t
+        return out
+
     theta = theta if isinstance(theta, Params) else Params.from_array(np.asarray(theta, dtype=float))
     cosmo = Cosmology.from_params(theta)
     box = Box((n_mesh,) * 3, voxel_mpc_h)
     zs = sorted(float(z) for z in redshifts)
     a = [1.0 / (1.0 + z) for z in reversed(zs)]  # increasing scale factors
-    pm = np.asarray(snapshots(cosmo, key, box, a, settings.pm))[::-1]
-    accurate = np.asarray(snapshots(cosmo, key, box, a, settings.accurate))[::-1]
+    pm = timed("pm_input", lambda: np.asarray(snapshots(cosmo, key, box, a, settings.pm))[::-1])
+    accurate = timed("accurate", lambda: np.asarray(snapshots(cosmo, key, box, a, settings.accurate))[::-1])
     side = n_mesh * voxel_mpc_h
     particle_mass = float(cosmo.omega_m) * RHO_CRIT_0 * voxel_mpc_h**3
     base = feedback_gas_model(theta, settings.gas)
@@ -100,11 +112,12 @@ def make_box(theta: Params, key: jax.Array, n_mesh: int, voxel_mpc_h: float, red
     samples = []
     for z, dx_pm, dx_acc in zip(zs, pm, accurate):
         positions = np.asarray(particle_positions(dx_acc), np.float64) * voxel_mpc_h
-        haloes = find_haloes(positions, side, particle_mass, critical_density_comoving(cosmo, z),
-                             min_members=settings.min_members)  # fmt: skip
+        haloes = timed("haloes", find_haloes, positions, side, particle_mass, critical_density_comoving(cosmo, z),
+                       min_members=settings.min_members)  # fmt: skip
         rho = np.asarray(density(dx_acc), np.float64)
         models = halo_gas_models(base, dark_matter_predictors(haloes, rho, side), rng, settings.deviations)
-        n_e, kt = paste_gas(haloes, rho, side, z, float(cosmo.omega_m), float(cosmo.omega_b), float(cosmo.h), models)
+        n_e, kt = timed("gas", paste_gas, haloes, rho, side, z, float(cosmo.omega_m), float(cosmo.omega_b),
+                        float(cosmo.h), models)  # fmt: skip
         samples.append(TrainingSample(dx_pm, n_e.astype(np.float32), kt.astype(np.float32), np.asarray(theta.to_array()),
                                       z, voxel_mpc_h, len(haloes)))  # fmt: skip
     return samples
