@@ -245,3 +245,48 @@ def test_the_gas_model_fit_to_the_fiducial_stacks_improves_on_its_start(shared_d
     start = float(np.sqrt(np.mean(_residuals(targets, GasModel()) ** 2)))
     _, rms = fit_gas_model(targets)
     assert rms < start / 3
+
+
+def test_coarsening_the_lagrangian_grid_keeps_positions_and_velocities():
+    from emulators.data.camels import DarkMatter, SnapshotHeader
+
+    rng = np.random.default_rng(0)
+    fine = DarkMatter(rng.normal(0, 0.3, (8, 8, 8, 3)).astype(np.float32), rng.normal(0, 1, (8, 8, 8, 3)).astype(np.float32),
+                      SnapshotHeader(8.0, 6.0, 0.67, 0.3))  # fmt: skip
+    coarse = fine.coarsen(2)
+    assert coarse.dx.shape == (4, 4, 4, 3) and coarse.voxel_mpc_h == 2 * fine.voxel_mpc_h
+    # particle (1, 2, 3) of the coarse grid is (2, 4, 6) of the fine one: the same position in Mpc/h
+    fine_pos = (np.array([2, 4, 6]) + fine.dx[2, 4, 6]) * fine.voxel_mpc_h
+    coarse_pos = (np.array([1, 2, 3]) + coarse.dx[1, 2, 3]) * coarse.voxel_mpc_h
+    np.testing.assert_allclose(coarse_pos, fine_pos, rtol=1e-6)
+    np.testing.assert_allclose(coarse.p[1, 2, 3] * coarse.voxel_mpc_h, fine.p[2, 4, 6] * fine.voxel_mpc_h, rtol=1e-6)
+    with pytest.raises(ValueError, match="stride = 3 is not allowed: it must divide the 8 particles per side"):
+        fine.coarsen(3)
+
+
+def test_camels_samples_from_a_simulation_folder(tmp_path):
+    """A CAMELS-like folder (z = 6 dark matter of 32^3 particles in 6.24 Mpc/h, gas snapshots at z = 0.54 and 0.21):
+    the PM input on the 16^3 working grid at each redshift, the gas targets of each snapshot."""
+    from emulators.data.camels_source import camels_samples
+
+    cosmo, box = Cosmology.from_params(Params.fiducial()), Box((32, 32, 32), 0.195)
+    a6 = 1.0 / 7.0
+    dx6, p6 = (np.asarray(v, np.float64) for v in evolve(cosmo, jax.random.key(1), box, a6, PMSettings(z_start=19.0, n_steps=4)))
+    grid = np.stack(np.meshgrid(*[np.arange(32)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
+    dm = {"Coordinates": np.mod(grid + dx6.reshape(-1, 3), 32) * 195.0, "Velocities": p6.reshape(-1, 3) * 100 * 0.195 / a6**1.5,
+          "ParticleIDs": np.arange(32**3) + 1}  # fmt: skip
+    box_kpc = 32 * 195.0
+    _write_snapshot(tmp_path / "snap_000.hdf5", dm=dm, redshift=6.0, box=box_kpc)
+    rng = np.random.default_rng(2)
+    for number, z in ((24, 0.54), (29, 0.21)):
+        gas = _gas()
+        gas["Coordinates"] = rng.uniform(0, box_kpc, (4, 3))
+        _write_snapshot(tmp_path / f"snap_{number:03d}.hdf5", gas=gas, redshift=z, box=box_kpc)
+    samples = camels_samples(tmp_path, Params.fiducial(), {0: 6.0, 24: 0.54, 29: 0.21}, snapshots=(29, 24))
+    assert [s.z for s in samples] == [0.21, 0.54]
+    for s in samples:
+        assert s.dx.shape == (16, 16, 16, 3) and s.n_e.shape == (16, 16, 16) and s.voxel_mpc_h == pytest.approx(0.39)
+    # structure grows between z = 0.54 and 0.21: the displacements' spread increases
+    assert np.std(samples[0].dx) > np.std(samples[1].dx)
+    with pytest.raises(FileNotFoundError, match="snap_033.hdf5"):
+        camels_samples(tmp_path, Params.fiducial(), {0: 6.0, 33: 0.0}, snapshots=(33,))
