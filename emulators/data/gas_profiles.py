@@ -5,8 +5,8 @@ For a halo of mass M200c, radius R200c and NFW concentration c at redshift z (ph
 * **gas fraction** (Schneider & Teyssier 2015, their constant slope beta_f): the bound gas is the baryons that
   feedback did not eject and stars did not take, f_gas(M) = (f_b - f_star(M)) / (1 + (M_c / M)^beta_f), f_b =
   Omega_b / Omega_m, monotonic in M and in M_c; stellar fraction f_star(M) = 0.09 (M / 2.5e11 Msun/h)^-0.35;
-* **profile slope** (Schneider et al. 2019): beta(M) = 3 - (M_c / M)^mu, clipped to [0.05, 3]: haloes well above
-  M_c keep an NFW-like r^-3 gas profile, haloes below it a flat, extended one;
+* **profile slope** (Schneider et al. 2019): beta(M) = 3 - (M_beta / M)^mu, clipped to [0.05, 3], with M_beta = M_c
+  unless set apart: haloes well above it keep an NFW-like r^-3 gas profile, haloes below it a flat, extended one;
 * **density** (Schneider et al. 2019; the outer slope delta free as in Giri & Schneider 2021): rho_gas(r)
   proportional to [(1 + r / r_co)^beta (1 + (r / r_ej)^2)^((delta - beta) / 2)]^-1, r_co = theta_co R200c,
   r_ej = theta_ej R200c: a core, then r^-beta, falling as r^-delta beyond r_ej; normalised so that all of it (to
@@ -54,7 +54,8 @@ class GasModel:
     ----------
     m_c : mass below which feedback has removed half the gas, Msun/h (their M_c; fiducial 1e13.8).
     beta_f : slope of the gas fraction with M_c / M (Schneider & Teyssier 2015: 0.6).
-    mu : how fast the slope beta(M) = 3 - (M_c / M)^mu approaches 3 above M_c (their mu; fiducial 0.21).
+    mu : how fast the slope beta(M) = 3 - (M_beta / M)^mu approaches 3 above M_beta (their mu; fiducial 0.21).
+    m_beta : the mass scale of the profile slope, Msun/h; None: M_c (Schneider et al. 2019's single scale).
     theta_co : core radius in R200c (fiducial 0.1).
     theta_ej : ejection radius in R200c (fiducial 4).
     delta : slope of the density beyond r_ej (Schneider et al. 2019: 7; must exceed 3 for a finite mass).
@@ -71,6 +72,7 @@ class GasModel:
     delta: float = 7.0
     alpha_0: float = 0.18
     heating: float = 1.0
+    m_beta: float | None = None
 
     def __post_init__(self):
         check_number("m_c", self.m_c, 0.0, math.inf, open=True, unit="Msun/h")
@@ -81,6 +83,8 @@ class GasModel:
         check_number("delta", self.delta, 3.0, 20.0, open=True)
         check_number("alpha_0", self.alpha_0, 0.0, 1.0)
         check_number("heating", self.heating, 0.0, math.inf, open=True)
+        if self.m_beta is not None:
+            check_number("m_beta", self.m_beta, 0.0, math.inf, open=True, unit="Msun/h")
 
 
 def stellar_fraction(m200c: np.ndarray) -> np.ndarray:
@@ -89,8 +93,9 @@ def stellar_fraction(m200c: np.ndarray) -> np.ndarray:
 
 
 def profile_slope(m200c: np.ndarray, model: GasModel) -> np.ndarray:
-    """beta(M) = 3 - (M_c / M)^mu, clipped to [0.05, 3]."""
-    return np.clip(3.0 - (model.m_c / np.asarray(m200c, dtype=float)) ** model.mu, 0.05, 3.0)
+    """beta(M) = 3 - (M_beta / M)^mu, clipped to [0.05, 3]."""
+    scale = model.m_c if model.m_beta is None else model.m_beta
+    return np.clip(3.0 - (scale / np.asarray(m200c, dtype=float)) ** model.mu, 0.05, 3.0)
 
 
 def gas_fraction(m200c: np.ndarray, f_b: float, model: GasModel) -> np.ndarray:
