@@ -2,8 +2,8 @@
 inference together.
 
 Every refusal (bad input, a folder that cannot take the run) is reported as one line ``error: ...`` with exit status
-2, before any expensive work; Ctrl-C ends a run with exit status 130 and keeps the output folder as it was. Set
-``XCOSMO_TRACEBACK=1`` to see the Python traceback behind an ``error:`` line. Every command that writes a folder
+2, before any expensive work; Ctrl-C ends a run with exit status 130 and keeps the output folder as it was
+(:mod:`xcosmo.cli_errors`). Every command that writes a folder
 writes it as one run (:mod:`xcosmo.runs`): ``run.json`` lists its files; ``--overwrite`` replaces an earlier run.
 """
 
@@ -18,75 +18,16 @@ from typing import Optional
 
 import numpy as np
 import typer
-from typer.core import TyperGroup
-
-try:  # typer >= 0.2x carries its own copy of click
-    from typer._click import exceptions as click_errors
-except ImportError:  # pragma: no cover - older typer on click
-    from click import exceptions as click_errors
 
 from xcosmo.checks import check_integer
+from xcosmo.cli_errors import RefusalsGroup
 
 SEED_RANGE = (0, 2**32)
 """Allowed seeds: integers 0 <= seed < 2^32."""
 
 
-class _Refusals(TyperGroup):
-    """Runs a subcommand with xcosmo's error reporting: refusals as ``error:`` lines, warnings as ``warning:`` lines,
-    Ctrl-C as exit 130, each without a traceback."""
-
-    def main(self, *args, standalone_mode: bool = True, **kwargs):
-        if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
-        try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
-        except click_errors.NoArgsIsHelpError as err:
-            typer.echo(err.ctx.get_help() if err.ctx else err.format_message())
-            sys.exit(0)
-        except click_errors.UsageError as err:  # an unknown flag, a value of the wrong type: click's refusals
-            if err.ctx is not None:
-                typer.echo(err.ctx.get_usage(), err=True)
-            typer.secho(f"error: {err.format_message()}", err=True, fg=typer.colors.RED)
-            sys.exit(2)
-        except click_errors.Abort:
-            sys.exit(130)
-        sys.exit(code if isinstance(code, int) else 0)
-
-    def invoke(self, ctx):
-        with warnings.catch_warnings():
-            warnings.showwarning = _show_warning
-            try:
-                return super().invoke(ctx)
-            except KeyboardInterrupt:
-                typer.echo("interrupted (Ctrl-C): the output folder keeps what it held before", err=True)
-                raise typer.Exit(code=130) from None
-            except (ValueError, TypeError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError,
-                    _runtime_error()) as err:  # fmt: skip
-                if os.environ.get("XCOSMO_TRACEBACK") == "1":
-                    raise
-                _fail(err)
-            except OSError as err:  # a full disk, a vanished mount: not a refusal, but no traceback either
-                if os.environ.get("XCOSMO_TRACEBACK") == "1":
-                    raise
-                typer.secho(f"error: {err.strerror or err} ({err.filename or 'no file'})", err=True, fg=typer.colors.RED)
-                raise typer.Exit(code=1) from None
-            finally:
-                logging.disable(logging.NOTSET)
-
-
-def _runtime_error() -> type[Exception]:
-    """Checks of traced values raise this when the compiled function runs (:func:`xcosmo.checks.in_range`)."""
-    import equinox as eqx
-
-    return eqx.EquinoxRuntimeError
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None):
-    typer.secho(f"warning: {message}", err=True, fg=typer.colors.YELLOW)
-
-
 app = typer.Typer(
-    cls=_Refusals,
+    cls=RefusalsGroup,
     help="xcosmo: forward models and inference for X-ray cluster surveys (Cerardi et al., XMM cluster cosmology VII).",
     no_args_is_help=True,
     add_completion=False,
@@ -107,11 +48,6 @@ def _version(value: bool) -> None:
 def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                        help="Print the version and exit.")):  # fmt: skip
     """xcosmo: forward models and inference for X-ray cluster surveys (Cerardi et al., XMM cluster cosmology VII)."""
-
-
-def _fail(err: Exception) -> None:
-    typer.secho(f"error: {err}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code=2)
 
 
 def _speaker(quiet: bool):
