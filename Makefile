@@ -13,7 +13,7 @@ $(BIN)/xcosmo: pyproject.toml
 	@touch $@
 
 quickstart: $(BIN)/xcosmo
-	$(BIN)/xcosmo quickstart --out quickstart-output
+	$(BIN)/xcosmo quickstart --out quickstart-output --overwrite
 
 test: $(BIN)/xcosmo
 	$(BIN)/python -m pytest -q

@@ -19,6 +19,8 @@ __all__ = [
     "RHO_CRIT_0_G_CM3",
     "M_PROTON_G",
     "MSUN_G",
+    "K_B_KEV_PER_K",
+    "HYDROGEN_MASS_FRACTION",
     "FULL_SKY_DEG2",
     "M_MAX",
     "DETECTION_OVERDENSITY",
@@ -48,6 +50,12 @@ M_PROTON_G: float = _const.m_p.to_value(_u.g)
 
 MSUN_G: float = _const.M_sun.to_value(_u.g)
 """Solar mass, g."""
+
+K_B_KEV_PER_K: float = (_const.k_B * _u.K).to_value(_u.keV)
+"""Boltzmann constant, keV per kelvin."""
+
+HYDROGEN_MASS_FRACTION: float = 0.76
+"""X_H of primordial gas, as IllustrisTNG and the CAMELS library use it."""
 
 FULL_SKY_DEG2: float = 4.0 * math.pi * (180.0 / math.pi) ** 2
 """Solid angle of the full sky, deg^2 (41252.96)."""

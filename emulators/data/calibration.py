@@ -18,13 +18,12 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from emulators.data.gas_profiles import GasModel, halo_profiles
 from emulators.data.profiles import find_profiles, read_redshift_table
-from xcosmo.constants import RHO_CRIT_0
+from xcosmo.constants import K_B_KEV_PER_K, RHO_CRIT_0
 
 __all__ = ["StackTarget", "camels_targets", "model_stack", "fit_gas_model", "CAMELS_H", "CAMELS_OMEGA_B",
            "duffy08_concentration"]  # fmt: skip
@@ -33,7 +32,6 @@ CAMELS_H = 0.6711
 """Hubble parameter of the CAMELS IllustrisTNG runs."""
 CAMELS_OMEGA_B = 0.049
 """Baryon density of the CAMELS runs."""
-_K_B_KEV = 8.617333262e-8  # keV / K
 
 
 def duffy08_concentration(m200c: float, z: float) -> float:
@@ -87,7 +85,7 @@ def model_stack(target: StackTarget, model: GasModel, omega_m: float = 0.3) -> t
                          CAMELS_OMEGA_B / omega_m, model)  # fmt: skip
     rho = np.interp(target.r, prof.r, prof.rho_gas) * CAMELS_H**2 / 1e9  # (Msun/h)/(Mpc/h)^3 -> Msun/kpc^3
     kt = np.interp(target.r, prof.r, prof.kt)
-    return np.log10(np.maximum(rho, 1e-30)), np.log10(np.maximum(kt, 1e-12) / _K_B_KEV)
+    return np.log10(np.maximum(rho, 1e-30)), np.log10(np.maximum(kt, 1e-12) / K_B_KEV_PER_K)
 
 
 def _residuals(targets, model):

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xcosmo.constants import KEV_ERG, M_PROTON_G, MPC_CM, MSUN_G
+from xcosmo.constants import HYDROGEN_MASS_FRACTION, KEV_ERG, M_PROTON_G, MPC_CM, MSUN_G
 from xcosmo.params import PARAM_NAMES, PRIOR
 
 __all__ = [
@@ -52,7 +52,7 @@ __all__ = [
     "cic_deposit",
 ]
 
-X_H = 0.76
+X_H = HYDROGEN_MASS_FRACTION
 """Hydrogen mass fraction of the primordial gas (IllustrisTNG; the CAMELS library's n_e and T use it)."""
 CAMELS_COLUMNS = ("omega_m", "sigma_8", "a_sn1", "a_agn1", "a_sn2", "a_agn2")
 """The order of the parameter columns in CAMELS files (xcosmo's is :data:`xcosmo.params.PARAM_NAMES`)."""

@@ -31,11 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from xcosmo.checks import check_number
-from xcosmo.constants import KEV_ERG, M_PROTON_G, MPC_CM, MSUN_G
+from xcosmo.constants import HYDROGEN_MASS_FRACTION, KEV_ERG, M_PROTON_G, MPC_CM, MSUN_G
 
 __all__ = ["GasModel", "HaloProfiles", "halo_profiles", "halo_observables", "gas_fraction", "profile_slope", "stellar_fraction", "MU", "MU_E", "R_OUT"]
 
-X_H = 0.76
+X_H = HYDROGEN_MASS_FRACTION
 MU = 4.0 / (3.0 + 5.0 * X_H)
 """Mean molecular weight of fully ionised H + He gas (0.59)."""
 MU_E = 2.0 / (1.0 + X_H)

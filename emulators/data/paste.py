@@ -22,7 +22,7 @@ import numpy as np
 
 from emulators.data.gas_profiles import MU, MU_E, GasModel, halo_profiles, stellar_fraction
 from emulators.data.haloes import Haloes
-from xcosmo.constants import KEV_ERG, M_PROTON_G, MPC_CM, MSUN_G, RHO_CRIT_0
+from xcosmo.constants import K_B_KEV_PER_K, KEV_ERG, M_PROTON_G, MPC_CM, MSUN_G, RHO_CRIT_0
 
 __all__ = ["paste_gas", "R_PASTE", "SUBSAMPLE", "IGM_SMOOTHING", "IGM_T0_K", "IGM_GAMMA"]
 
@@ -34,7 +34,6 @@ IGM_SMOOTHING = 1.0
 """Gaussian smoothing of the dark matter that the IGM follows, Mpc/h (comoving)."""
 IGM_T0_K = 1e4
 IGM_GAMMA = 1.6
-_K_B_KEV = 8.617333262e-8  # keV / K
 
 
 def paste_gas(
@@ -90,7 +89,7 @@ def paste_gas(
     if igm_mass > 0 and weight.sum() > 0:
         igm = igm_mass * weight / weight.sum()
         overdensity = np.maximum(smooth, 1e-3)
-        kt_igm = _K_B_KEV * IGM_T0_K * overdensity ** (IGM_GAMMA - 1.0)
+        kt_igm = K_B_KEV_PER_K * IGM_T0_K * overdensity ** (IGM_GAMMA - 1.0)
         gas += igm
         energy += igm * kt_igm * KEV_ERG / (MU * M_PROTON_G * 1e10)  # P V = (M / mu m_p) kT, in (Msun/h)(km/s)^2
     kt = np.divide(MU * M_PROTON_G * 1e10 * energy, gas, out=np.zeros_like(gas), where=gas > 0) / KEV_ERG
