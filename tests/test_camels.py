@@ -233,20 +233,6 @@ def test_the_inferred_units_of_the_stacks_give_the_cosmic_baryon_density_far_out
         assert stack["rho", "mean"][at_7_mpc] == pytest.approx(mean_baryons, rel=0.25)
 
 
-def test_the_gas_model_fit_to_the_fiducial_stacks_improves_on_its_start(shared_data):
-    """The calibration machinery: six fiducial stacks (two mass bins, three redshifts) at 0.1-1 R200c; the least-
-    squares fit brings the rms residual from 5.5 to 0.77 stack scatters (with M_c and mu at their bounds: the groups
-    want a near power-law profile, a reparametrisation is the open part of issue 15's calibration)."""
-    from emulators.data.calibration import _residuals, camels_targets, fit_gas_model
-    from emulators.data.gas_profiles import GasModel
-
-    targets = camels_targets(shared_data / "camels" / "profiles", shared_data / "camels" / "redshift_table.txt")
-    assert len(targets) == 6 and all(t.r.size >= 4 for t in targets)
-    start = float(np.sqrt(np.mean(_residuals(targets, GasModel()) ** 2)))
-    _, rms = fit_gas_model(targets)
-    assert rms < start / 3
-
-
 def test_coarsening_the_lagrangian_grid_keeps_positions_and_velocities():
     from emulators.data.camels import DarkMatter, SnapshotHeader
 

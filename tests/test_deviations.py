@@ -19,24 +19,25 @@ def _haloes(n, rng):
 
 def test_the_dark_matter_predicts_part_of_each_halos_gas_fraction():
     """200 haloes of one mass: the gas fraction within R500c (from their own profiles) correlates with the value the
-    dark-matter predictors imply (measured 0.72 with the default amplitudes; required > 0.4) and not
-    perfectly (the random part; required < 0.95); more concentrated haloes hold less gas, denser surroundings more."""
+    dark-matter predictors imply (measured 0.70 with the default amplitudes, which give the dark matter half the
+    variance; required > 0.5) and not perfectly (the random part; required < 0.9); more concentrated haloes hold
+    less gas, denser surroundings more; the halo's temperature is untouched by its gas scale."""
     rng = np.random.default_rng(0)
     haloes = _haloes(200, rng)
     density = 1.0 + rng.normal(0, 0.5, (32, 32, 32)) ** 2
     pred = dark_matter_predictors(haloes, density, 50.0)
     assert pred.shape == (200, 3) and np.allclose(pred.mean(axis=0), 0, atol=1e-9)
-    base = GasModel(m_c=1e12)
-    models = halo_gas_models(base, pred, np.random.default_rng(1))
+    models = halo_gas_models(GasModel(), pred, np.random.default_rng(1), Deviations(b_s=0.0, sigma_t=0.0))
     m200, r200, r500, m500 = group_halo()
-    f_gas = np.array([halo_observables(halo_profiles(m200, r200, 6.0, 0.54, 0.163, m, r500c=r500), m500, r500)[0]
-                      for m in models])  # fmt: skip
+    observed = np.array([halo_observables(halo_profiles(m200, r200, 6.0, 0.54, 0.163, m, r500c=r500), m500, r500)
+                         for m in models])  # fmt: skip
     d = Deviations()
-    implied = -(pred @ np.array([d.a_c, d.a_s, d.a_e]))  # higher M_c -> less gas
-    rho = np.corrcoef(np.log(f_gas), implied)[0, 1]
-    assert 0.4 < rho < 0.95
-    assert np.corrcoef(np.log(f_gas), pred[:, 0])[0, 1] < 0  # concentration: less gas
-    assert np.corrcoef(np.log(f_gas), pred[:, 2])[0, 1] > 0  # environment: more gas
+    implied = pred @ np.array([d.a_c, d.a_s, d.a_e])
+    rho = np.corrcoef(np.log(observed[:, 0]), implied)[0, 1]
+    assert 0.5 < rho < 0.9
+    assert np.corrcoef(np.log(observed[:, 0]), pred[:, 0])[0, 1] < 0  # concentration: less gas
+    assert np.corrcoef(np.log(observed[:, 0]), pred[:, 2])[0, 1] > 0  # environment: more gas
+    assert np.ptp(observed[:, 1]) < 1e-9
 
 
 def test_same_seed_same_models():

@@ -47,7 +47,7 @@ def test_gas_fraction_rises_with_mass_to_the_cosmic_baryons_less_stars():
 
 def test_pressure_is_in_hydrostatic_equilibrium():
     """Without the non-thermal share, dP_th/dr = -rho_gas G M(<r) / r^2 along the profile (centred differences)."""
-    prof, r200 = _halo(1e14, model=GasModel(alpha_0=0.0))
+    prof, r200 = _halo(1e14, model=GasModel(alpha_0=0.0, heating=1.0))
     r, p, rho = prof.r, prof.p_th, prof.rho_gas
     sel = (r > 0.05 * r200) & (r < 2 * r200)
     dpdr = np.gradient(p, r)[sel]
@@ -68,6 +68,15 @@ def test_temperatures_are_virial_and_scale_with_mass():
         temps.append(kt)
     assert temps[2] / temps[1] == pytest.approx(10 ** (2 / 3), rel=0.25)
     assert 1.0 < temps[1] < 6.0  # keV for 1e14 Msun/h: a group-to-cluster temperature (calibrated later on CAMELS)
+
+
+def test_heating_scales_the_temperature_and_gas_scale_the_gas():
+    base, _ = _halo(1e14)
+    hot, _ = _halo(1e14, model=GasModel(heating=2 * GasModel().heating))
+    rich, _ = _halo(1e14, model=GasModel(gas_scale=1.5))
+    np.testing.assert_allclose(hot.kt, 2 * base.kt, rtol=1e-12)
+    np.testing.assert_allclose(rich.rho_gas, 1.5 * base.rho_gas, rtol=1e-12)
+    np.testing.assert_allclose(rich.kt, base.kt, rtol=1e-12)
 
 
 def test_non_thermal_pressure_lowers_the_temperature_outside():

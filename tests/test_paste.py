@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from emulators.data.gas_profiles import GasModel, halo_profiles, stellar_fraction
+from emulators.data.gas_profiles import GasModel, duffy08_concentration, halo_profiles, stellar_fraction
 from emulators.data.haloes import Haloes
 from emulators.data.paste import paste_gas
 from xcosmo.constants import RHO_CRIT_0
@@ -42,7 +42,7 @@ def test_a_pasted_halo_follows_its_profile_at_voxel_scale():
     haloes = _haloes([[12.48, 12.48, 12.48]], [4e14])
     n_e, kt = paste_gas(haloes, np.full((N, N, N), 1e-6), BOX, Z, OM, OB, H)  # no IGM: only the halo
     r200_phys = haloes.r200c[0] / (1 + Z)
-    prof = halo_profiles(4e14, r200_phys, 5.0, Z, OB / OM, GasModel(), r500c=haloes.r500c[0] / (1 + Z))
+    prof = halo_profiles(4e14, r200_phys, float(duffy08_concentration(4e14, Z)), Z, OB / OM, GasModel())
     centre = 32  # 12.48 / 0.39
     for k in (3, 5):  # voxels at 1.17 and 1.95 Mpc/h (comoving) from the centre
         r_phys = k * BOX / N / (1 + Z)

@@ -8,17 +8,24 @@ temperature within R500c to each amplitude (:data:`CAMELS_RESPONSES`):
     d ln T_mw / d ln A      = -0.03,         +0.01,          +0.33,         +0.12,
 
 with f_gas peaking near A_SN2 = 0.9 rather than falling monotonically. The amplitudes act on two parameters of the
-baryonification model (:class:`emulators.data.gas_profiles.GasModel`), the gas-removal mass M_c (Schneider &
-Teyssier 2015: feedback strength sets how much gas a halo keeps) and the heating factor on the thermal pressure:
+baryonification model (:class:`emulators.data.gas_profiles.GasModel`): the ejection radius theta_ej, how far out
+feedback has pushed the bound gas (Schneider et al. 2019; the calibrated groups keep all their non-stellar baryons,
+so feedback moves gas out of R500c rather than out of the halo), and the heating factor on the thermal pressure:
 
-    ln M_c(A) = ln M_c,0 + sum_i r_f,i g_i(ln A_i) / s_f,
-    ln heating(A) = sum_i (r_T,i - s_T r_f,i / s_f) g_i(ln A_i),
+    ln theta_ej(A, z) = ln theta_ej,0 + sum_i r_f,i(z) g_i(ln A_i) / s_f,
+    ln heating(A, z) = ln heating_0 + sum_i (r_T,i - s_T r_f,i(z) / s_f) g_i(ln A_i),
 
-where s_f = d ln f_gas,500 / d ln M_c and s_T = d ln T_mw / d ln M_c are the model's own sensitivities for such a
-group (computed from its profiles, :func:`sensitivities`), so that the mean group responds as CAMELS' does;
+where s_f = d ln f_gas,500 / d ln theta_ej and s_T = d ln T_mw / d ln theta_ej are the model's own sensitivities for
+such a group (computed from its profiles, :func:`sensitivities`), so that the mean group responds as CAMELS' does
+(and the median of a box's groups, whose per-halo deviations scale their gas without moving theta_ej);
 g_i(x) = x, except for A_SN2: g(x) = (x - x_p)^2 / (-2 x_p) + x_p / 2 with x_p = ln 0.9, a parabola in ln A_SN2 of
-slope 1 at A_SN2 = 1, zero there, with its turning point at A_SN2 = 0.9. Omega_m and sigma_8 act through the dark
-matter and f_b = Omega_b / Omega_m, not here.
+slope 1 at A_SN2 = 1, zero there, with its turning point at A_SN2 = 0.9.
+
+The kinetic AGN mode that A_AGN1 scales dominates the feedback of these haloes only at late times (Weinberger et al.
+2017): between z = 0.54 and 0 its response grows linearly in z from CAMELS' -0.03 to :data:`AGN1_LATE_RESPONSE`,
+the value at which the model's z = 0 stacks move across the A_AGN1 sweep 1P_33-43 as CAMELS' do
+(:func:`emulators.data.calibration.fit_agn1_late_response`). Omega_m and sigma_8 act through the dark matter and
+f_b = Omega_b / Omega_m, not here.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ from emulators.data.gas_profiles import GasModel, halo_observables, halo_profile
 from xcosmo.constants import RHO_CRIT_0
 from xcosmo.params import PARAM_NAMES
 
-__all__ = ["CAMELS_RESPONSES", "A_SN2_PEAK", "feedback_gas_model", "sensitivities", "group_halo"]
+__all__ = ["CAMELS_RESPONSES", "A_SN2_PEAK", "AGN1_LATE_RESPONSE", "feedback_gas_model", "gas_fraction_response",
+           "sensitivities", "group_halo"]
 
 CAMELS_RESPONSES: dict[str, tuple[float, float]] = {
     "a_sn1": (0.47, -0.03),
@@ -44,6 +52,8 @@ CAMELS_RESPONSES: dict[str, tuple[float, float]] = {
 """(d ln f_gas,500 / d ln A, d ln T_mw / d ln A) of CAMELS IllustrisTNG groups (log M500c 12.0-12.7, z = 0.54)."""
 A_SN2_PEAK = 0.9
 """A_SN2 at which the CAMELS group gas fraction peaks."""
+AGN1_LATE_RESPONSE = -0.137
+"""d ln f_gas,500 / d ln A_AGN1 at z = 0 (module docstring; :func:`emulators.data.calibration.fit_agn1_late_response`)."""
 GROUP_LOG_M500 = 12.35
 GROUP_Z = 0.54
 _OMEGA_M, _F_B = 0.3, 0.049 / 0.3
@@ -70,10 +80,10 @@ def _observables(model: GasModel) -> tuple[float, float]:
 
 @functools.lru_cache(maxsize=16)
 def sensitivities(base: GasModel) -> tuple[float, float]:
-    """(d ln f_gas,500 / d ln M_c, d ln T_mw / d ln M_c) of the CAMELS-like group under ``base`` (centred
-    differences, 5% in M_c)."""
-    up = _observables(dataclasses.replace(base, m_c=base.m_c * 1.05))
-    down = _observables(dataclasses.replace(base, m_c=base.m_c / 1.05))
+    """(d ln f_gas,500 / d ln theta_ej, d ln T_mw / d ln theta_ej) of the CAMELS-like group under ``base`` (centred
+    differences, 5% in theta_ej)."""
+    up = _observables(dataclasses.replace(base, theta_ej=base.theta_ej * 1.05))
+    down = _observables(dataclasses.replace(base, theta_ej=base.theta_ej / 1.05))
     step = 2 * math.log(1.05)
     return (math.log(up[0] / down[0]) / step, math.log(up[1] / down[1]) / step)
 
@@ -85,15 +95,25 @@ def _g(name: str, ln_a: float) -> float:
     return (ln_a - x_p) ** 2 / (-2 * x_p) + x_p / 2
 
 
-def feedback_gas_model(theta, base: GasModel = GasModel()) -> GasModel:
+def gas_fraction_response(name: str, z: float, agn1_late: float = None) -> float:
+    """d ln f_gas,500 / d ln A of the amplitude ``name`` at redshift ``z`` (module docstring)."""
+    r_f = CAMELS_RESPONSES[name][0]
+    if name != "a_agn1":
+        return r_f
+    late = AGN1_LATE_RESPONSE if agn1_late is None else agn1_late
+    return late + (r_f - late) * min(max(z, 0.0) / GROUP_Z, 1.0)
+
+
+def feedback_gas_model(theta, base: GasModel = GasModel(), *, z: float, agn1_late: float | None = None) -> GasModel:
     """The gas model for the parameters ``theta`` (a :class:`xcosmo.params.Params` or an array in the order of
-    :data:`xcosmo.params.PARAM_NAMES`): ``base`` with M_c and the heating factor set by the four amplitudes (module
-    docstring)."""
+    :data:`xcosmo.params.PARAM_NAMES`) at redshift ``z``: ``base`` with theta_ej and the heating factor set by the
+    four amplitudes (module docstring); ``agn1_late`` replaces :data:`AGN1_LATE_RESPONSE` (for its calibration)."""
     values = dict(zip(PARAM_NAMES, np.asarray(theta.to_array() if hasattr(theta, "to_array") else theta, float)))
     s_f, s_t = sensitivities(base)
-    ln_mc, ln_heat = math.log(base.m_c), math.log(base.heating)
-    for name, (r_f, r_t) in CAMELS_RESPONSES.items():
+    ln_ej, ln_heat = math.log(base.theta_ej), math.log(base.heating)
+    for name, (_, r_t) in CAMELS_RESPONSES.items():
         g = _g(name, math.log(values[name]))
-        ln_mc += r_f / s_f * g
+        r_f = gas_fraction_response(name, z, agn1_late)
+        ln_ej += r_f / s_f * g
         ln_heat += (r_t - s_t * r_f / s_f) * g
-    return dataclasses.replace(base, m_c=math.exp(ln_mc), heating=math.exp(ln_heat))
+    return dataclasses.replace(base, theta_ej=math.exp(ln_ej), heating=math.exp(ln_heat))

@@ -4,7 +4,7 @@ For a halo of mass M200c, radius R200c and NFW concentration c at redshift z (ph
 
 * **gas fraction** (Schneider & Teyssier 2015, their constant slope beta_f): the bound gas is the baryons that
   feedback did not eject and stars did not take, f_gas(M) = (f_b - f_star(M)) / (1 + (M_c / M)^beta_f), f_b =
-  Omega_b / Omega_m, monotonic in M and in M_c; stellar fraction f_star(M) = 0.09 (M / 2.5e11 Msun/h)^-0.35;
+  Omega_b / Omega_m, monotonic in M and in M_c, times a halo's own ``gas_scale`` (its deviation from the mean); stellar fraction f_star(M) = 0.09 (M / 2.5e11 Msun/h)^-0.35;
 * **profile slope** (Schneider et al. 2019): beta(M) = 3 - (M_beta / M)^mu, clipped to [0.05, 3], with M_beta = M_c
   unless set apart: haloes well above it keep an NFW-like r^-3 gas profile, haloes below it a flat, extended one;
 * **density** (Schneider et al. 2019; the outer slope delta free as in Giri & Schneider 2021): rho_gas(r)
@@ -33,7 +33,7 @@ import numpy as np
 from xcosmo.checks import check_number
 from xcosmo.constants import HYDROGEN_MASS_FRACTION, KEV_ERG, M_PROTON_G, MPC_CM, MSUN_G
 
-__all__ = ["GasModel", "HaloProfiles", "halo_profiles", "halo_observables", "gas_fraction", "profile_slope", "stellar_fraction", "MU", "MU_E", "R_OUT"]
+__all__ = ["duffy08_concentration", "nfw_m500c", "GasModel", "HaloProfiles", "halo_profiles", "halo_observables", "gas_fraction", "profile_slope", "stellar_fraction", "MU", "MU_E", "R_OUT"]
 
 X_H = HYDROGEN_MASS_FRACTION
 MU = 4.0 / (3.0 + 5.0 * X_H)
@@ -50,29 +50,39 @@ G_KMS2_MPC_MSUN = 4.30091727e-9
 class GasModel:
     """Parameters of the baryonification gas profiles (Schneider et al. 2019 notation).
 
+    The defaults are the fit to the CAMELS IllustrisTNG fiducial stacks (:func:`emulators.data.calibration.
+    fit_gas_model`: M_beta, mu, theta_ej and heating free, the rest :data:`emulators.data.calibration.FIXED`).
+
     Attributes
     ----------
-    m_c : mass below which feedback has removed half the gas, Msun/h (their M_c; fiducial 1e13.8).
+    m_c : mass below which feedback has removed half the gas, Msun/h (their M_c; calibrated: 1e10, below every
+        resolved halo: the CAMELS groups keep their non-stellar baryons bound, and feedback moves them outwards).
     beta_f : slope of the gas fraction with M_c / M (Schneider & Teyssier 2015: 0.6).
-    mu : how fast the slope beta(M) = 3 - (M_beta / M)^mu approaches 3 above M_beta (their mu; fiducial 0.21).
-    m_beta : the mass scale of the profile slope, Msun/h; None: M_c (Schneider et al. 2019's single scale).
-    theta_co : core radius in R200c (fiducial 0.1).
-    theta_ej : ejection radius in R200c (fiducial 4).
+    mu : how fast the slope beta(M) = 3 - (M_beta / M)^mu approaches 3 above M_beta (their mu; calibrated 0.072).
+    m_beta : the mass scale of the profile slope, Msun/h (calibrated 5.5e12); None: M_c (Schneider et al. 2019's
+        single scale).
+    theta_co : core radius in R200c (0.02: the stacks show no core beyond 0.1 R200c).
+    theta_ej : ejection radius in R200c (calibrated 1.81), the radius through which feedback acts on the gas fraction
+        within R500c (:mod:`emulators.data.feedback`).
     delta : slope of the density beyond r_ej (Schneider et al. 2019: 7; must exceed 3 for a finite mass).
     alpha_0 : non-thermal pressure share at R500c and z = 0 (Shaw et al. 2010: 0.18).
     heating : factor on the thermal pressure, hence on kT, relative to hydrostatic equilibrium: the temperature
-        normalisation through which feedback heats the gas (1 = hydrostatic; :mod:`emulators.data.feedback`).
+        normalisation through which feedback heats the gas (1 = hydrostatic; calibrated 1.31).
+    gas_scale : factor on the bound gas fraction of one halo (1 for the mean halo; the per-halo deviations of
+        :mod:`emulators.data.deviations`). Not capped at f_b: the bound gas reaches out to ``R_OUT`` R200c, whose
+        sphere holds many times M200c.
     """
 
-    m_c: float = 10**13.8
+    m_c: float = 1e10
     beta_f: float = 0.6
-    mu: float = 0.21
-    theta_co: float = 0.1
-    theta_ej: float = 4.0
+    mu: float = 0.072
+    theta_co: float = 0.02
+    theta_ej: float = 1.81
     delta: float = 7.0
     alpha_0: float = 0.18
-    heating: float = 1.0
-    m_beta: float | None = None
+    heating: float = 1.31
+    m_beta: float | None = 5.48e12
+    gas_scale: float = 1.0
 
     def __post_init__(self):
         check_number("m_c", self.m_c, 0.0, math.inf, open=True, unit="Msun/h")
@@ -83,6 +93,7 @@ class GasModel:
         check_number("delta", self.delta, 3.0, 20.0, open=True)
         check_number("alpha_0", self.alpha_0, 0.0, 1.0)
         check_number("heating", self.heating, 0.0, math.inf, open=True)
+        check_number("gas_scale", self.gas_scale, 0.0, math.inf, open=True)
         if self.m_beta is not None:
             check_number("m_beta", self.m_beta, 0.0, math.inf, open=True, unit="Msun/h")
 
@@ -99,9 +110,9 @@ def profile_slope(m200c: np.ndarray, model: GasModel) -> np.ndarray:
 
 
 def gas_fraction(m200c: np.ndarray, f_b: float, model: GasModel) -> np.ndarray:
-    """Bound gas fraction (f_b - f_star(M)) / (1 + (M_c / M)^beta_f), floored at 0."""
+    """Bound gas fraction gas_scale (f_b - f_star(M)) / (1 + (M_c / M)^beta_f), floored at 0."""
     m = np.asarray(m200c, dtype=float)
-    return np.maximum((f_b - stellar_fraction(m)) / (1.0 + (model.m_c / m) ** model.beta_f), 0.0)
+    return np.maximum(model.gas_scale * (f_b - stellar_fraction(m)) / (1.0 + (model.m_c / m) ** model.beta_f), 0.0)
 
 
 @dataclass(frozen=True)
@@ -164,6 +175,19 @@ def halo_profiles(m200c: float, r200c: float, c200c: float, z: float, f_b: float
     kt = MU * M_PROTON_G * 1e10 * np.divide(p_th, rho, out=np.zeros_like(rho), where=rho > 0) / KEV_ERG
     n_e = rho * MSUN_G / (MU_E * M_PROTON_G) / MPC_CM**3  # h^2 cm^-3: (Msun/h)/(Mpc/h)^3 = h^2 Msun/Mpc^3
     return HaloProfiles(r, rho, n_e, p_th, kt, m_gas)
+
+
+def duffy08_concentration(m200c, z):
+    """c200c of Duffy et al. (2008), full sample: 5.71 (M / 2e12 Msun/h)^-0.084 (1 + z)^-0.47 (M in Msun/h). The
+    concentration of the pasted profiles: the suite's 0.2 Mpc/h force resolution does not resolve the inner profile
+    of groups, whose measured c200c (:mod:`emulators.data.haloes`) is biased low and serves only to rank haloes."""
+    return 5.71 * (np.asarray(m200c, dtype=float) / 2e12) ** -0.084 * (1.0 + z) ** -0.47
+
+
+def nfw_m500c(m200c, c200c):
+    """M500c of NFW haloes of mass M200c and concentration c200c (same units as M200c)."""
+    x = np.array([_nfw_r500(1.0, 1.0, c) for c in np.atleast_1d(c200c)])
+    return np.asarray(m200c, dtype=float) * 2.5 * x.reshape(np.shape(c200c)) ** 3
 
 
 def _nfw_r500(m200, r200, c):

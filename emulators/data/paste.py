@@ -1,8 +1,10 @@
 """Baryon pasting: the synthetic suite's gas on the working grid, from haloes and the dark-matter density.
 
-Every halo's gas (:mod:`emulators.data.gas_profiles`) is deposited on the voxels within ``R_PASTE`` R200c of its
+Every halo's gas (:mod:`emulators.data.gas_profiles`, an NFW halo of its M200c with the concentration of Duffy et al.
+2008: the measured one is not resolved at these voxels) is deposited on the voxels within ``R_PASTE`` R200c of its
 centre, as gas mass and thermal energy per voxel: each voxel is sampled at ``SUBSAMPLE``^3 points (the profiles are
-steep on the scale of a 0.39 Mpc/h voxel), and the halo's deposits are rescaled so that its gas mass within the
+steep on the scale of a 0.39 Mpc/h voxel), each point carrying the mean density of the spherical shell its sub-cell
+spans (from the enclosed mass, so that a central cusp is neither lost nor overcounted), and the halo's deposits are rescaled so that its gas mass within the
 pasted sphere is the profile's exactly. The rest of the box's baryons, f_b M_box minus the haloes' gas and stars, is
 the intergalactic medium: spread over the voxels outside every halo's R200c in proportion to the dark-matter density
 smoothed on ``IGM_SMOOTHING`` Mpc/h, with the temperature-density relation T = T_0 (rho / rho_mean)^(gamma - 1) of
@@ -20,11 +22,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from emulators.data.gas_profiles import MU, MU_E, GasModel, halo_profiles, stellar_fraction
+from emulators.data.gas_profiles import MU, MU_E, GasModel, duffy08_concentration, halo_profiles, stellar_fraction
 from emulators.data.haloes import Haloes
 from xcosmo.constants import K_B_KEV_PER_K, KEV_ERG, M_PROTON_G, MPC_CM, MSUN_G, RHO_CRIT_0
 
-__all__ = ["paste_gas", "R_PASTE", "SUBSAMPLE", "IGM_SMOOTHING", "IGM_T0_K", "IGM_GAMMA"]
+__all__ = ["paste_gas", "smooth_periodic", "R_PASTE", "SUBSAMPLE", "IGM_SMOOTHING", "IGM_T0_K", "IGM_GAMMA"]
 
 R_PASTE = 3.0
 """Haloes are pasted out to this many R200c."""
@@ -61,8 +63,7 @@ def paste_gas(
     sub = (np.arange(SUBSAMPLE) + 0.5) / SUBSAMPLE - 0.5
     for i in range(len(haloes)):
         m200, r200 = float(haloes.m200c[i]), float(haloes.r200c[i])
-        c = float(haloes.c200c[i]) if np.isfinite(haloes.c200c[i]) else 5.0
-        prof = halo_profiles(m200, r200 / (1 + z), c, z, f_b, models[i], r500c=float(haloes.r500c[i]) / (1 + z))
+        prof = halo_profiles(m200, r200 / (1 + z), float(duffy08_concentration(m200, z)), z, f_b, models[i])
         stars += float(stellar_fraction(m200)) * m200
         reach = min(R_PASTE * r200, 0.5 * box_mpc_h - voxel)  # no voxel twice through the periodic boundary
         idx_1d = [np.arange(math.floor((x - reach) / voxel), math.ceil((x + reach) / voxel) + 1) for x in haloes.centre[i]]
@@ -71,7 +72,7 @@ def paste_gas(
         pts = [d[..., None] + sub * voxel for d in (dx, dy, dz)]  # (nx, ny, nz, s) per axis
         r_com = np.sqrt(pts[0][..., :, None, None] ** 2 + pts[1][..., None, :, None] ** 2 + pts[2][..., None, None, :] ** 2)
         r_phys = r_com / (1 + z)
-        rho = np.interp(r_phys, prof.r, prof.rho_gas, right=0.0).mean(axis=(-3, -2, -1))
+        rho = _shell_density(prof, r_phys, 0.5 * voxel / SUBSAMPLE / (1 + z)).mean(axis=(-3, -2, -1))
         p_th = np.interp(r_phys, prof.r, prof.p_th, right=0.0).mean(axis=(-3, -2, -1))
         inside = r_com.mean(axis=(-3, -2, -1)) <= reach
         vol_phys = (voxel / (1 + z)) ** 3
@@ -84,7 +85,7 @@ def paste_gas(
         in_halo[ix, iy, iz] |= r_com.mean(axis=(-3, -2, -1)) <= r200
     mean_matter = omega_m * RHO_CRIT_0 * voxel**3  # Msun/h of a mean-density voxel (comoving)
     igm_mass = f_b * mean_matter * dm_density.sum() - gas.sum() - stars
-    smooth = _smooth(dm_density, IGM_SMOOTHING / voxel)
+    smooth = smooth_periodic(dm_density, IGM_SMOOTHING / voxel)
     weight = np.where(in_halo, 0.0, np.maximum(smooth, 0.0))
     if igm_mass > 0 and weight.sum() > 0:
         igm = igm_mass * weight / weight.sum()
@@ -97,7 +98,17 @@ def paste_gas(
     return n_e, kt
 
 
-def _smooth(field: np.ndarray, sigma_voxels: float) -> np.ndarray:
+def _shell_density(prof, r, h):
+    """The profile's mean gas density in the shell from r - h to r + h (the sphere of radius r + h where r < h), from
+    its enclosed mass: a sample point stands for a sub-cell of half-size h, and near a cusp the density at the point
+    would misstate the sub-cell's mass."""
+    outer = np.interp(r + h, prof.r, prof.m_gas, left=0.0)
+    inner_r = np.maximum(r - h, 0.0)
+    inner = np.where(inner_r > prof.r[0], np.interp(inner_r, prof.r, prof.m_gas), 0.0)
+    return (outer - inner) / (4.0 / 3.0 * math.pi * ((r + h) ** 3 - inner_r**3))
+
+
+def smooth_periodic(field: np.ndarray, sigma_voxels: float) -> np.ndarray:
     """Periodic Gaussian smoothing of a cubic field (FFT)."""
     k = [np.fft.fftfreq(s) * 2 * np.pi for s in field.shape[:2]] + [np.fft.rfftfreq(field.shape[2]) * 2 * np.pi]
     k2 = sum(np.meshgrid(*[x**2 for x in k], indexing="ij"))

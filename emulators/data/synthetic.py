@@ -35,7 +35,7 @@ from xcosmo.cosmology import Cosmology
 from xcosmo.nbody import Box, PMSettings, density, particle_positions, snapshots
 from xcosmo.params import Params
 
-__all__ = ["TrainingSample", "SuiteSettings", "make_box"]
+__all__ = ["TrainingSample", "SuiteSettings", "make_box", "hydro_haloes"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,19 @@ class TrainingSample:
     n_haloes: int
 
 
+def hydro_haloes(dx: np.ndarray, cosmo: Cosmology, z: float, voxel_mpc_h: float, min_members: int = 20):
+    """The haloes of the "hydro" dark matter ``dx`` (displacements, voxel units) at redshift ``z``, the dark-matter
+    density 1 + delta on the grid, and each halo's standardised dark-matter predictors
+    (:func:`emulators.data.deviations.dark_matter_predictors`)."""
+    n_mesh = dx.shape[0]
+    side = n_mesh * voxel_mpc_h
+    positions = np.asarray(particle_positions(dx), np.float64) * voxel_mpc_h
+    particle_mass = float(cosmo.omega_m) * RHO_CRIT_0 * voxel_mpc_h**3
+    haloes = find_haloes(positions, side, particle_mass, critical_density_comoving(cosmo, z), min_members=min_members)
+    rho = np.asarray(density(dx), np.float64)
+    return haloes, rho, dark_matter_predictors(haloes, rho, side)
+
+
 def make_box(theta: Params, key: jax.Array, n_mesh: int, voxel_mpc_h: float, redshifts, settings: SuiteSettings = SuiteSettings(),
              timings: dict | None = None) -> list[TrainingSample]:  # fmt: skip
     """The samples of one periodic box of ``n_mesh``^3 voxels of ``voxel_mpc_h`` Mpc/h at each of ``redshifts``
@@ -105,19 +118,14 @@ def make_box(theta: Params, key: jax.Array, n_mesh: int, voxel_mpc_h: float, red
     a = [1.0 / (1.0 + z) for z in reversed(zs)]  # increasing scale factors
     pm = timed("pm_input", lambda: np.asarray(snapshots(cosmo, key, box, a, settings.pm))[::-1])
     accurate = timed("accurate", lambda: np.asarray(snapshots(cosmo, key, box, a, settings.accurate))[::-1])
-    side = n_mesh * voxel_mpc_h
-    particle_mass = float(cosmo.omega_m) * RHO_CRIT_0 * voxel_mpc_h**3
-    base = feedback_gas_model(theta, settings.gas)
     rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
     samples = []
     for z, dx_pm, dx_acc in zip(zs, pm, accurate):
-        positions = np.asarray(particle_positions(dx_acc), np.float64) * voxel_mpc_h
-        haloes = timed("haloes", find_haloes, positions, side, particle_mass, critical_density_comoving(cosmo, z),
-                       min_members=settings.min_members)  # fmt: skip
-        rho = np.asarray(density(dx_acc), np.float64)
-        models = halo_gas_models(base, dark_matter_predictors(haloes, rho, side), rng, settings.deviations)
-        n_e, kt = timed("gas", paste_gas, haloes, rho, side, z, float(cosmo.omega_m), float(cosmo.omega_b),
-                        float(cosmo.h), models)  # fmt: skip
+        haloes, rho, predictors = timed("haloes", hydro_haloes, dx_acc, cosmo, z, voxel_mpc_h, settings.min_members)
+        base = feedback_gas_model(theta, settings.gas, z=z)
+        models = halo_gas_models(base, predictors, rng, settings.deviations)
+        n_e, kt = timed("gas", paste_gas, haloes, rho, n_mesh * voxel_mpc_h, z, float(cosmo.omega_m),
+                        float(cosmo.omega_b), float(cosmo.h), models)  # fmt: skip
         samples.append(TrainingSample(dx_pm, n_e.astype(np.float32), kt.astype(np.float32), np.asarray(theta.to_array()),
                                       z, voxel_mpc_h, len(haloes)))  # fmt: skip
     return samples

@@ -1,0 +1,92 @@
+"""The synthetic suite's gas against CAMELS IllustrisTNG (issue 15, acceptance): the fiducial stacks, the A_AGN1 sweep
+and the group gas fractions, read from the real CAMELS files in ``shared/data/camels``."""
+
+import math
+
+import numpy as np
+import pytest
+
+from emulators.data.calibration import (
+    FIXED,
+    agn1_sweep_targets,
+    camels_agn1_shift,
+    camels_targets,
+    fit_agn1_late_response,
+    fit_gas_model,
+    model_agn1_shift,
+    model_stack,
+)
+from emulators.data.feedback import AGN1_LATE_RESPONSE, group_halo
+from emulators.data.gas_profiles import GasModel, duffy08_concentration, halo_observables, halo_profiles
+
+
+@pytest.fixture(scope="module")
+def camels(shared_data):
+    return shared_data / "camels"
+
+
+@pytest.fixture(scope="module")
+def targets(camels):
+    return camels_targets(camels / "profiles", camels / "redshift_table.txt")
+
+
+def test_the_default_gas_model_is_the_fit_to_the_fiducial_stacks(targets):
+    """The GasModel defaults are what fit_gas_model gives today (to 2%), so the shipped numbers have a provenance."""
+    model, _ = fit_gas_model(targets)
+    default = GasModel()
+    for name in ("m_beta", "mu", "theta_ej", "heating"):
+        assert getattr(model, name) == pytest.approx(getattr(default, name), rel=0.02), name
+    for name, value in FIXED.items():
+        assert getattr(default, name) == value, name
+
+
+def test_the_fiducial_stacks_match_camels_within_their_scatter(targets):
+    """1P_27 at z = 0.54, 0.21 and 0, in both mass bins the boxes resolve (log M200c 12.0-12.3 and 12.3-13.1: 200
+    particles and more at 0.39 Mpc/h), at 0.1-1 R200c: in every stack the rms residual of the log density and of the
+    log temperature is below one halo-to-halo scatter of the stack, and no radius is off by more than 2 (measured:
+    worst stack rms 0.94, worst point 1.5)."""
+    assert len(targets) == 6 and {round(t.z, 2) for t in targets} == {0.54, 0.21, 0.0}
+    model = GasModel()
+    for t in targets:
+        log_rho, log_t = model_stack(t, model)
+        for name, residual in (("density", (log_rho - t.log_rho) / t.sigma_rho), ("temperature", (log_t - t.log_t) / t.sigma_t)):
+            assert np.sqrt(np.mean(residual**2)) < 1.0, (t.label, name, residual)
+            assert np.max(np.abs(residual)) < 2.0, (t.label, name, residual)
+
+
+def test_the_fit_starts_far_and_ends_within_the_scatter(targets):
+    """The calibration does the work: Schneider et al. (2019)'s own parameters (M_c = 10^13.8, mu = 0.21,
+    theta_ej = 4, hydrostatic) miss the CAMELS groups by several scatters (their gas is ejected beyond R200c), the fit
+    brings the rms residual below one."""
+
+    def rms(model):
+        return np.sqrt(np.mean(np.concatenate([np.concatenate([(a - t.log_rho) / t.sigma_rho, (b - t.log_t) / t.sigma_t])
+                                               for t in targets for a, b in [model_stack(t, model)]]) ** 2))  # fmt: skip
+
+    schneider = GasModel(m_c=10**13.8, mu=0.21, theta_co=0.1, theta_ej=4.0, heating=1.0, m_beta=None)
+    assert rms(schneider) > 3.0 and rms(GasModel()) < 0.8
+
+
+@pytest.mark.parametrize("log_m500c", [12.8, 13.0, 13.3])
+def test_the_larger_groups_hold_camels_gas_fraction(log_m500c):
+    """f_gas,500 = 0.08-0.11 above log M500c = 12.7 in CAMELS IllustrisTNG (z = 0.54; issue 15)."""
+    m200, r200, r500, m500 = group_halo(log_m500c, 0.54, c200c=float(duffy08_concentration(10**log_m500c * 1.3, 0.54)))
+    prof = halo_profiles(m200, r200, float(duffy08_concentration(m200, 0.54)), 0.54, 0.049 / 0.3, GasModel(), r500c=r500)
+    assert 0.08 <= halo_observables(prof, m500, r500)[0] <= 0.11
+
+
+def test_the_agn1_sweep_moves_the_z0_stacks_as_camels(camels):
+    """Across 1P_33-43 (A_AGN1 = 0.25 to 4) the z = 0 stacks of log M200c 12.3-13.1 lose gas at 0.1-1 R200c: CAMELS
+    -0.059 dex per e-fold of A_AGN1; the model moves them the same way by an amount within a factor 2 of it (it is
+    calibrated there, :data:`AGN1_LATE_RESPONSE`), and without the late-time response it would not (the z = 0.54
+    group response alone moves them by a tenth of that)."""
+    low, high = agn1_sweep_targets(camels / "profiles", camels / "redshift_table.txt")
+    data = camels_agn1_shift(low, high)
+    assert data == pytest.approx(-0.059, abs=0.002)
+    assert 0.5 < model_agn1_shift(low, high) / data < 2.0
+    assert abs(model_agn1_shift(low, high, agn1_late=-0.03) / data) < 0.5
+    assert fit_agn1_late_response(low, high) == pytest.approx(AGN1_LATE_RESPONSE, abs=0.005)
+
+
+def test_held_out_lh_stacks_are_not_in_the_fit(targets):
+    assert all(t.label.startswith("1P_27") for t in targets) and not math.isnan(targets[0].z)
