@@ -95,7 +95,7 @@ def _g(name: str, ln_a: float) -> float:
     return (ln_a - x_p) ** 2 / (-2 * x_p) + x_p / 2
 
 
-def gas_fraction_response(name: str, z: float, agn1_late: float = None) -> float:
+def gas_fraction_response(name: str, z: float, agn1_late: float | None = None) -> float:
     """d ln f_gas,500 / d ln A of the amplitude ``name`` at redshift ``z`` (module docstring)."""
     r_f = CAMELS_RESPONSES[name][0]
     if name != "a_agn1":
