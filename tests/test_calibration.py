@@ -2,6 +2,7 @@
 and the group gas fractions, read from the real CAMELS files in ``shared/data/camels``."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -90,3 +91,25 @@ def test_the_agn1_sweep_moves_the_z0_stacks_as_camels(camels):
 
 def test_held_out_lh_stacks_are_not_in_the_fit(targets):
     assert all(t.label.startswith("1P_27") for t in targets) and not math.isnan(targets[0].z)
+
+
+def test_validate_suite_writes_the_comparison_and_the_readme_quotes_it(tmp_path, camels):
+    """`xcosmo validate-suite` (box checks off: seconds) writes validation.json, stacks.png and checks.png; the held-
+    out LH_0-13 numbers in the README are the ones it measures."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from xcosmo.cli import app
+
+    out = tmp_path / "v"
+    done = CliRunner().invoke(app, ["validate-suite", "--camels", str(camels), "--out", str(out), "--box-mesh", "0", "-q"])
+    assert done.exit_code == 0, done.output
+    report = json.loads((out / "validation.json").read_text())
+    assert {p.name for p in out.iterdir()} >= {"validation.json", "stacks.png", "checks.png", "run.json"}
+    assert len(report["held_out_lh"]["per_simulation"]) == 14 and "box_groups" not in report
+    held = report["held_out_lh"]["bins"]["12.3-13.1"]
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    quoted = (f"density {held['density']['median_ratio']:.2f} (scatter {held['density']['scatter_dex']:.2f} dex), "
+              f"temperature {held['temperature']['median_ratio']:.2f} (scatter {held['temperature']['scatter_dex']:.2f} dex)")  # fmt: skip
+    assert quoted in readme

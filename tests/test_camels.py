@@ -276,3 +276,54 @@ def test_camels_samples_from_a_simulation_folder(tmp_path):
     assert np.std(samples[0].dx) > np.std(samples[1].dx)
     with pytest.raises(FileNotFoundError, match="snap_033.hdf5"):
         camels_samples(tmp_path, Params.fiducial(), {0: 6.0, 33: 0.0}, snapshots=(33,))
+
+
+def _camels_folder(tmp_path):
+    """A CAMELS-like layout: the LH parameter table and LH_0/ with its z = 6 dark matter (16^3 particles in 6.24
+    Mpc/h), gas snapshots at z = 0.54 and 0.21 (training redshifts) and at z = 3 (not one)."""
+    cosmo, box = Cosmology.from_params(Params.fiducial()), Box((16, 16, 16), 0.39)
+    a6 = 1.0 / 7.0
+    dx6, p6 = (np.asarray(v, np.float64) for v in evolve(cosmo, jax.random.key(1), box, a6, PMSettings(z_start=19.0, n_steps=4)))
+    grid = np.stack(np.meshgrid(*[np.arange(16)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
+    dm = {"Coordinates": np.mod(grid + dx6.reshape(-1, 3), 16) * 390.0, "Velocities": p6.reshape(-1, 3) * 100 * 0.39 / a6**1.5,
+          "ParticleIDs": np.arange(16**3) + 1}  # fmt: skip
+    sim = tmp_path / "sims" / "LH_0"
+    sim.mkdir(parents=True)
+    box_kpc = 16 * 390.0
+    _write_snapshot(sim / "snap_000.hdf5", dm=dm, redshift=6.0, box=box_kpc)
+    for number, z in ((10, 3.0), (24, 0.54), (29, 0.21)):
+        _write_snapshot(sim / f"snap_{number:03d}.hdf5", gas=_gas(), redshift=z, box=box_kpc)
+    table = tmp_path / "CosmoAstroSeed_IllustrisTNG_L25n256_LH.txt"
+    table.write_text("#Name Omega_m sigma_8 A_SN1 A_AGN1 A_SN2 A_AGN2 seed\nLH_0 0.3 0.8 1 1 1 1 0\nLH_1 0.3 0.8 2 1 1 1 1\n")
+    return tmp_path / "sims", table
+
+
+def test_make_training_set_from_camels_simulations(tmp_path):
+    """`xcosmo make-training-set PATH --source camels`: one box per simulation folder, its training snapshots only
+    (chosen by their Header redshift), held out as LH_0 is, resumable (a second run does nothing)."""
+    from typer.testing import CliRunner
+
+    from emulators.data.store import read_box
+    from xcosmo.cli import app
+
+    sims, table = _camels_folder(tmp_path)
+    args = ["make-training-set", str(sims), "--source", "camels", "--lh-params", str(table), "--out", str(tmp_path / "s"), "-q"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    attrs, samples = read_box(tmp_path / "s" / "box_0000.h5")
+    assert attrs["simulation"] == "LH_0" and attrs["source"] == "camels" and bool(attrs["held_out"])
+    assert [s.z for s in samples] == [0.21, 0.54] and samples[0].n_e.shape == (16, 16, 16)
+    assert np.allclose(samples[0].theta, Params.fiducial().to_array())
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and len(list((tmp_path / "s").glob("box_*.h5"))) == 1
+
+
+def test_a_camels_folder_without_its_initial_snapshot_is_refused(tmp_path):
+    from emulators.data.camels_source import camels_plan
+
+    sims, table = _camels_folder(tmp_path)
+    (sims / "LH_0" / "snap_000.hdf5").unlink()
+    with pytest.raises(FileNotFoundError, match="LH_0' has no z = 6 snapshot snap_000.hdf5"):
+        camels_plan(sims, table)
+    with pytest.raises(ValueError, match="holds no simulation folder named as a row"):
+        camels_plan(tmp_path, table)

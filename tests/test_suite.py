@@ -60,8 +60,10 @@ def test_the_command_line_refuses_bad_input_before_any_work(tmp_path):
     from xcosmo.cli import app
 
     runner = CliRunner()
+    bad = runner.invoke(app, ["make-training-set", "--out", str(tmp_path / "s"), "--source", "hydro"])
+    assert bad.exit_code == 2 and "source = 'hydro' is not allowed" in bad.output
     bad = runner.invoke(app, ["make-training-set", "--out", str(tmp_path / "s"), "--source", "camels"])
-    assert bad.exit_code == 2 and "source = 'camels' is not allowed" in bad.output
+    assert bad.exit_code == 2 and "--source camels needs PATH" in bad.output
     bad = runner.invoke(app, ["make-training-set", "--out", str(tmp_path / "s"), "--size", "medium"])
     assert bad.exit_code == 2 and "size = 'medium' is not allowed" in bad.output
     table = tmp_path / "lh.txt"

@@ -1,5 +1,5 @@
-"""The ``xcosmo`` command line. This module is the composition root: it alone may import xcosmo, emulators and
-inference together.
+"""The ``xcosmo`` command line. This module, with the commands it registers from :mod:`xcosmo.cli_training`, is the
+composition root: only they may import xcosmo, emulators and inference together.
 
 Every refusal (bad input, a folder that cannot take the run) is reported as one line ``error: ...`` with exit status
 2, before any expensive work; Ctrl-C ends a run with exit status 130 and keeps the output folder as it was
@@ -9,22 +9,17 @@ writes it as one run (:mod:`xcosmo.runs`): ``run.json`` lists its files; ``--ove
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import typer
 
-from xcosmo.checks import check_integer
 from xcosmo.cli_errors import RefusalsGroup
-
-SEED_RANGE = (0, 2**32)
-"""Allowed seeds: integers 0 <= seed < 2^32."""
-
+from xcosmo.cli_options import OUT_HELP, OVERWRITE, QUIET, check_seed, speaker
+from xcosmo.cli_training import make_training_set, validate_suite
 
 app = typer.Typer(
     cls=RefusalsGroup,
@@ -50,34 +45,15 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
     """xcosmo: forward models and inference for X-ray cluster surveys (Cerardi et al., XMM cluster cosmology VII)."""
 
 
-def _speaker(quiet: bool):
-    """``echo`` unless ``quiet``; with ``quiet`` warnings (numpyro's, corner's logging) are silenced too."""
-    if quiet:
-        warnings.simplefilter("ignore")
-        logging.disable(logging.WARNING)
-        return lambda *a: None
-    return typer.echo
-
-
-def _check_seed(seed: int) -> int:
-    return check_integer("seed", seed, *SEED_RANGE)
-
-
-# Options shared by several commands: one definition each.
-_OUT_HELP = "Output folder (created if needed; a non-empty one needs --overwrite)."
-_OVERWRITE = typer.Option(False, "--overwrite", help="Replace an earlier xcosmo run in OUT (its files are removed).")
-_QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars, print nothing but errors (warnings silenced).")
-
-
 @app.command()
 def quickstart(
-    out: str = typer.Option("quickstart-output", help=_OUT_HELP),
+    out: str = typer.Option("quickstart-output", help=OUT_HELP),
     preset: str = typer.Option("quickstart", help="Simulation preset: tiny, quickstart, paper, or a .yaml file."),
     seed: int = typer.Option(0, help="Random seed of the initial conditions (0 <= seed < 2^32)."),
     omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
     sigma_8: float = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0)."),
-    overwrite: bool = _OVERWRITE,
-    quiet: bool = _QUIET,
+    overwrite: bool = OVERWRITE,
+    quiet: bool = QUIET,
 ):
     """Run the main job: a simulated light cone and the analytical model's expectation for the same survey.
 
@@ -88,7 +64,7 @@ def quickstart(
     from xcosmo.params import Params
     from xcosmo.runs import run_folder
 
-    say = _speaker(quiet)
+    say = speaker(quiet)
     params = Params(omega_m, sigma_8)
     plan = _plan(params, seed, preset, {}, dry_run=False, say=say)
     meta = {"params": params.as_dict(), "seed": seed, "preset": plan.preset.name}
@@ -105,7 +81,7 @@ def _plan(params, seed: int, preset: str, overrides: dict, dry_run: bool, say):
     from xcosmo.pipeline import plan_run
     from xcosmo.presets import load_preset
 
-    _check_seed(seed)
+    check_seed(seed)
     chosen = load_preset(preset)
     if overrides:
         chosen = chosen.replace(**overrides)
@@ -126,7 +102,7 @@ def _simulate_into(stage: Path, plan, seed: int, quiet: bool):
 
     result = simulate_survey(plan.params, seed, plan.preset, progress=not quiet)
     write_survey_files(result, stage)
-    say = _speaker(quiet)
+    say = speaker(quiet)
     say("timings [s]: " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
     say(f"{len(result.catalogue)} clusters with CR[0.5-2] > {plan.preset.cr_min:g} c/s in {result.survey.area_deg2:g} deg^2")
     return result
@@ -134,7 +110,7 @@ def _simulate_into(stage: Path, plan, seed: int, quiet: bool):
 
 @app.command()
 def simulate(
-    out: str = typer.Option("simulation-output", help=_OUT_HELP),
+    out: str = typer.Option("simulation-output", help=OUT_HELP),
     preset: str = typer.Option("quickstart", help="tiny, quickstart, paper, or a .yaml preset file."),
     seed: int = typer.Option(0, help="Random seed of the initial conditions (0 <= seed < 2^32)."),
     omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
@@ -147,8 +123,8 @@ def simulate(
     voxel: Optional[float] = typer.Option(None, help="Override the voxel size, Mpc/h."),
     lightcones: Optional[int] = typer.Option(None, help="Override the number of light cones per XOD."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print particle counts and memory needs, run nothing."),
-    overwrite: bool = _OVERWRITE,
-    quiet: bool = _QUIET,
+    overwrite: bool = OVERWRITE,
+    quiet: bool = QUIET,
 ):
     """Simulate a survey with the light-cone pipeline: catalogue.fits, xod.h5, maps/*.fits, previews/*.png and
     run.json in OUT.
@@ -159,7 +135,7 @@ def simulate(
     from xcosmo.params import Params
     from xcosmo.runs import run_folder
 
-    say = _speaker(quiet)
+    say = speaker(quiet)
     params = Params(omega_m, sigma_8, a_sn1, a_sn2, a_agn1, a_agn2)
     overrides = {k: v for k, v in (("area_deg2", area), ("voxel_mpc_h", voxel), ("n_lightcones", lightcones)) if v is not None}
     plan = _plan(params, seed, preset, overrides, dry_run, say)
@@ -263,7 +239,7 @@ z = 2)."""
 
 @app.command()
 def counts(
-    out: str = typer.Option("counts-output", help=_OUT_HELP),
+    out: str = typer.Option("counts-output", help=OUT_HELP),
     omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
     sigma_8: float = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0)."),
     area: float = typer.Option(200.0, help="Survey area in deg^2."),
@@ -271,8 +247,8 @@ def counts(
                                  "lowest CR bin edge moves down to it."),  # fmt: skip
     relations: str = typer.Option("xxl", help="Scaling relations: xxl (Pacaud et al. 2018's), xcs or xcs-soft."),
     compare: Optional[str] = typer.Option(None, help="A second relation set whose dN/dz is overlaid on dndz.png."),
-    overwrite: bool = _OVERWRITE,
-    quiet: bool = _QUIET,
+    overwrite: bool = OVERWRITE,
+    quiet: bool = QUIET,
 ):
     """Expected counts of the analytical model (Tinker08 + M-T + L-T + EPIC response) for a survey, and its surface
     density of clusters (per deg^2) in the survey's redshift range and at all redshifts (z < 2).
@@ -285,7 +261,7 @@ def counts(
     from xcosmo.scaling import relation_set
     from xcosmo.xod import Binning, Survey
 
-    say = _speaker(quiet)
+    say = speaker(quiet)
     params = Params(omega_m, sigma_8)
     survey = Survey(area_deg2=area, cr_min=cr_min)
     sets = [relation_set(relations)] + ([] if compare is None else [relation_set(compare)])
@@ -340,12 +316,12 @@ def _analytic_counts_into(folder: Path, params, survey, binning, say, sets=None)
 
 @app.command()
 def fisher(
-    out: str = typer.Option("fisher-output", help=_OUT_HELP),
+    out: str = typer.Option("fisher-output", help=OUT_HELP),
     omega_m: float = typer.Option(0.3, help="Fiducial Omega_m."),
     sigma_8: float = typer.Option(0.8, help="Fiducial sigma_8."),
     priors: bool = typer.Option(True, help="Add the Gaussian scaling-relation priors of inference.likelihood."),
-    overwrite: bool = _OVERWRITE,
-    quiet: bool = _QUIET,
+    overwrite: bool = OVERWRITE,
+    quiet: bool = QUIET,
 ):
     """Fisher matrix of the analytical model's XOD (paper eq. 8) at a fiducial point: marginal errors, the
     (Omega_m, sigma_8) figure of merit, and ellipse plots (all pairs, and the degeneracies of the paper's fig. 11).
@@ -362,7 +338,7 @@ def fisher(
     from xcosmo.params import Params
     from xcosmo.runs import run_folder
 
-    say = _speaker(quiet)
+    say = speaker(quiet)
     params = Params(omega_m, sigma_8)
     phi = fiducial_phi()
     phi[:2] = params.omega_m, params.sigma_8
@@ -388,7 +364,7 @@ def fisher(
 
 @app.command()
 def mcmc(
-    out: str = typer.Option("mcmc-output", help=_OUT_HELP),
+    out: str = typer.Option("mcmc-output", help=OUT_HELP),
     backend: str = typer.Option("numpyro", help="NUTS implementation: numpyro or blackjax."),
     data: str = typer.Option("asimov", help="asimov (the expected XOD), poisson (one draw of it) or an XOD .h5 file "
                              "(the model is then built for the file's survey and binning)."),  # fmt: skip
@@ -404,8 +380,8 @@ def mcmc(
         True, help="Run NUTS in the latent space of a flow fitted to the posterior first (about 1 min on a CPU; "
         "--no-neutra samples the model's own coordinates, several times slower on this bent posterior)."
     ),
-    overwrite: bool = _OVERWRITE,
-    quiet: bool = _QUIET,
+    overwrite: bool = OVERWRITE,
+    quiet: bool = QUIET,
 ):
     """Sample the 2+6 parameter analytical model with NUTS (dense mass matrix) on an XOD.
 
@@ -422,8 +398,8 @@ def mcmc(
     from xcosmo.runs import run_folder
     from xcosmo.xod import Binning, Survey, load_xod
 
-    say = _speaker(quiet)
-    _check_seed(seed)
+    say = speaker(quiet)
+    check_seed(seed)
     given = {} if target_accept is None else {"target_accept": target_accept}
     settings = NUTSSettings(backend=backend, num_warmup=warmup, num_samples=samples, num_chains=chains, seed=seed,
                             dense_mass=True, progress=not quiet, neutra=neutra, **given)  # fmt: skip
@@ -455,36 +431,8 @@ def mcmc(
     say(f"wrote {out}/chains.nc, summary.json, corner.png, run.json")
 
 
-@app.command("make-training-set")
-def make_training_set(
-    out: str = typer.Option(..., help="Store folder (created if needed; an existing store of the same plan resumes)."),
-    source: str = typer.Option("synthetic", help="Where the samples come from: synthetic (the embedded suite)."),
-    size: str = typer.Option("default", help="tiny (tests, seconds), default or large (emulators.data.suite)."),
-    seed: int = typer.Option(0, help="Suite seed (0 <= seed < 2^32)."),
-    lh_params: Optional[Path] = typer.Option(None, help="A CAMELS LH parameter table whose rows set the LH boxes' "
-                                             "parameters (default: a Latin hypercube of the prior)."),  # fmt: skip
-    quiet: bool = _QUIET,
-):
-    """Make the eLDL's training samples: PM dark matter with n_e [comoving cm^-3] and kT [keV] targets at 0.39 Mpc/h,
-    one compressed HDF5 file per box and suite.json in OUT. Resumes where it stopped.
-
-    The synthetic suite's gas model is not yet calibrated on CAMELS (issue 15): its samples exercise the pipeline, not
-    the physics of the paper.
-    """
-    from xcosmo.checks import check_choice
-
-    say = _speaker(quiet)
-    check_choice("source", source, ("synthetic",))
-    _check_seed(seed)
-    lh_theta = None
-    if lh_params is not None:
-        from emulators.data.camels import read_parameter_table
-
-        lh_theta = read_parameter_table(lh_params).theta
-    from emulators.data.suite import make_suite
-
-    folder = make_suite(out, size, seed, lh_theta, progress=not quiet)
-    say(f"wrote {folder}: {len(list(folder.glob('box_*.h5')))} boxes and suite.json")
+app.command("make-training-set")(make_training_set)
+app.command("validate-suite")(validate_suite)
 
 
 def main() -> None:  # pragma: no cover - console entry point

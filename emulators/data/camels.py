@@ -43,6 +43,7 @@ __all__ = [
     "X_H",
     "CAMELS_COLUMNS",
     "ParameterTable",
+    "read_header",
     "read_parameter_table",
     "SnapshotHeader",
     "GasGrids",
@@ -174,6 +175,12 @@ def _header(f, where: str) -> SnapshotHeader:
                              f"expect Arepo's units ({key} = {expected:g})")  # fmt: skip
     value = {k: float(np.ravel(attrs[k])[0]) for k in ("BoxSize", "Redshift", "HubbleParam", "Omega0")}
     return SnapshotHeader(value["BoxSize"] / 1e3, value["Redshift"], value["HubbleParam"], value["Omega0"])
+
+
+def read_header(path: str | os.PathLike) -> SnapshotHeader:
+    """The Header of one snapshot (box, redshift, h, Omega_m), without reading its particles."""
+    with _open_snapshot(path) as f:
+        return _header(f, f"CAMELS snapshot {str(path)!r}")
 
 
 def _fields(f, where: str, group: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:

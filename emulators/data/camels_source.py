@@ -22,7 +22,7 @@ from xcosmo.cosmology import Cosmology
 from xcosmo.nbody import Box, PMSettings, evolve_from
 from xcosmo.params import Params
 
-__all__ = ["camels_samples"]
+__all__ = ["camels_samples", "camels_plan", "make_camels_set", "HELD_OUT_CV"]
 
 
 def camels_samples(folder: str | os.PathLike, theta: Params, redshift_of: dict[int, float], *, ic_snapshot: int = 0,
@@ -57,3 +57,71 @@ def camels_samples(folder: str | os.PathLike, theta: Params, redshift_of: dict[i
         samples.append(TrainingSample(np.asarray(dx), gas.n_e.astype(np.float32), gas.kt.astype(np.float32),
                                       np.asarray(theta.to_array()), z, gas.voxel_mpc_h, 0))  # fmt: skip
     return sorted(samples, key=lambda s: s.z)
+
+
+HELD_OUT_CV = 6
+"""CV simulations held out, the last by number (the paper's 21/6 split of the 27)."""
+REDSHIFT_TOLERANCE = 0.015
+"""A snapshot serves a training redshift within this (IllustrisTNG's 027 is at z = 0.34 for the paper's 0.33)."""
+
+
+def camels_plan(path: str | os.PathLike, parameter_table: str | os.PathLike, voxel_mpc_h: float = 0.39) -> dict:
+    """The boxes of a CAMELS training set: every simulation folder of ``path`` named as a row of the parameter table
+    (``LH_0``, ``CV_3``...), with the snapshots whose Header redshift is a training redshift (the 8 of
+    :data:`emulators.data.suite.TRAINING_REDSHIFTS` for LH runs, 0.21 for CV runs). Held out: LH_0-13 (the LH runs
+    whose stacks check the synthetic suite, :data:`emulators.data.validation.HELD_OUT`) and the last
+    :data:`HELD_OUT_CV` CV runs. Refuses a folder without simulations, or a simulation without its z = 6 snapshot
+    000 or any training snapshot, before any work."""
+    from emulators.data.camels import read_header, read_parameter_table
+    from emulators.data.suite import TRAINING_REDSHIFTS
+    from emulators.data.validation import HELD_OUT
+    from xcosmo import __version__
+
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"CAMELS folder {str(path)!r} not found")
+    table = read_parameter_table(parameter_table)
+    sims = [name for name in table.names if (path / name).is_dir()]
+    if not sims:
+        raise ValueError(f"CAMELS folder {str(path)!r} holds no simulation folder named as a row of "
+                         f"{str(parameter_table)!r} ({table.names[0]}, ...)")  # fmt: skip
+    cv = sorted((n for n in sims if n.startswith("CV_")), key=lambda n: int(n.split("_")[1]))
+    boxes = []
+    for name in sims:
+        folder = path / name
+        if not (folder / "snap_000.hdf5").is_file():
+            raise FileNotFoundError(f"CAMELS simulation {str(folder)!r} has no z = 6 snapshot snap_000.hdf5")
+        wanted = (0.21,) if name.startswith("CV_") else TRAINING_REDSHIFTS
+        snaps = {}
+        for snap in sorted(folder.glob("snap_[0-9][0-9][0-9].hdf5")):
+            z = read_header(snap).redshift
+            if snap.name != "snap_000.hdf5" and min(abs(z - w) for w in wanted) < REDSHIFT_TOLERANCE:
+                snaps[int(snap.stem[5:])] = z
+        if not snaps:
+            raise ValueError(f"CAMELS simulation {str(folder)!r}: no snapshot at a training redshift {wanted}")
+        held = name in HELD_OUT or (name in cv and cv.index(name) >= len(cv) - HELD_OUT_CV)
+        boxes.append(dict(index=len(boxes), name=name, role=name.split("_")[0], theta=table.row(name).tolist(),
+                          snapshots={str(k): v for k, v in snaps.items()}, held_out=held))  # fmt: skip
+    return dict(source="camels", path=str(path.resolve()), parameter_table=str(Path(parameter_table).resolve()),
+                voxel_mpc_h=voxel_mpc_h, boxes=boxes, xcosmo_version=__version__)  # fmt: skip
+
+
+def make_camels_set(path: str | os.PathLike, parameter_table: str | os.PathLike, out: str | os.PathLike,
+                    progress: bool = True) -> Path:  # fmt: skip
+    """Fill the store ``out`` with the samples of the CAMELS simulations in ``path`` (:func:`camels_plan`), one box
+    per simulation, skipping those already there (resumable); returns ``out``."""
+    from tqdm.auto import tqdm
+
+    from emulators.data import store
+
+    plan = camels_plan(path, parameter_table)
+    folder = store.write_plan(out, plan)
+    done = store.completed_boxes(folder)
+    for box in tqdm([b for b in plan["boxes"] if b["index"] not in done], desc="training set (CAMELS)", unit="sim",
+                    disable=not progress):  # fmt: skip
+        redshift_of = {int(k): v for k, v in box["snapshots"].items()}
+        samples = camels_samples(Path(path) / box["name"], np.asarray(box["theta"]), redshift_of,
+                                 snapshots=tuple(redshift_of), voxel_mpc_h=plan["voxel_mpc_h"])  # fmt: skip
+        store.write_box(folder, box["index"], samples, dict(role=box["role"], held_out=box["held_out"],
+                                                            simulation=box["name"], source="camels"))  # fmt: skip
+    return folder
