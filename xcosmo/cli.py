@@ -17,6 +17,7 @@ from typing import Optional
 import numpy as np
 import typer
 
+from xcosmo.checks import check_integer
 from xcosmo.cli_errors import RefusalsGroup
 from xcosmo.cli_options import OUT_HELP, OVERWRITE, QUIET, check_seed, speaker
 from xcosmo.cli_training import make_training_set, validate_suite

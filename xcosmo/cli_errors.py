@@ -48,7 +48,7 @@ class RefusalsGroup(TyperGroup):
                 typer.echo(err.ctx.get_usage(), err=True)
             typer.secho(f"error: {err.format_message()}", err=True, fg=typer.colors.RED)
             sys.exit(2)
-        except click_errors.Abort:
+        except typer.Abort:
             sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)
 
