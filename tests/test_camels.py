@@ -327,3 +327,65 @@ def test_a_camels_folder_without_its_initial_snapshot_is_refused(tmp_path):
         camels_plan(sims, table)
     with pytest.raises(ValueError, match="holds no simulation folder named as a row"):
         camels_plan(tmp_path, table)
+
+
+# --- CAMELS Multifield Dataset grids -------------------------------------------------------------------------------
+
+
+_RHO_CRIT_H2 = (3 * (100 * u.km / u.s / u.Mpc) ** 2 / (8 * np.pi * const.G)).to_value(u.Msun / u.Mpc**3)
+"""Critical density today in h^2 Msun / Mpc^3, from astropy."""
+
+
+def _write_cmd(folder, rho_scale=1.0, n_sims=2, grid=128):
+    """CMD-format files of two LH simulations at z = 0: Mgas and T cubes (float32, as CMD ships them), and the
+    set's parameter file (six columns, CAMELS order)."""
+    from emulators.data.cmd import CMD_OMEGA_B, cmd_path
+
+    rng = np.random.default_rng(3)
+    mean_gas = 0.9 * CMD_OMEGA_B * _RHO_CRIT_H2 * rho_scale
+    rho = (mean_gas * rng.lognormal(0.0, 1.0, (n_sims, grid, grid, grid)) / np.exp(0.5)).astype(np.float32)
+    temp = (1e5 * rng.lognormal(0.0, 1.0, (n_sims, grid, grid, grid))).astype(np.float32)
+    np.save(cmd_path(folder, "Mgas", "IllustrisTNG", "LH", grid, 0.0), rho)
+    np.save(cmd_path(folder, "T", "IllustrisTNG", "LH", grid, 0.0), temp)
+    (folder / "params_LH_IllustrisTNG.txt").write_text("0.30 0.80 1.0 2.0 0.9 1.1\n0.25 0.70 0.5 1.0 1.5 0.8\n")
+    return rho.astype(np.float64), temp.astype(np.float64)
+
+
+def test_cmd_grids_give_the_gas_targets_on_the_working_grid(tmp_path):
+    """Mgas and T of simulation 1 (128^3 in 25 Mpc/h) averaged in 2^3 blocks to the 64^3 grid of 0.39 Mpc/h: n_e =
+    rho_gas / (mu_e m_p) in comoving cm^-3 (h applied), kT the gas-mass-weighted block mean; the parameter file's
+    rows named LH_0, LH_1, in xcosmo's order."""
+    from emulators.data.cmd import CMD_H, read_cmd_gas
+
+    rho, temp = _write_cmd(tmp_path)
+    table = read_parameter_table(tmp_path / "params_LH_IllustrisTNG.txt")
+    assert table.names == ("LH_0", "LH_1")
+    np.testing.assert_allclose(table.row("LH_0"), [0.30, 0.80, 1.0, 0.9, 2.0, 1.1])  # A_AGN1 and A_SN2 swapped
+    gas = read_cmd_gas(tmp_path, 1, table.row("LH_1"), grid=128)
+    assert gas.n_e.shape == (64, 64, 64) and gas.voxel_mpc_h == pytest.approx(0.390625)
+    block = rho[1, 2:4, 6:8, 10:12]
+    mu_e_mp = 2 / 1.76 * const.m_p
+    expected_ne = (block.mean() * CMD_H**2 * u.Msun / u.Mpc**3 / mu_e_mp).to_value(u.cm**-3)
+    assert gas.n_e[1, 3, 5] == pytest.approx(expected_ne, rel=1e-5)
+    expected_t = (block * temp[1, 2:4, 6:8, 10:12]).sum() / block.sum()
+    assert gas.kt[1, 3, 5] == pytest.approx((expected_t * u.K * const.k_B).to_value(u.keV), rel=1e-5)
+    # the box's mean electron density is the cosmic one (0.9 of the baryons in gas, all ionised), ~2e-7 cm^-3
+    cosmic = (0.9 * 0.049 * _RHO_CRIT_H2 * CMD_H**2 * u.Msun / u.Mpc**3 / mu_e_mp).to_value(u.cm**-3)
+    assert gas.n_e.mean() == pytest.approx(cosmic, rel=0.02)
+
+
+def test_cmd_files_in_other_units_or_shapes_are_refused(tmp_path):
+    from emulators.data.cmd import read_cmd_field, read_cmd_gas
+
+    _write_cmd(tmp_path, rho_scale=1e-9)  # Msun/kpc^3 instead of Msun/Mpc^3
+    with pytest.raises(ValueError, match=r"Grids_Mgas_IllustrisTNG_LH_128_z=0.00.npy', field Mgas: mean .* not allowed"):
+        read_cmd_gas(tmp_path, 0, [0.3, 0.8, 1, 1, 1, 1], grid=128)
+    with pytest.raises(FileNotFoundError, match="Grids_Mgas_IllustrisTNG_LH_256_z=0.00.npy"):
+        read_cmd_field(tmp_path, "Mgas", 0, grid=256)
+    with pytest.raises(ValueError, match="field = 'ne' is not allowed"):
+        read_cmd_field(tmp_path, "ne", 0, grid=128)
+    with pytest.raises(ValueError, match="index = 2 is not allowed"):
+        read_cmd_field(tmp_path, "T", 2, grid=128)
+    np.save(tmp_path / "Grids_T_IllustrisTNG_LH_128_z=0.00.npy", np.ones((2, 64, 64, 64), np.float32))
+    with pytest.raises(ValueError, match=r"shape \(2, 64, 64, 64\), which is not allowed"):
+        read_cmd_field(tmp_path, "T", 0, grid=128)

@@ -77,24 +77,31 @@ class ParameterTable:
 
 
 def read_parameter_table(path: str | os.PathLike, *, in_prior: bool = True) -> ParameterTable:
-    """Read a CAMELS parameter table (``#Name Omega_m sigma_8 A_SN1 A_AGN1 A_SN2 A_AGN2 seed``).
+    """Read a CAMELS parameter table: the simulations' files (``#Name Omega_m sigma_8 A_SN1 A_AGN1 A_SN2 A_AGN2
+    seed``) or the CAMELS Multifield Dataset's (``params_{set}_{suite}.txt``: the six parameters only, one row per
+    simulation in order, named ``{set}_{row}``, seed -1).
 
     Returns theta in xcosmo's order. With ``in_prior`` (default) a row outside the prior of the paper's table 1 is
     refused naming the file, the row and the parameter (the EX set's extreme feedback is outside it: read it with
     ``in_prior=False``).
     """
+    import re
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"CAMELS parameter file {str(path)!r} not found")
     where = f"CAMELS parameter file {str(path)!r}"
+    cmd_set = re.match(r"params_(LH|CV|1P|EX|BE|SB\d*)_", path.name)
     names, rows, seeds = [], [], []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         fields = line.split()
         if not fields or fields[0].startswith("#"):
             continue
+        if cmd_set and len(fields) == 6:
+            fields = [f"{cmd_set[1]}_{len(rows)}", *fields, "-1"]
         if len(fields) != 8:
             raise ValueError(f"{where}: line {number} has {len(fields)} columns, expected 8 (name, Omega_m, sigma_8, "
-                             "A_SN1, A_AGN1, A_SN2, A_AGN2, seed)")  # fmt: skip
+                             "A_SN1, A_AGN1, A_SN2, A_AGN2, seed), or 6 in a CMD params_{set}_{suite}.txt file")  # fmt: skip
         try:
             values = [float(v) for v in fields[1:7]]
             seed = int(fields[7])
