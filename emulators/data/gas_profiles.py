@@ -4,23 +4,25 @@ For a halo of mass M200c, radius R200c and NFW concentration c at redshift z (ph
 
 * **gas fraction** (Schneider & Teyssier 2015, their constant slope beta_f): the bound gas is the baryons that
   feedback did not eject and stars did not take, f_gas(M) = (f_b - f_star(M)) / (1 + (M_c / M)^beta_f), f_b =
-  Omega_b / Omega_m, monotonic in M and in M_c, times a halo's own ``gas_scale`` (its deviation from the mean); stellar fraction f_star(M) = 0.09 (M / 2.5e11 Msun/h)^-0.35;
+  Omega_b / Omega_m, monotonic in M and in M_c, times a halo's own ``gas_scale`` (its deviation from the mean);
+  stellar fraction f_star(M) = 0.09 (M / 2.5e11 Msun/h)^-0.35;
 * **profile slope** (Schneider et al. 2019): beta(M) = 3 - (M_beta / M)^mu, clipped to [0.05, 3], with M_beta = M_c
   unless set apart: haloes well above it keep an NFW-like r^-3 gas profile, haloes below it a flat, extended one;
 * **density** (Schneider et al. 2019; the outer slope delta free as in Giri & Schneider 2021): rho_gas(r)
   proportional to [(1 + r / r_co)^beta (1 + (r / r_ej)^2)^((delta - beta) / 2)]^-1, r_co = theta_co R200c,
   r_ej = theta_ej R200c: a core, then r^-beta, falling as r^-delta beyond r_ej; normalised so that all of it (to
   ``R_OUT`` R200c, where the r^-7 tail has converged) is f_gas M200c, as in Schneider et al. (2019): the gas
-  within R200c or R500c is less, the more so the smaller theta_ej;
+  within R200c or R500c is less, the more so the larger theta_ej;
 * **pressure** from hydrostatic equilibrium in the NFW potential of the total mass, dP/dr = -rho_gas G M(<r) / r^2,
   integrated inwards from 20 R200c where P = 0; a non-thermal share alpha_nt(r) = alpha_0 (1 + z)^0.5
   (r / R500c)^0.8, capped at 0.6 (Shaw et al. 2010, alpha_0 = 0.18), so P_th = (1 - alpha_nt) P;
 * **temperature**: kT = mu m_p P_th / rho_gas (mu = 0.59, fully ionised gas of X_H = 0.76, Z = 0.3 Zsun), and
   n_e = rho_gas / (mu_e m_p) with mu_e = 2 / (1 + X_H).
 
-:class:`GasModel` holds the parameters (M_c, beta, theta_co, theta_ej, alpha_0) that the feedback amplitudes set
-(next module of the suite); :func:`halo_profiles` tabulates rho_gas, n_e, P_th and kT of one halo on radii, in
-physical units (Msun/h, Mpc/h, keV). Numpy float64: the suite is built once, on the host.
+:class:`GasModel` holds the parameters, calibrated on CAMELS (:mod:`emulators.data.calibration`); the feedback
+amplitudes move theta_ej and the heating (:mod:`emulators.data.feedback`), each halo's deviations its gas scale and
+heating (:mod:`emulators.data.deviations`). :func:`halo_profiles` tabulates rho_gas, n_e, P_th and kT of one halo on
+radii, in physical units (Msun/h, Mpc/h, keV). Numpy float64: the suite is built once, on the host.
 """
 
 from __future__ import annotations
