@@ -1,0 +1,58 @@
+"""One Lagrangian Deep Learning model (paper 2.2.1, figure 2's bottom row): two displacement layers and one activation
+layer (:mod:`emulators.eldl.layers`) mapping particle-mesh dark matter to one baryon field on the mesh.
+
+The parameters Theta (:class:`LDLParams`) are a pytree of arrays, so that the extended LDL can add a learned
+variation to them (eq. 7: Theta = Theta_fid + delta Theta(theta_sim)) and autodiff reaches through. The model's output
+is dimensionless: the painter (:mod:`emulators.eldl.painter`) multiplies the n_e model by the cosmic mean electron
+density and reads the T model in keV.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from emulators.eldl.layers import activate, displace
+
+__all__ = ["LDLParams", "ldl"]
+
+
+class LDLParams(eqx.Module):
+    """Theta of one LDL model (paper eq. 1-4), float32 arrays.
+
+    Attributes
+    ----------
+    gamma : (2,) exponents of the two displacement layers' sources (1 + delta)^gamma.
+    alpha : (2,) their displacement amplitudes.
+    xi : (2, n_knots) their radial filters' B-spline coefficients.
+    b0, b1, mu : the activation ReLU(b1 (1 + delta)^mu - b0).
+    """
+
+    gamma: jax.Array
+    alpha: jax.Array
+    xi: jax.Array
+    b0: jax.Array
+    b1: jax.Array
+    mu: jax.Array
+
+    @classmethod
+    def identity(cls, n_knots: int = 8) -> "LDLParams":
+        """Parameters that paint the input's own 1 + delta: no displacement (alpha = 0), F = 1 + delta. The starting
+        point of training."""
+        if n_knots < 4:
+            raise ValueError(f"n_knots = {n_knots} is not allowed: a cubic B-spline filter needs at least 4")
+        f32 = jnp.float32
+        return cls(gamma=jnp.ones(2, f32), alpha=jnp.zeros(2, f32), xi=jnp.zeros((2, n_knots), f32),
+                   b0=jnp.zeros((), f32), b1=jnp.ones((), f32), mu=jnp.ones((), f32))  # fmt: skip
+
+
+def ldl(params: LDLParams, dx: jax.Array) -> jax.Array:
+    """The field painted by one LDL model from particle-mesh displacements ``dx`` ((n, n, n, 3), voxel units; one
+    particle per voxel at rest): shape (n, n, n), dimensionless."""
+    mesh_shape = dx.shape[:3]
+    grid = jnp.stack(jnp.meshgrid(*[jnp.arange(n, dtype=dx.dtype) for n in mesh_shape], indexing="ij"), axis=-1)
+    positions = (grid + dx).reshape(-1, 3)
+    for layer in range(2):
+        positions = displace(positions, mesh_shape, params.gamma[layer], params.alpha[layer], params.xi[layer])
+    return activate(positions, mesh_shape, params.b0, params.b1, params.mu)
