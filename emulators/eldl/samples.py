@@ -1,0 +1,89 @@
+"""The eLDL's training samples as the losses use them, read from a training store (:mod:`emulators.data.store`), and
+their split (paper figure 1): held-out boxes are the test set and are never read for training; of the others, the
+last box of each role (CV, LH) is the validation set that stops training early, where the role has two boxes or more;
+the rest is the training set.
+
+A sample carries the PM displacements, the targets in the losses' units (n_e over the cosmic mean electron density,
+kT in keV), the dark matter's 1 + delta (the losses' weights), theta_sim and z.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+
+from emulators.eldl.eldl import H, OMEGA_B
+from xcosmo.painting import mean_electron_density
+
+__all__ = ["Sample", "Split", "load_split"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One box at one redshift, as JAX arrays: ``dx`` (n, n, n, 3) voxel units, ``ne`` (n_e / mean), ``kt`` (keV),
+    ``rho`` (1 + delta of the dark matter), ``theta`` (6,), ``z``, and the box's ``role`` and ``index``."""
+
+    dx: jax.Array
+    ne: jax.Array
+    kt: jax.Array
+    rho: jax.Array
+    theta: jax.Array
+    z: float
+    role: str
+    index: int
+
+
+@dataclass(frozen=True)
+class Split:
+    """Training, validation and test samples of a store."""
+
+    train: tuple[Sample, ...]
+    validation: tuple[Sample, ...]
+    test: tuple[Sample, ...]
+
+    def select(self, part: str, role: str, z: float | None = None) -> tuple[Sample, ...]:
+        """The samples of one part (``train``, ``validation``, ``test``) and role, at redshift ``z`` if given."""
+        return tuple(s for s in getattr(self, part) if s.role == role and (z is None or abs(s.z - z) < 1e-6))
+
+
+def load_split(folder: str | os.PathLike, *, load_test: bool = False) -> Split:
+    """Read a training store into its split (module docstring); test samples are read only with ``load_test``."""
+    import h5py
+
+    from emulators.data.store import PLAN, read_box
+    from xcosmo.nbody import density
+
+    folder = Path(folder)
+    if not (folder / PLAN).is_file():
+        raise FileNotFoundError(f"training store {str(folder)!r} has no {PLAN} (make it with xcosmo make-training-set)")
+    files = sorted(folder.glob("box_*.h5"))
+    if not files:
+        raise ValueError(f"training store {str(folder)!r} holds no box file yet")
+    mean_ne = float(mean_electron_density(OMEGA_B, H))
+    boxes = []
+    for path in files:
+        with h5py.File(path, "r") as f:
+            attrs = dict(f.attrs)
+        held = bool(attrs.get("held_out", False))
+        if held and not load_test:
+            boxes.append((attrs, held, ()))
+            continue
+        attrs, samples = read_box(path)
+        converted = tuple(Sample(jnp.asarray(s.dx), jnp.asarray(s.n_e / mean_ne), jnp.asarray(s.kt),
+                                 density(jnp.asarray(s.dx)), jnp.asarray(s.theta, jnp.float32), s.z, str(attrs["role"]),
+                                 int(attrs["index"])) for s in samples)  # fmt: skip
+        boxes.append((attrs, held, converted))
+    roles = sorted({str(a["role"]) for a, _, _ in boxes})
+    validation_index = set()
+    for role in roles:
+        kept = [int(a["index"]) for a, held, _ in boxes if str(a["role"]) == role and not held]
+        if len(kept) >= 2:  # with a single box, it trains and nothing validates
+            validation_index.add(max(kept))
+    train, validation, test = [], [], []
+    for attrs, held, samples in boxes:
+        (test if held else validation if int(attrs["index"]) in validation_index else train).extend(samples)
+    return Split(tuple(train), tuple(validation), tuple(test))

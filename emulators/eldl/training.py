@@ -1,0 +1,170 @@
+"""Training the extended LDL (paper figure 1), in three stages on a training store's split
+(:mod:`emulators.eldl.samples`):
+
+1. **base LDL**: Theta_fid of the n_e and T models on the CV training boxes at z = 0.21 (:func:`train_base`);
+2. **conditioning**: delta Theta(theta_sim) of both models on the LH training boxes at z = 0.21, Theta_fid fixed
+   (:func:`train_conditioning`);
+3. **redshifts**: a copy of the T conditioning trained again at each other training redshift of the LH boxes.
+
+Each fit minimises the mean over its samples of the loss of eq. 5 or 6 (:mod:`emulators.eldl.loss`) relative to the
+same loss of an empty prediction (so 1 is "predicts nothing", 0 is perfect), with Adam (optax), and stops early when
+the validation boxes' loss has not improved for ``patience`` evaluations, keeping the best parameters. The best
+parameters so far are checkpointed atomically at every evaluation; a fit given an existing checkpoint of the same
+stage starts from it (with a fresh optimiser state).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+
+from emulators.eldl.eldl import ELDL
+from emulators.eldl.ldl import LDLParams, ldl
+from emulators.eldl.loss import ne_loss, smoothing_operator, t_loss
+from emulators.eldl.samples import Sample, Split
+
+__all__ = ["FitSettings", "CONDITIONING", "relative_loss", "fit", "train_base", "train_conditioning", "train_eldl", "BASE_Z"]
+
+BASE_Z = 0.21
+"""Redshift of the base LDL and of the first conditioning (paper 2.2)."""
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """Adam with ``learning_rate`` (gradients clipped to a global norm of ``clip``) for at most ``steps`` steps, the
+    validation loss evaluated every ``eval_every`` steps, stopping after ``patience`` evaluations without
+    improvement."""
+
+    steps: int = 300
+    learning_rate: float = 0.01
+    clip: float = 1.0
+    eval_every: int = 10
+    patience: int = 5
+
+
+def _operator(shape, voxel_mpc_h=0.39):
+    return smoothing_operator(tuple(shape), voxel_mpc_h)
+
+
+def relative_loss(which: str, params: LDLParams, sample: Sample) -> jax.Array:
+    """Eq. 5 (``which = "ne"``) or 6 (``"t"``) of the model ``params`` on ``sample``, over the same loss of an empty
+    prediction."""
+    op = _operator(sample.dx.shape[:3])
+    field = ldl(params, sample.dx)
+    if which == "ne":
+        return ne_loss(field, sample.ne, sample.kt, sample.rho, op) / ne_loss(0.0 * field, sample.ne, sample.kt, sample.rho, op)
+    return t_loss(field, sample.ne, sample.kt, sample.rho, op) / t_loss(0.0 * field, sample.ne, sample.kt, sample.rho, op)
+
+
+def _mean_loss(loss, model, samples):
+    return sum(loss(model, s) for s in samples) / len(samples)
+
+
+def fit(model, loss, train: tuple[Sample, ...], validation: tuple[Sample, ...], settings: FitSettings = FitSettings(),
+        checkpoint: str | os.PathLike | None = None, progress: bool = False, desc: str = "fit"):  # fmt: skip
+    """Minimise ``loss(model, sample)`` averaged over ``train`` (module docstring); returns the best model (by the
+    validation loss, or the training loss without validation samples) and the history of evaluations."""
+    import optax
+    from tqdm.auto import tqdm
+
+    if not train:
+        raise ValueError(f"{desc}: no training sample (is the store complete, with boxes of this role and redshift?)")
+    if checkpoint is not None and Path(checkpoint).is_file():
+        model = eqx.tree_deserialise_leaves(checkpoint, model)
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+    optimiser = optax.chain(optax.clip_by_global_norm(settings.clip), optax.adam(settings.learning_rate))
+    state = optimiser.init(params)
+
+    @eqx.filter_jit
+    def step(params, state):
+        value, grads = eqx.filter_value_and_grad(lambda p: _mean_loss(loss, eqx.combine(p, static), train))(params)
+        updates, state = optimiser.update(grads, state, params)
+        return eqx.apply_updates(params, updates), state, value
+
+    evaluate = eqx.filter_jit(lambda p: _mean_loss(loss, eqx.combine(p, static), validation or train))
+    best, best_value, waited = params, float(evaluate(params)), 0
+    history = [{"step": 0, "train": None, "validation": best_value}]
+    bar = tqdm(range(settings.steps), desc=desc, disable=not progress)
+    for i in bar:
+        params, state, value = step(params, state)
+        if (i + 1) % settings.eval_every and i + 1 < settings.steps:
+            continue
+        current = float(evaluate(params))
+        history.append({"step": i + 1, "train": float(value), "validation": current})
+        bar.set_postfix(train=f"{float(value):.4f}", validation=f"{current:.4f}")
+        if current < best_value:
+            best, best_value, waited = params, current, 0
+            if checkpoint is not None:
+                _save(checkpoint, eqx.combine(best, static))
+        else:
+            waited += 1
+            if waited >= settings.patience:
+                break
+    return eqx.combine(best, static), history
+
+
+def _save(path, model):
+    from xcosmo.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        eqx.tree_serialise_leaves(tmp, model)
+
+
+def train_base(split: Split, which: str, settings: FitSettings = FitSettings(), checkpoint=None, progress=False,
+               n_knots: int = 8):  # fmt: skip
+    """Stage 1: Theta_fid of the ``which`` (``"ne"`` or ``"t"``) model on the CV boxes at z = 0.21."""
+    loss = lambda p, s: relative_loss(which, p, s)  # noqa: E731
+    return fit(LDLParams.identity(n_knots), loss, split.select("train", "CV", BASE_Z), split.select("validation", "CV", BASE_Z),
+               settings, checkpoint, progress, f"base {which}")  # fmt: skip
+
+
+def train_conditioning(fiducial: LDLParams, conditioning, split: Split, which: str, z: float,
+                       settings: FitSettings = FitSettings(), checkpoint=None, progress=False):  # fmt: skip
+    """Stages 2 and 3: delta Theta of the ``which`` model on the LH boxes at ``z``, Theta_fid fixed."""
+    flat, unravel = ravel_pytree(fiducial)
+
+    def loss(c, s):
+        return relative_loss(which, unravel(flat + c(s.theta)), s)
+
+    return fit(conditioning, loss, split.select("train", "LH", z), split.select("validation", "LH", z), settings,
+               checkpoint, progress, f"conditioning {which} z={z:g}")  # fmt: skip
+
+
+CONDITIONING = FitSettings(learning_rate=0.002)
+"""Default settings of the conditioning stages: a smaller step, since every output of the MLP moves a parameter of
+the model at once (and a ReLU pushed to zero everywhere has no gradient left)."""
+
+
+def train_eldl(split: Split, out: str | os.PathLike, t_redshifts, settings: FitSettings = FitSettings(),
+               conditioning: FitSettings = CONDITIONING, key: jax.Array | None = None, progress: bool = False) -> ELDL:  # fmt: skip
+    """All three stages (``settings`` for the base models, ``conditioning`` for the MLPs); checkpoints and
+    ``history.json`` in ``out``. Returns the trained :class:`ELDL`."""
+    from xcosmo.io import atomic_path, ensure_writable_dir
+
+    out = ensure_writable_dir(out)
+    model = ELDL.untrained(t_redshifts, jax.random.key(0) if key is None else key)
+    history = {}
+    ne, history["base_ne"] = train_base(split, "ne", settings, out / "base_ne.eqx", progress)
+    t, history["base_t"] = train_base(split, "t", settings, out / "base_t.eqx", progress)
+    ne_shift, history["conditioning_ne"] = train_conditioning(ne, model.ne_shift, split, "ne", BASE_Z, conditioning,
+                                                              out / "conditioning_ne.eqx", progress)  # fmt: skip
+    t_at_base, history[f"conditioning_t_{BASE_Z:g}"] = train_conditioning(
+        t, model.t_shifts[0], split, "t", BASE_Z, conditioning, out / f"conditioning_t_{BASE_Z:g}.eqx", progress)
+    t_shifts = []
+    for z in model.t_redshifts:
+        if abs(z - BASE_Z) < 1e-6:
+            t_shifts.append(t_at_base)
+            continue
+        shift, history[f"conditioning_t_{z:g}"] = train_conditioning(t, t_at_base, split, "t", z, conditioning,
+                                                                     out / f"conditioning_t_{z:g}.eqx", progress)  # fmt: skip
+        t_shifts.append(shift)
+    with atomic_path(out / "history.json") as tmp:
+        tmp.write_text(json.dumps(history, indent=1))
+    return ELDL(ne, t, ne_shift, tuple(t_shifts), model.t_redshifts)
