@@ -250,19 +250,26 @@ def test_coarsening_the_lagrangian_grid_keeps_positions_and_velocities():
         fine.coarsen(3)
 
 
+def _initial_snapshot(path, n, voxel_mpc_h):
+    """A z = 6 snapshot of n^3 dark-matter particles evolved by the PM from a grid of ``voxel_mpc_h`` spacing, in
+    Arepo's units (ckpc/h, Gadget velocities); returns the box side in ckpc/h."""
+    cosmo, box = Cosmology.from_params(Params.fiducial()), Box((n, n, n), voxel_mpc_h)
+    a6 = 1.0 / 7.0
+    dx6, p6 = (np.asarray(v, np.float64) for v in evolve(cosmo, jax.random.key(1), box, a6, PMSettings(z_start=19.0, n_steps=4)))
+    grid = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
+    kpc = 1e3 * voxel_mpc_h
+    dm = {"Coordinates": np.mod(grid + dx6.reshape(-1, 3), n) * kpc, "Velocities": p6.reshape(-1, 3) * 100 * voxel_mpc_h / a6**1.5,
+          "ParticleIDs": np.arange(n**3) + 1}  # fmt: skip
+    _write_snapshot(path, dm=dm, redshift=6.0, box=n * kpc)
+    return n * kpc
+
+
 def test_camels_samples_from_a_simulation_folder(tmp_path):
     """A CAMELS-like folder (z = 6 dark matter of 32^3 particles in 6.24 Mpc/h, gas snapshots at z = 0.54 and 0.21):
     the PM input on the 16^3 working grid at each redshift, the gas targets of each snapshot."""
     from emulators.data.camels_source import camels_samples
 
-    cosmo, box = Cosmology.from_params(Params.fiducial()), Box((32, 32, 32), 0.195)
-    a6 = 1.0 / 7.0
-    dx6, p6 = (np.asarray(v, np.float64) for v in evolve(cosmo, jax.random.key(1), box, a6, PMSettings(z_start=19.0, n_steps=4)))
-    grid = np.stack(np.meshgrid(*[np.arange(32)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
-    dm = {"Coordinates": np.mod(grid + dx6.reshape(-1, 3), 32) * 195.0, "Velocities": p6.reshape(-1, 3) * 100 * 0.195 / a6**1.5,
-          "ParticleIDs": np.arange(32**3) + 1}  # fmt: skip
-    box_kpc = 32 * 195.0
-    _write_snapshot(tmp_path / "snap_000.hdf5", dm=dm, redshift=6.0, box=box_kpc)
+    box_kpc = _initial_snapshot(tmp_path / "snap_000.hdf5", 32, 0.195)
     rng = np.random.default_rng(2)
     for number, z in ((24, 0.54), (29, 0.21)):
         gas = _gas()
@@ -281,16 +288,9 @@ def test_camels_samples_from_a_simulation_folder(tmp_path):
 def _camels_folder(tmp_path):
     """A CAMELS-like layout: the LH parameter table and LH_0/ with its z = 6 dark matter (16^3 particles in 6.24
     Mpc/h), gas snapshots at z = 0.54 and 0.21 (training redshifts) and at z = 3 (not one)."""
-    cosmo, box = Cosmology.from_params(Params.fiducial()), Box((16, 16, 16), 0.39)
-    a6 = 1.0 / 7.0
-    dx6, p6 = (np.asarray(v, np.float64) for v in evolve(cosmo, jax.random.key(1), box, a6, PMSettings(z_start=19.0, n_steps=4)))
-    grid = np.stack(np.meshgrid(*[np.arange(16)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
-    dm = {"Coordinates": np.mod(grid + dx6.reshape(-1, 3), 16) * 390.0, "Velocities": p6.reshape(-1, 3) * 100 * 0.39 / a6**1.5,
-          "ParticleIDs": np.arange(16**3) + 1}  # fmt: skip
     sim = tmp_path / "sims" / "LH_0"
     sim.mkdir(parents=True)
-    box_kpc = 16 * 390.0
-    _write_snapshot(sim / "snap_000.hdf5", dm=dm, redshift=6.0, box=box_kpc)
+    box_kpc = _initial_snapshot(sim / "snap_000.hdf5", 16, 0.39)
     for number, z in ((10, 3.0), (24, 0.54), (29, 0.21)):
         _write_snapshot(sim / f"snap_{number:03d}.hdf5", gas=_gas(), redshift=z, box=box_kpc)
     table = tmp_path / "CosmoAstroSeed_IllustrisTNG_L25n256_LH.txt"
