@@ -90,3 +90,32 @@ def test_the_box_count_rate_has_gradients_with_respect_to_theta_sim(dx):
         numeric = (float(total_cr(theta.at[i].add(h))) - float(total_cr(theta.at[i].add(-h)))) / (2 * h)
         assert float(grad[i]) == pytest.approx(numeric, rel=0.05), i
         assert numeric != 0.0
+
+
+def test_weights_round_trip_and_refuse_what_does_not_match(tmp_path):
+    import json
+
+    from emulators.eldl.weights import load_eldl, save_eldl
+
+    model = _perturbed(ELDL.untrained(ZS, jax.random.key(7)))
+    path = save_eldl(model, tmp_path / "w", voxel_mpc_h=0.39, metadata={"training": {"source": "synthetic"}})
+    loaded, meta = load_eldl(path, voxel_mpc_h=0.39)
+    assert meta["training"] == {"source": "synthetic"} and meta["structure"]["t_redshifts"] == list(ZS)
+    same = [np.array_equal(a, b) for a, b in zip(jax.tree.leaves(eqx.filter(model, eqx.is_array)),
+                                                 jax.tree.leaves(eqx.filter(loaded, eqx.is_array)))]  # fmt: skip
+    assert same and all(same)
+    with pytest.raises(ValueError, match="trained at 0.39 Mpc/h voxels, which is not allowed for boxes of 0.2"):
+        load_eldl(path, voxel_mpc_h=0.2)
+    meta_path = path.with_suffix(".json")
+    json.dump(meta | {"format_version": 0}, meta_path.open("w"))
+    with pytest.raises(ValueError, match="format_version = 0, which is not allowed"):
+        load_eldl(path)
+    json.dump({k: v for k, v in meta.items() if k != "sha256"}, meta_path.open("w"))
+    with pytest.raises(ValueError, match=r"lacks \['sha256'\]"):
+        load_eldl(path)
+    json.dump(meta, meta_path.open("w"))
+    path.write_bytes(path.read_bytes()[:-10])  # truncated
+    with pytest.raises(ValueError, match="do not match their metadata's SHA-256"):
+        load_eldl(path)
+    with pytest.raises(FileNotFoundError, match="eLDL weights .*nothing.eqx' not found"):
+        load_eldl(tmp_path / "nothing")

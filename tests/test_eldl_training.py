@@ -48,17 +48,33 @@ def test_the_base_fit_keeps_its_best_parameters_and_checkpoints_them(store, tmp_
     np.testing.assert_array_equal(saved.alpha, best.alpha)
 
 
-def test_all_three_stages_give_an_eldl_painter(store, tmp_path):
-    split = load_split(store)
-    quick = FitSettings(steps=2, eval_every=1)
-    model = train_eldl(split, tmp_path / "run", (0.21, 0.54), quick, quick)
-    assert isinstance(model, ELDL) and model.t_redshifts == (0.21, 0.54)
-    history = json.loads((tmp_path / "run" / "history.json").read_text())
+def test_train_ldl_runs_the_three_stages_writes_weights_and_resumes(store, tmp_path):
+    """`xcosmo train-ldl STORE` (two steps a fit): every stage checkpointed and recorded, the weights and their
+    metadata written and loadable as a painter; a rerun into the folder loads every finished stage."""
+    from typer.testing import CliRunner
+
+    from emulators.eldl.weights import load_eldl
+    from xcosmo.cli import app
+
+    run = tmp_path / "run"
+    done = CliRunner().invoke(app, ["train-ldl", str(store), "--out", str(run), "--source", "synthetic", "--steps", "2",
+                                    "--conditioning-steps", "2", "-q"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    history = json.loads((run / "stages.json").read_text())
     assert set(history) == {"base_ne", "base_t", "conditioning_ne", "conditioning_t_0.21", "conditioning_t_0.54"}
-    assert {p.name for p in (tmp_path / "run").glob("*.eqx")} <= {f"{k}.eqx" for k in history}
+    assert {p.name for p in run.glob("*.eqx")} == {f"{k}.eqx" for k in history} | {"eldl.eqx"}
+    model, meta = load_eldl(run / "eldl.eqx", voxel_mpc_h=0.39)
+    assert isinstance(model, ELDL) and model.t_redshifts == (0.21, 0.54)
+    assert meta["training"]["source"] == "synthetic" and meta["training"]["samples"]["train"] == 3
+    split = load_split(store)
     s = split.select("train", "LH", 0.54)[0]
     ne, kt = model(s.dx, Box((24,) * 3, 0.39), 0.4, Params.from_array(s.theta))
     assert ne.shape == kt.shape == (24, 24, 24) and bool(jax.numpy.isfinite(ne).all() & jax.numpy.isfinite(kt).all())
+    again = train_eldl(split, run, (0.21, 0.54), FitSettings(steps=50), FitSettings(steps=50))
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(eqx.filter(model, eqx.is_array)),
+                                                   jax.tree.leaves(eqx.filter(again, eqx.is_array))))  # fmt: skip
+    refused = CliRunner().invoke(app, ["train-ldl", str(store), "--out", str(tmp_path / "x"), "--source", "camels"])
+    assert refused.exit_code == 2 and "holds 'synthetic' samples" in refused.output
 
 
 def test_a_store_without_boxes_is_refused(tmp_path):

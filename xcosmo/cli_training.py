@@ -1,5 +1,6 @@
-"""The ``xcosmo`` commands of the eLDL's training data: ``make-training-set`` (the synthetic suite or CAMELS
-simulations into a resumable store) and ``validate-suite`` (the synthetic gas against CAMELS, as JSON and PNG).
+"""The ``xcosmo`` commands of the eLDL and its training data: ``make-training-set`` (the synthetic suite or CAMELS
+simulations into a resumable store), ``validate-suite`` (the synthetic gas against CAMELS, as JSON and PNG) and
+``train-ldl`` (the extended LDL on a store, resumable).
 Registered on the application by :mod:`xcosmo.cli`."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import typer
 
 from xcosmo.cli_options import OUT_HELP, OVERWRITE, QUIET, check_seed, speaker
 
-__all__ = ["make_training_set", "validate_suite"]
+__all__ = ["make_training_set", "validate_suite", "train_ldl"]
 
 _SHARED_CAMELS = Path(os.environ.get("XCOSMO_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "camels"
 """The CAMELS data of a source checkout (``shared/data`` next to the project, or ``$XCOSMO_SHARED_DATA``)."""
@@ -104,3 +105,60 @@ def validate_suite(
             f"(scatter {value['density']['scatter_dex']:.2f} dex), temperature ratio "
             f"{value['temperature']['median_ratio']:.2f} (scatter {value['temperature']['scatter_dex']:.2f} dex)")  # fmt: skip
     say(f"wrote {out}/validation.json, stacks.png, checks.png, run.json")
+
+
+def train_ldl(
+    store: Path = typer.Argument(..., help="The training store (made by xcosmo make-training-set)."),
+    out: str = typer.Option("train-ldl-output", help="Training folder: checkpoints, stages.json, then eldl.eqx and "
+                            "eldl.json; running again into it resumes."),  # fmt: skip
+    source: Optional[str] = typer.Option(None, help="The store's expected source, synthetic or camels (refused if "
+                                         "it differs)."),  # fmt: skip
+    steps: int = typer.Option(300, help="Most Adam steps of each base LDL fit."),
+    conditioning_steps: int = typer.Option(300, help="Most Adam steps of each conditioning fit."),
+    seed: int = typer.Option(0, help="Seed of the conditioning MLPs' first layers (0 <= seed < 2^32)."),
+    quiet: bool = QUIET,
+):
+    """Train the extended LDL on a training store (paper figure 1): the base n_e and T models on the CV boxes at
+    z = 0.21, their conditioning on theta_sim on the LH boxes at z = 0.21, the T conditioning at each other LH
+    redshift. Held-out boxes are never read. Writes eldl.eqx and eldl.json (the weights and how they were made).
+    """
+    import hashlib
+    import json
+    import sys
+    import time
+
+    import jax
+
+    from xcosmo.checks import check_choice, check_integer
+
+    say = speaker(quiet)
+    check_seed(seed)
+    check_integer("steps", steps, 1, 10**6)
+    check_integer("conditioning_steps", conditioning_steps, 1, 10**6)
+    plan_path = Path(store) / "suite.json"
+    if not plan_path.is_file():
+        raise FileNotFoundError(f"training store {str(store)!r} has no suite.json (make it with xcosmo make-training-set)")
+    plan = json.loads(plan_path.read_text())
+    if source is not None:
+        check_choice("source", source, ("synthetic", "camels"))
+        if plan.get("source") != source:
+            raise ValueError(f"source = {source!r} is not allowed: the store {str(store)!r} holds {plan.get('source')!r} samples")
+    redshifts = sorted({float(z) for b in plan["boxes"] if b["role"] == "LH" and not b["held_out"]
+                        for z in (b.get("redshifts") or b.get("snapshots", {}).values())})  # fmt: skip
+    from emulators.eldl.samples import load_split
+    from emulators.eldl.training import CONDITIONING, FitSettings, train_eldl
+    from emulators.eldl.weights import save_eldl
+
+    split = load_split(store)
+    base, cond = FitSettings(steps=steps), FitSettings(steps=conditioning_steps, learning_rate=CONDITIONING.learning_rate)
+    start = time.perf_counter()
+    model = train_eldl(split, out, redshifts, base, cond, key=jax.random.key(seed), progress=not quiet)
+    meta = {"training": {"store": str(Path(store).resolve()), "source": plan.get("source"),
+                         "store_plan_sha256": hashlib.sha256(plan_path.read_bytes()).hexdigest(),
+                         "store_xcosmo_version": plan.get("xcosmo_version"),
+                         "samples": {"train": len(split.train), "validation": len(split.validation)}},
+            "settings": {"base": base.__dict__, "conditioning": cond.__dict__, "seed": seed},
+            "command": " ".join(["xcosmo", *sys.argv[1:]]), "seconds": time.perf_counter() - start,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
+    path = save_eldl(model, Path(out) / "eldl.eqx", voxel_mpc_h=float(plan["voxel_mpc_h"]), metadata=meta)
+    say(f"wrote {path} and {path.with_suffix('.json')} (T model at z = {', '.join(f'{z:g}' for z in redshifts)})")

@@ -10,7 +10,7 @@ Each fit minimises the mean over its samples of the loss of eq. 5 or 6 (:mod:`em
 same loss of an empty prediction (so 1 is "predicts nothing", 0 is perfect), with Adam (optax), and stops early when
 the validation boxes' loss has not improved for ``patience`` evaluations, keeping the best parameters. The best
 parameters so far are checkpointed atomically at every evaluation; a fit given an existing checkpoint of the same
-stage starts from it (with a fresh optimiser state).
+stage starts from it (with a fresh optimiser state), and :func:`train_eldl` skips the stages it has finished.
 """
 
 from __future__ import annotations
@@ -144,27 +144,40 @@ the model at once (and a ReLU pushed to zero everywhere has no gradient left).""
 
 def train_eldl(split: Split, out: str | os.PathLike, t_redshifts, settings: FitSettings = FitSettings(),
                conditioning: FitSettings = CONDITIONING, key: jax.Array | None = None, progress: bool = False) -> ELDL:  # fmt: skip
-    """All three stages (``settings`` for the base models, ``conditioning`` for the MLPs); checkpoints and
-    ``history.json`` in ``out``. Returns the trained :class:`ELDL`."""
+    """All three stages (``settings`` for the base models, ``conditioning`` for the MLPs) with their checkpoints in
+    ``out``; ``stages.json`` records each finished stage and its history, so that a rerun into the same folder loads
+    the finished stages and resumes the unfinished one from its checkpoint. Returns the trained :class:`ELDL`."""
     from xcosmo.io import atomic_path, ensure_writable_dir
 
     out = ensure_writable_dir(out)
     model = ELDL.untrained(t_redshifts, jax.random.key(0) if key is None else key)
-    history = {}
-    ne, history["base_ne"] = train_base(split, "ne", settings, out / "base_ne.eqx", progress)
-    t, history["base_t"] = train_base(split, "t", settings, out / "base_t.eqx", progress)
-    ne_shift, history["conditioning_ne"] = train_conditioning(ne, model.ne_shift, split, "ne", BASE_Z, conditioning,
-                                                              out / "conditioning_ne.eqx", progress)  # fmt: skip
-    t_at_base, history[f"conditioning_t_{BASE_Z:g}"] = train_conditioning(
-        t, model.t_shifts[0], split, "t", BASE_Z, conditioning, out / f"conditioning_t_{BASE_Z:g}.eqx", progress)
+    record = out / "stages.json"
+    done = json.loads(record.read_text()) if record.is_file() else {}
+
+    def stage(name, skeleton, run):
+        checkpoint = out / f"{name}.eqx"
+        if name in done and checkpoint.is_file():
+            return eqx.tree_deserialise_leaves(checkpoint, skeleton)
+        trained, history = run(checkpoint)
+        _save(checkpoint, trained)
+        done[name] = history
+        with atomic_path(record) as tmp:
+            tmp.write_text(json.dumps(done, indent=1))
+        return trained
+
+    base = LDLParams.identity(model.ne.xi.shape[-1])
+    ne = stage("base_ne", base, lambda c: train_base(split, "ne", settings, c, progress))
+    t = stage("base_t", base, lambda c: train_base(split, "t", settings, c, progress))
+    ne_shift = stage("conditioning_ne", model.ne_shift,
+                     lambda c: train_conditioning(ne, model.ne_shift, split, "ne", BASE_Z, conditioning, c, progress))  # fmt: skip
+    name = f"conditioning_t_{BASE_Z:g}"
+    t_at_base = stage(name, model.t_shifts[0],
+                      lambda c: train_conditioning(t, model.t_shifts[0], split, "t", BASE_Z, conditioning, c, progress))  # fmt: skip
     t_shifts = []
     for z in model.t_redshifts:
         if abs(z - BASE_Z) < 1e-6:
             t_shifts.append(t_at_base)
             continue
-        shift, history[f"conditioning_t_{z:g}"] = train_conditioning(t, t_at_base, split, "t", z, conditioning,
-                                                                     out / f"conditioning_t_{z:g}.eqx", progress)  # fmt: skip
-        t_shifts.append(shift)
-    with atomic_path(out / "history.json") as tmp:
-        tmp.write_text(json.dumps(history, indent=1))
+        t_shifts.append(stage(f"conditioning_t_{z:g}", t_at_base,
+                              lambda c, z=z: train_conditioning(t, t_at_base, split, "t", z, conditioning, c, progress)))  # fmt: skip
     return ELDL(ne, t, ne_shift, tuple(t_shifts), model.t_redshifts)
