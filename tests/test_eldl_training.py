@@ -43,7 +43,7 @@ def test_the_base_fit_keeps_its_best_parameters_and_checkpoints_them(store, tmp_
     assert history[0]["step"] == 0 and len(history) >= 2
     start, values = history[0]["validation"], [h["validation"] for h in history]
     sample = split.select("train", "CV", 0.21)[0]
-    assert float(relative_loss("ne", best, sample)) == pytest.approx(min(values), rel=1e-4) and min(values) < start
+    assert float(relative_loss("ne", best, sample.arrays)) == pytest.approx(min(values), rel=1e-4) and min(values) < start
     saved = eqx.tree_deserialise_leaves(tmp_path / "b.eqx", LDLParams.identity())
     np.testing.assert_array_equal(saved.alpha, best.alpha)
 

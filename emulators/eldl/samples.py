@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +20,17 @@ import jax.numpy as jnp
 from emulators.eldl.eldl import H, OMEGA_B
 from xcosmo.painting import mean_electron_density
 
-__all__ = ["Sample", "Split", "load_split"]
+__all__ = ["Arrays", "Sample", "Split", "load_split"]
+
+
+class Arrays(NamedTuple):
+    """The arrays of a sample, what a jitted loss takes (its shapes alone set the compilation)."""
+
+    dx: jax.Array
+    ne: jax.Array
+    kt: jax.Array
+    rho: jax.Array
+    theta: jax.Array
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,10 @@ class Sample:
     z: float
     role: str
     index: int
+
+    @property
+    def arrays(self) -> Arrays:
+        return Arrays(self.dx, self.ne, self.kt, self.rho, self.theta)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from jax.flatten_util import ravel_pytree
 from emulators.eldl.eldl import ELDL
 from emulators.eldl.ldl import LDLParams, ldl
 from emulators.eldl.loss import ne_loss, smoothing_operator, t_loss
-from emulators.eldl.samples import Sample, Split
+from emulators.eldl.samples import Arrays, Sample, Split
 
 __all__ = ["FitSettings", "CONDITIONING", "relative_loss", "fit", "train_base", "train_conditioning", "train_eldl", "BASE_Z"]
 
@@ -38,13 +38,15 @@ BASE_Z = 0.21
 
 @dataclass(frozen=True)
 class FitSettings:
-    """Adam with ``learning_rate`` (gradients clipped to a global norm of ``clip``) for at most ``steps`` steps, the
-    validation loss evaluated every ``eval_every`` steps, stopping after ``patience`` evaluations without
-    improvement."""
+    """Adam with ``learning_rate`` (gradients clipped to a global norm of ``clip``) for at most ``steps`` steps, each
+    on ``batch`` training samples drawn at random (``seed``), the validation loss evaluated every ``eval_every``
+    steps, stopping after ``patience`` evaluations without improvement."""
 
     steps: int = 300
     learning_rate: float = 0.01
     clip: float = 1.0
+    batch: int = 2
+    seed: int = 0
     eval_every: int = 10
     patience: int = 5
 
@@ -53,9 +55,9 @@ def _operator(shape, voxel_mpc_h=0.39):
     return smoothing_operator(tuple(shape), voxel_mpc_h)
 
 
-def relative_loss(which: str, params: LDLParams, sample: Sample) -> jax.Array:
-    """Eq. 5 (``which = "ne"``) or 6 (``"t"``) of the model ``params`` on ``sample``, over the same loss of an empty
-    prediction."""
+def relative_loss(which: str, params: LDLParams, sample: Arrays) -> jax.Array:
+    """Eq. 5 (``which = "ne"``) or 6 (``"t"``) of the model ``params`` on a sample's arrays, over the same loss of an
+    empty prediction."""
     op = _operator(sample.dx.shape[:3])
     field = ldl(params, sample.dx)
     if which == "ne":
@@ -63,14 +65,12 @@ def relative_loss(which: str, params: LDLParams, sample: Sample) -> jax.Array:
     return t_loss(field, sample.ne, sample.kt, sample.rho, op) / t_loss(0.0 * field, sample.ne, sample.kt, sample.rho, op)
 
 
-def _mean_loss(loss, model, samples):
-    return sum(loss(model, s) for s in samples) / len(samples)
-
-
 def fit(model, loss, train: tuple[Sample, ...], validation: tuple[Sample, ...], settings: FitSettings = FitSettings(),
         checkpoint: str | os.PathLike | None = None, progress: bool = False, desc: str = "fit"):  # fmt: skip
-    """Minimise ``loss(model, sample)`` averaged over ``train`` (module docstring); returns the best model (by the
-    validation loss, or the training loss without validation samples) and the history of evaluations."""
+    """Minimise ``loss(model, arrays)`` (:class:`emulators.eldl.samples.Arrays` of one sample) over ``train``, each
+    step on a random batch of ``settings.batch`` samples (module docstring); returns the best model (by the mean
+    validation loss, or the mean training loss without validation samples) and the history of evaluations."""
+    import numpy as np
     import optax
     from tqdm.auto import tqdm
 
@@ -81,22 +81,35 @@ def fit(model, loss, train: tuple[Sample, ...], validation: tuple[Sample, ...], 
     params, static = eqx.partition(model, eqx.is_inexact_array)
     optimiser = optax.chain(optax.clip_by_global_norm(settings.clip), optax.adam(settings.learning_rate))
     state = optimiser.init(params)
+    train_arrays = [s.arrays for s in train]
+    check_arrays = [s.arrays for s in validation] or train_arrays
 
     @eqx.filter_jit
-    def step(params, state):
-        value, grads = eqx.filter_value_and_grad(lambda p: _mean_loss(loss, eqx.combine(p, static), train))(params)
+    def step(params, state, batch):
+        def batch_loss(p):
+            return jnp.mean(jax.vmap(lambda a: loss(eqx.combine(p, static), a))(batch))
+
+        value, grads = eqx.filter_value_and_grad(batch_loss)(params)
         updates, state = optimiser.update(grads, state, params)
         return eqx.apply_updates(params, updates), state, value
 
-    evaluate = eqx.filter_jit(lambda p: _mean_loss(loss, eqx.combine(p, static), validation or train))
-    best, best_value, waited = params, float(evaluate(params)), 0
+    one = eqx.filter_jit(lambda p, a: loss(eqx.combine(p, static), a))
+
+    def evaluate(p):
+        return float(np.mean([float(one(p, a)) for a in check_arrays]))
+
+    rng = np.random.default_rng(settings.seed)
+    size = min(settings.batch, len(train_arrays))
+    best, best_value, waited = params, evaluate(params), 0
     history = [{"step": 0, "train": None, "validation": best_value}]
     bar = tqdm(range(settings.steps), desc=desc, disable=not progress)
     for i in bar:
-        params, state, value = step(params, state)
+        picked = rng.choice(len(train_arrays), size=size, replace=False)
+        batch = jax.tree.map(lambda *x: jnp.stack(x), *[train_arrays[j] for j in picked])
+        params, state, value = step(params, state, batch)
         if (i + 1) % settings.eval_every and i + 1 < settings.steps:
             continue
-        current = float(evaluate(params))
+        current = evaluate(params)
         history.append({"step": i + 1, "train": float(value), "validation": current})
         bar.set_postfix(train=f"{float(value):.4f}", validation=f"{current:.4f}")
         if current < best_value:
