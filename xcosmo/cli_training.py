@@ -115,6 +115,7 @@ def train_ldl(
                                          "it differs)."),  # fmt: skip
     steps: int = typer.Option(300, help="Most Adam steps of each base LDL fit."),
     conditioning_steps: int = typer.Option(300, help="Most Adam steps of each conditioning fit."),
+    batch: int = typer.Option(2, help="Training samples per step (drawn at random)."),
     seed: int = typer.Option(0, help="Seed of the conditioning MLPs' first layers (0 <= seed < 2^32)."),
     quiet: bool = QUIET,
 ):
@@ -135,6 +136,7 @@ def train_ldl(
     check_seed(seed)
     check_integer("steps", steps, 1, 10**6)
     check_integer("conditioning_steps", conditioning_steps, 1, 10**6)
+    check_integer("batch", batch, 1, 1000)
     plan_path = Path(store) / "suite.json"
     if not plan_path.is_file():
         raise FileNotFoundError(f"training store {str(store)!r} has no suite.json (make it with xcosmo make-training-set)")
@@ -150,7 +152,8 @@ def train_ldl(
     from emulators.eldl.weights import save_eldl
 
     split = load_split(store)
-    base, cond = FitSettings(steps=steps), FitSettings(steps=conditioning_steps, learning_rate=CONDITIONING.learning_rate)
+    base = FitSettings(steps=steps, batch=batch)
+    cond = FitSettings(steps=conditioning_steps, learning_rate=CONDITIONING.learning_rate, batch=batch)
     start = time.perf_counter()
     model = train_eldl(split, out, redshifts, base, cond, key=jax.random.key(seed), progress=not quiet)
     meta = {"training": {"store": str(Path(store).resolve()), "source": plan.get("source"),
