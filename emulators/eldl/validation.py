@@ -1,0 +1,126 @@
+"""How well a painter reproduces its targets on held-out boxes (paper 2.2, figures 5 and 6).
+
+**Voxels** (figure 5): in the voxels whose dark matter is above ``VOXEL_OVERDENSITY`` rho_c, a power law log10 n_e = a + b log10(rho_DM / rho_c) is fitted to the target and another to the
+painter; each voxel's deviation from the target's power law is computed for both, and their correlation says how
+much of the target's structure beyond the mean relation the painter reproduces.
+
+**Clusters** (figure 6, as paper 4.2): each box is projected along its three axes; haloes are detected with sep on
+the map of the maximum rho_DM / rho_c along the line of sight with the threshold 200, their mass is the column mass
+of the voxels above 200 rho_c summed over the mask (:func:`xcosmo.detect.detect_mass`), and their count rates
+CR_[0.5-2] the target's and the painter's count-rate maps summed over the same mask (EPIC pn+MOS1+MOS2 at the box's
+redshift, :func:`xcosmo.xray.voxel_count_rates`). For each, the CR-M relation log10 CR = A + B log10 M is fitted
+(normalisation at M = 1e14 Msun/h, slope, scatter in dex); the clusters' deviations from the target's relation give
+the correlation of target and painter deviations, and log10 CR_painter - log10 CR_target the prediction errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from emulators.eldl.samples import Sample
+from xcosmo.constants import DETECTION_OVERDENSITY, RHO_CRIT_0
+from xcosmo.cosmology import Cosmology, efunc
+from xcosmo.nbody import Box, density
+from xcosmo.params import Params
+
+__all__ = ["VOXEL_OVERDENSITY", "CLUSTER_PIVOT", "voxel_comparison", "cluster_rates", "cluster_comparison"]
+
+VOXEL_OVERDENSITY = 10.0
+"""rho_DM / rho_c above which voxels enter the voxel-level comparison: the collapsed regions the X-ray emission
+comes from, as the PM input resolves them (at 0.39 Mpc/h few voxels pass 200)."""
+CLUSTER_PIVOT = 1e14
+"""Mass (Msun/h) at which the CR-M normalisation is quoted."""
+
+Painter = Callable[[jax.Array, Box, float, Params], tuple[jax.Array, jax.Array]]
+
+
+def _rho_over_rho_c(sample: Sample) -> np.ndarray:
+    cosmo = Cosmology.from_params(Params.from_array(sample.theta))
+    z = sample.z
+    return np.asarray(sample.rho) * float(cosmo.omega_m) * (1 + z) ** 3 / float(efunc(cosmo, z)) ** 2
+
+
+def _line(x, y):
+    """Least-squares line y = a + b x; returns (a, b, residuals)."""
+    b, a = np.polyfit(x, y, 1)
+    return a, b, y - (a + b * x)
+
+
+def voxel_comparison(painter: Painter, samples: Sequence[Sample], voxel_mpc_h: float = 0.39) -> dict:
+    """The voxel-level comparison of the module docstring over ``samples``: the target's and painter's power laws
+    (intercept at rho/rho_c = 1, slope) and the correlation of their deviations from the target's."""
+    from emulators.eldl.eldl import H, OMEGA_B
+    from xcosmo.painting import mean_electron_density
+
+    mean_ne = float(mean_electron_density(OMEGA_B, H))
+    x, target, painted = [], [], []
+    for s in samples:
+        ne, _ = painter(s.dx, Box(s.dx.shape[:3], voxel_mpc_h), s.z, Params.from_array(s.theta))
+        rho_c = _rho_over_rho_c(s)
+        keep = (rho_c >= VOXEL_OVERDENSITY) & (np.asarray(s.ne) > 0) & (np.asarray(ne) > 0)
+        x.append(np.log10(rho_c[keep]))
+        target.append(np.log10(np.asarray(s.ne)[keep] * mean_ne))
+        painted.append(np.log10(np.asarray(ne)[keep]))
+    x, target, painted = (np.concatenate(v) for v in (x, target, painted))
+    if x.size < 10:
+        raise ValueError(f"{x.size} voxels above {VOXEL_OVERDENSITY:g} rho_c with gas: too few to compare")
+    a_t, b_t, dev_t = _line(x, target)
+    a_p, b_p, _ = _line(x, painted)
+    dev_p = painted - (a_t + b_t * x)
+    return {"n_voxels": int(x.size), "target_power_law": [float(a_t), float(b_t)],
+            "painter_power_law": [float(a_p), float(b_p)], "deviation_correlation": float(np.corrcoef(dev_t, dev_p)[0, 1])}  # fmt: skip
+
+
+def cluster_rates(painter: Painter, sample: Sample, voxel_mpc_h: float = 0.39,
+                  threshold: float = DETECTION_OVERDENSITY) -> dict[str, np.ndarray]:  # fmt: skip
+    """Masses (Msun/h) and CR_[0.5-2] (counts/s) of the target and the painter for the haloes detected on the
+    three projections of one box (module docstring; ``threshold`` in rho_DM / rho_c, the paper's 200)."""
+    from emulators.eldl.eldl import H, OMEGA_B
+    from xcosmo.detect import Detection, detect_mass
+    from xcosmo.painting import mean_electron_density
+    from xcosmo.xray import voxel_count_rates
+
+    params = Params.from_array(sample.theta)
+    cosmo = Cosmology.from_params(params)
+    box = Box(sample.dx.shape[:3], voxel_mpc_h)
+    ne, kt = painter(sample.dx, box, sample.z, params)
+    rates = {}
+    for name, (n_e, t) in {"target": (sample.ne * float(mean_electron_density(OMEGA_B, H)), sample.kt),
+                           "painter": (ne, kt)}.items():  # fmt: skip
+        soft, hard = voxel_count_rates(cosmo, jnp.asarray(n_e), jnp.asarray(t), sample.z, voxel_mpc_h)
+        rates[name] = np.asarray(soft + hard)
+    rho_c = _rho_over_rho_c(sample)
+    mass = np.where(rho_c >= threshold, np.asarray(density(sample.dx)), 0.0) * (
+        float(cosmo.omega_m) * RHO_CRIT_0 * voxel_mpc_h**3)  # fmt: skip
+    out = {"mass": [], "target": [], "painter": []}
+    for axis in range(3):
+        table, seg = detect_mass(rho_c.max(axis=axis), mass.sum(axis=axis), Detection(threshold=threshold, min_area=1))
+        labels = np.arange(1, len(table) + 1)
+        out["mass"].append(np.asarray(table["mass"]))
+        for name in ("target", "painter"):
+            projected = rates[name].sum(axis=axis)
+            out[name].append(np.bincount(seg.ravel(), weights=projected.ravel(), minlength=len(table) + 1)[labels])
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def cluster_comparison(rates: dict[str, np.ndarray], m_min: float = 0.0) -> dict:
+    """CR-M relations of target and painter over the clusters of ``rates`` (:func:`cluster_rates`, concatenated)
+    above ``m_min``, the correlation of their deviations from the target's relation, and the prediction errors."""
+    keep = (rates["mass"] > m_min) & (rates["target"] > 0) & (rates["painter"] > 0)
+    if keep.sum() < 5:
+        raise ValueError(f"{int(keep.sum())} clusters with count rates above m_min = {m_min:g}: too few to fit")
+    x = np.log10(rates["mass"][keep] / CLUSTER_PIVOT)
+    target, painted = np.log10(rates["target"][keep]), np.log10(rates["painter"][keep])
+    a_t, b_t, dev_t = _line(x, target)
+    a_p, b_p, dev_own = _line(x, painted)
+    dev_p = painted - (a_t + b_t * x)
+    errors = painted - target
+    return {"n_clusters": int(keep.sum()),
+            "target": {"normalisation": float(a_t), "slope": float(b_t), "scatter_dex": float(np.std(dev_t))},
+            "painter": {"normalisation": float(a_p), "slope": float(b_p), "scatter_dex": float(np.std(dev_own))},
+            "deviation_correlation": float(np.corrcoef(dev_t, dev_p)[0, 1]),
+            "error_scatter_dex": float(np.std(errors)), "error_median_dex": float(np.median(errors))}  # fmt: skip
