@@ -75,6 +75,14 @@ def test_train_ldl_runs_the_three_stages_writes_weights_and_resumes(store, tmp_p
                                                    jax.tree.leaves(eqx.filter(again, eqx.is_array))))  # fmt: skip
     refused = CliRunner().invoke(app, ["train-ldl", str(store), "--out", str(tmp_path / "x"), "--source", "camels"])
     assert refused.exit_code == 2 and "holds 'synthetic' samples" in refused.output
+    # validate-ldl on the held-out boxes (a low threshold: a 9 Mpc/h PM box holds no 200 rho_c voxel)
+    checked = CliRunner().invoke(app, ["validate-ldl", str(run / "eldl.eqx"), "--store", str(store), "--out",
+                                       str(tmp_path / "v"), "--threshold", "20"])  # fmt: skip
+    assert checked.exit_code == 0, checked.output
+    report = json.loads((tmp_path / "v" / "validation.json").read_text())
+    assert set(report["painters"]) == {"eLDL", "power law"} and (tmp_path / "v" / "clusters.png").is_file()
+    assert report["weights"]["training"]["source"] == "synthetic"
+    assert "eLDL: voxel deviation correlation" in checked.output
 
 
 def test_a_store_without_boxes_is_refused(tmp_path):

@@ -20,7 +20,7 @@ import typer
 from xcosmo.checks import check_integer
 from xcosmo.cli_errors import RefusalsGroup
 from xcosmo.cli_options import OUT_HELP, OVERWRITE, QUIET, check_seed, speaker
-from xcosmo.cli_training import make_training_set, train_ldl, validate_suite
+from xcosmo.cli_training import make_training_set, train_ldl, validate_ldl, validate_suite
 
 app = typer.Typer(
     cls=RefusalsGroup,
@@ -435,6 +435,7 @@ def mcmc(
 app.command("make-training-set")(make_training_set)
 app.command("validate-suite")(validate_suite)
 app.command("train-ldl")(train_ldl)
+app.command("validate-ldl")(validate_ldl)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,6 +1,6 @@
 """The ``xcosmo`` commands of the eLDL and its training data: ``make-training-set`` (the synthetic suite or CAMELS
-simulations into a resumable store), ``validate-suite`` (the synthetic gas against CAMELS, as JSON and PNG) and
-``train-ldl`` (the extended LDL on a store, resumable).
+simulations into a resumable store), ``validate-suite`` (the synthetic gas against CAMELS, as JSON and PNG),
+``train-ldl`` (the extended LDL on a store, resumable) and ``validate-ldl`` (figures 5 and 6 on held-out boxes).
 Registered on the application by :mod:`xcosmo.cli`."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import typer
 
 from xcosmo.cli_options import OUT_HELP, OVERWRITE, QUIET, check_seed, speaker
 
-__all__ = ["make_training_set", "validate_suite", "train_ldl"]
+__all__ = ["make_training_set", "validate_suite", "train_ldl", "validate_ldl"]
 
 _SHARED_CAMELS = Path(os.environ.get("XCOSMO_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "camels"
 """The CAMELS data of a source checkout (``shared/data`` next to the project, or ``$XCOSMO_SHARED_DATA``)."""
@@ -165,3 +165,45 @@ def train_ldl(
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
     path = save_eldl(model, Path(out) / "eldl.eqx", voxel_mpc_h=float(plan["voxel_mpc_h"]), metadata=meta)
     say(f"wrote {path} and {path.with_suffix('.json')} (T model at z = {', '.join(f'{z:g}' for z in redshifts)})")
+
+
+def validate_ldl(
+    weights: Path = typer.Argument(..., help="eLDL weights (eldl.eqx, with eldl.json beside it)."),
+    store: Path = typer.Option(..., help="The training store whose held-out boxes are the test."),
+    out: str = typer.Option("validate-ldl-output", help=OUT_HELP),
+    threshold: float = typer.Option(200.0, help="rho_DM / rho_c detection threshold of the clusters (paper: 200)."),
+    overwrite: bool = OVERWRITE,
+    quiet: bool = QUIET,
+):
+    """Compare the eLDL and the power-law baseline with the targets of the held-out boxes (paper figures 5 and 6):
+    voxel power laws and deviations, clusters' CR-M relations, deviations and prediction errors.
+
+    Writes validation.json, clusters.png and run.json into OUT.
+    """
+    import json
+
+    from xcosmo.checks import check_number
+    from xcosmo.io import atomic_path
+    from xcosmo.painting import PowerLawPainter
+    from xcosmo.runs import run_folder
+
+    say = speaker(quiet)
+    check_number("threshold", threshold, 0.0, 1e6, open=True)
+    from emulators.eldl.samples import load_split
+    from emulators.eldl.validation import plot_clusters, validation_report
+    from emulators.eldl.weights import load_eldl
+
+    model, meta = load_eldl(weights)
+    test = load_split(store, load_test=True).test
+    meta_run = {"weights": str(weights), "store": str(store), "threshold": threshold}
+    with run_folder(out, command="validate-ldl", overwrite=overwrite, metadata=meta_run) as stage:
+        report = validation_report({"eLDL": model, "power law": PowerLawPainter()}, test, threshold=threshold)
+        with atomic_path(stage / "validation.json") as tmp:
+            tmp.write_text(json.dumps({"weights": meta, "painters": report}, indent=1, default=str))
+        plot_clusters(report, stage / "clusters.png")
+    for name, r in report.items():
+        c = r["clusters"]
+        say(f"{name}: voxel deviation correlation {r['voxels']['deviation_correlation']:.2f}; {c['n_clusters']} "
+            f"clusters, CR-M slope {c['painter']['slope']:.2f} (target {c['target']['slope']:.2f}), deviation "
+            f"correlation {c['deviation_correlation']:.2f}, error scatter {c['error_scatter_dex']:.3f} dex")  # fmt: skip
+    say(f"wrote {out}/validation.json, clusters.png, run.json")

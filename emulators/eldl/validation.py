@@ -27,7 +27,8 @@ from xcosmo.cosmology import Cosmology, efunc
 from xcosmo.nbody import Box, density
 from xcosmo.params import Params
 
-__all__ = ["VOXEL_OVERDENSITY", "CLUSTER_PIVOT", "voxel_comparison", "cluster_rates", "cluster_comparison"]
+__all__ = ["VOXEL_OVERDENSITY", "CLUSTER_PIVOT", "voxel_comparison", "cluster_rates", "cluster_comparison",
+           "validation_report", "plot_clusters"]
 
 VOXEL_OVERDENSITY = 10.0
 """rho_DM / rho_c above which voxels enter the voxel-level comparison: the collapsed regions the X-ray emission
@@ -124,3 +125,51 @@ def cluster_comparison(rates: dict[str, np.ndarray], m_min: float = 0.0) -> dict
             "painter": {"normalisation": float(a_p), "slope": float(b_p), "scatter_dex": float(np.std(dev_own))},
             "deviation_correlation": float(np.corrcoef(dev_t, dev_p)[0, 1]),
             "error_scatter_dex": float(np.std(errors)), "error_median_dex": float(np.median(errors))}  # fmt: skip
+
+
+def validation_report(painters: dict[str, Painter], test: Sequence[Sample], *, threshold: float = DETECTION_OVERDENSITY,
+                      m_min: float = 0.0) -> dict:  # fmt: skip
+    """Every comparison of the module docstring for each named painter over the held-out ``test`` samples: voxels
+    over all of them, clusters over the three projections of each; the cluster rates are kept for the figures."""
+    if not test:
+        raise ValueError("no held-out sample to validate on (the store has no held-out box, or it was not read)")
+    report = {}
+    for name, painter in painters.items():
+        parts = [cluster_rates(painter, s, threshold=threshold) for s in test]
+        rates = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        report[name] = {"voxels": voxel_comparison(painter, test), "clusters": cluster_comparison(rates, m_min),
+                        "rates": {k: v.tolist() for k, v in rates.items()}}  # fmt: skip
+    return report
+
+
+def plot_clusters(report: dict, path) -> None:
+    """Figure 6 for each painter of a :func:`validation_report`: CR-M of target and painter, painter deviations
+    against target deviations, and the histogram of log CR errors."""
+    from xcosmo.plots import figure, save_png
+
+    names = list(report)
+    fig = figure(figsize=(12, 3.6 * len(names)))
+    axes = fig.subplots(len(names), 3, squeeze=False)
+    for row, name in enumerate(names):
+        r = {k: np.asarray(v) for k, v in report[name]["rates"].items()}
+        keep = (r["target"] > 0) & (r["painter"] > 0) & (r["mass"] > 0)
+        m, t, p = r["mass"][keep], np.log10(r["target"][keep]), np.log10(r["painter"][keep])
+        fit = report[name]["clusters"]["target"]
+        ref = fit["normalisation"] + fit["slope"] * np.log10(m / CLUSTER_PIVOT)
+        ax = axes[row, 0]
+        ax.scatter(m, t, s=6, color="0.3", label="target")
+        ax.scatter(m, p, s=6, color="C3", label=name)
+        ax.set_xscale("log")
+        ax.set_xlabel("M (Msun/h, rho_DM > 200 rho_c)")
+        ax.set_ylabel("log10 CR [0.5-2] keV (c/s)")
+        ax.legend(fontsize=7)
+        axes[row, 1].scatter(t - ref, p - ref, s=6, color="C3")
+        axes[row, 1].axline((0, 0), slope=1, color="k", lw=0.5)
+        axes[row, 1].set_xlabel("target deviation from its CR-M (dex)")
+        axes[row, 1].set_ylabel(f"{name} deviation (dex)")
+        axes[row, 1].set_title(f"correlation {report[name]['clusters']['deviation_correlation']:.2f}", fontsize=9)
+        axes[row, 2].hist(p - t, bins=30, color="C3")
+        axes[row, 2].set_xlabel(f"log10 CR {name} - target")
+        axes[row, 2].set_title(f"scatter {report[name]['clusters']['error_scatter_dex']:.3f} dex", fontsize=9)
+    fig.tight_layout()
+    save_png(fig, path, dpi=90)
