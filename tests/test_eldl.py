@@ -38,7 +38,7 @@ def _perturbed(model, scale=0.05, seed=0):
                            (scale * jax.random.normal(k1, last.weight.shape), scale * jax.random.normal(k2, last.bias.shape)))  # fmt: skip
 
     keys = jax.random.split(key, 1 + len(model.t_shifts))
-    t_base = eqx.tree_at(lambda p: (p.b1, p.mu), model.t, (jnp.asarray(2.0), jnp.asarray(0.6)))
+    t_base = eqx.tree_at(lambda p: (p.ln_b1, p.mu), model.t, (jnp.asarray(0.7), jnp.asarray(0.6)))
     return eqx.tree_at(lambda m: (m.ne_shift, m.t_shifts, m.t), model,
                        (randomise(model.ne_shift, keys[0]), tuple(randomise(c, k) for c, k in zip(model.t_shifts, keys[1:])), t_base))  # fmt: skip
 

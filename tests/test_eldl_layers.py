@@ -29,8 +29,8 @@ def _params(seed=0):
     rng = np.random.default_rng(seed)
     base = LDLParams.identity()
     return LDLParams(gamma=jnp.asarray([1.3, 0.7], jnp.float32), alpha=jnp.asarray([0.05, -0.03], jnp.float32),
-                     xi=jnp.asarray(rng.normal(0, 0.5, base.xi.shape), jnp.float32), b0=jnp.asarray(0.2, jnp.float32),
-                     b1=jnp.asarray(1.5, jnp.float32), mu=jnp.asarray(1.8, jnp.float32))  # fmt: skip
+                     xi=jnp.asarray(rng.normal(0, 0.5, base.xi.shape), jnp.float32), ln_b1=jnp.asarray(0.4, jnp.float32),
+                     b0_over_b1=jnp.asarray(0.15, jnp.float32), mu=jnp.asarray(1.8, jnp.float32))  # fmt: skip
 
 
 def test_the_spline_filter_is_one_at_zero_coefficients_and_a_constant_at_equal_ones():
@@ -111,7 +111,7 @@ def test_gradients_through_the_model_match_finite_differences(dx):
         return jnp.sum(ldl(p, dx) ** 2)
 
     grads = jax.grad(total)(params)
-    for name, index in (("gamma", 0), ("alpha", 1), ("xi", (0, 3)), ("mu", ()), ("b1", ())):
+    for name, index in (("gamma", 0), ("alpha", 1), ("xi", (0, 3)), ("mu", ()), ("ln_b1", ()), ("b0_over_b1", ())):
         value = getattr(params, name)
         h = 1e-2 * max(abs(float(value[index])), 0.05)
         up = eqx_set(params, name, value.at[index].add(h))

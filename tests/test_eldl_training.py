@@ -39,7 +39,7 @@ def test_the_split_never_reads_held_out_boxes(store):
 
 def test_the_base_fit_keeps_its_best_parameters_and_checkpoints_them(store, tmp_path):
     split = load_split(store)
-    best, history = train_base(split, "ne", FitSettings(steps=6, eval_every=2, learning_rate=0.002), tmp_path / "b.eqx")
+    best, history = train_base(split, "ne", FitSettings(steps=6, eval_every=2, optimizer="lbfgs"), tmp_path / "b.eqx")
     assert history[0]["step"] == 0 and len(history) >= 2
     start, values = history[0]["validation"], [h["validation"] for h in history]
     sample = split.select("train", "CV", 0.21)[0]

@@ -113,9 +113,9 @@ def train_ldl(
                             "eldl.json; running again into it resumes."),  # fmt: skip
     source: Optional[str] = typer.Option(None, help="The store's expected source, synthetic or camels (refused if "
                                          "it differs)."),  # fmt: skip
-    steps: int = typer.Option(300, help="Most Adam steps of each base LDL fit."),
+    steps: int = typer.Option(100, help="Most L-BFGS steps of each base LDL fit (all CV training boxes a step)."),
     conditioning_steps: int = typer.Option(300, help="Most Adam steps of each conditioning fit."),
-    batch: int = typer.Option(2, help="Training samples per step (drawn at random)."),
+    batch: int = typer.Option(2, help="Training samples per Adam step of the conditioning fits (drawn at random)."),
     seed: int = typer.Option(0, help="Seed of the conditioning MLPs' first layers (0 <= seed < 2^32)."),
     quiet: bool = QUIET,
 ):
@@ -152,7 +152,7 @@ def train_ldl(
     from emulators.eldl.weights import save_eldl
 
     split = load_split(store)
-    base = FitSettings(steps=steps, batch=batch)
+    base = FitSettings(steps=steps, batch=batch, optimizer="lbfgs")
     cond = FitSettings(steps=conditioning_steps, learning_rate=CONDITIONING.learning_rate, batch=batch)
     start = time.perf_counter()
     model = train_eldl(split, out, redshifts, base, cond, key=jax.random.key(seed), progress=not quiet)

@@ -26,15 +26,25 @@ class LDLParams(eqx.Module):
     gamma : (2,) exponents of the two displacement layers' sources (1 + delta)^gamma.
     alpha : (2,) their displacement amplitudes.
     xi : (2, n_knots) their radial filters' B-spline coefficients.
-    b0, b1, mu : the activation ReLU(b1 (1 + delta)^mu - b0).
+    ln_b1, b0_over_b1, mu : the activation ReLU(b1 (1 + delta)^mu - b0) with b1 = exp(ln_b1) and b0 in units of b1:
+        the same model, parametrised so that equal steps in the parameters are relative steps of the output (n_e
+        spans decades) and the threshold does not move when the amplitude does.
     """
 
     gamma: jax.Array
     alpha: jax.Array
     xi: jax.Array
-    b0: jax.Array
-    b1: jax.Array
+    ln_b1: jax.Array
+    b0_over_b1: jax.Array
     mu: jax.Array
+
+    @property
+    def b1(self) -> jax.Array:
+        return jnp.exp(self.ln_b1)
+
+    @property
+    def b0(self) -> jax.Array:
+        return self.b0_over_b1 * self.b1
 
     @classmethod
     def identity(cls, n_knots: int = 8) -> "LDLParams":
@@ -44,7 +54,7 @@ class LDLParams(eqx.Module):
             raise ValueError(f"n_knots = {n_knots} is not allowed: a cubic B-spline filter needs at least 4")
         f32 = jnp.float32
         return cls(gamma=jnp.ones(2, f32), alpha=jnp.zeros(2, f32), xi=jnp.zeros((2, n_knots), f32),
-                   b0=jnp.zeros((), f32), b1=jnp.ones((), f32), mu=jnp.ones((), f32))  # fmt: skip
+                   ln_b1=jnp.zeros((), f32), b0_over_b1=jnp.zeros((), f32), mu=jnp.ones((), f32))  # fmt: skip
 
 
 def ldl(params: LDLParams, dx: jax.Array) -> jax.Array:

@@ -1,13 +1,15 @@
 """Training the extended LDL (paper figure 1), in three stages on a training store's split
 (:mod:`emulators.eldl.samples`):
 
-1. **base LDL**: Theta_fid of the n_e and T models on the CV training boxes at z = 0.21 (:func:`train_base`);
+1. **base LDL**: Theta_fid of the n_e and T models on the CV training boxes at z = 0.21 (:func:`train_base`),
+   starting from the best power law of the dark matter (:func:`initial_params`);
 2. **conditioning**: delta Theta(theta_sim) of both models on the LH training boxes at z = 0.21, Theta_fid fixed
    (:func:`train_conditioning`);
 3. **redshifts**: a copy of the T conditioning trained again at each other training redshift of the LH boxes.
 
 Each fit minimises the mean over its samples of the loss of eq. 5 or 6 (:mod:`emulators.eldl.loss`) relative to the
-same loss of an empty prediction (so 1 is "predicts nothing", 0 is perfect), with Adam (optax), and stops early when
+same loss of an empty prediction (so 1 is "predicts nothing", 0 is perfect), with optax's L-BFGS for the base models
+(23 parameters each, as the original LDL) and Adam for the conditioning MLPs, and stops early when
 the validation boxes' loss has not improved for ``patience`` evaluations, keeping the best parameters. The best
 parameters so far are checkpointed atomically at every evaluation; a fit given an existing checkpoint of the same
 stage starts from it (with a fresh optimiser state), and :func:`train_eldl` skips the stages it has finished.
@@ -30,7 +32,7 @@ from emulators.eldl.ldl import LDLParams, ldl
 from emulators.eldl.loss import ne_loss, smoothing_operator, t_loss
 from emulators.eldl.samples import Arrays, Sample, Split
 
-__all__ = ["FitSettings", "CONDITIONING", "relative_loss", "fit", "train_base", "train_conditioning", "train_eldl", "BASE_Z"]
+__all__ = ["FitSettings", "BASE", "CONDITIONING", "relative_loss", "relative_field_loss", "initial_params", "fit", "train_base", "train_conditioning", "train_eldl", "BASE_Z"]
 
 BASE_Z = 0.21
 """Redshift of the base LDL and of the first conditioning (paper 2.2)."""
@@ -38,15 +40,22 @@ BASE_Z = 0.21
 
 @dataclass(frozen=True)
 class FitSettings:
-    """Adam with ``learning_rate`` (gradients clipped to a global norm of ``clip``) for at most ``steps`` steps, each
-    on ``batch`` training samples drawn at random (``seed``), the validation loss evaluated every ``eval_every``
-    steps, stopping after ``patience`` evaluations without improvement."""
+    """``optimizer``: Adam with ``learning_rate`` (gradients clipped to a global norm of ``clip``), each step on
+    ``batch`` training samples drawn at random (``seed``), or L-BFGS with a zoom line search on all of them (what the
+    original LDL uses for its few parameters); at most ``steps`` steps, the validation loss evaluated every
+    ``eval_every`` steps, stopping after ``patience`` evaluations without improvement."""
 
     steps: int = 300
     learning_rate: float = 0.01
     clip: float = 1.0
     batch: int = 2
     seed: int = 0
+    optimizer: str = "adam"
+
+    def __post_init__(self):
+        from xcosmo.checks import check_choice
+
+        check_choice("optimizer", self.optimizer, ("adam", "lbfgs"))
     eval_every: int = 10
     patience: int = 5
 
@@ -55,14 +64,34 @@ def _operator(shape, voxel_mpc_h=0.39):
     return smoothing_operator(tuple(shape), voxel_mpc_h)
 
 
-def relative_loss(which: str, params: LDLParams, sample: Arrays) -> jax.Array:
-    """Eq. 5 (``which = "ne"``) or 6 (``"t"``) of the model ``params`` on a sample's arrays, over the same loss of an
-    empty prediction."""
+def relative_field_loss(which: str, field: jax.Array, sample: Arrays) -> jax.Array:
+    """Eq. 5 (``which = "ne"``) or 6 (``"t"``) of a painted ``field`` on a sample, over the same loss of an empty
+    prediction."""
     op = _operator(sample.dx.shape[:3])
-    field = ldl(params, sample.dx)
-    if which == "ne":
-        return ne_loss(field, sample.ne, sample.kt, sample.rho, op) / ne_loss(0.0 * field, sample.ne, sample.kt, sample.rho, op)
-    return t_loss(field, sample.ne, sample.kt, sample.rho, op) / t_loss(0.0 * field, sample.ne, sample.kt, sample.rho, op)
+    loss = ne_loss if which == "ne" else t_loss
+    return loss(field, sample.ne, sample.kt, sample.rho, op) / loss(0.0 * field, sample.ne, sample.kt, sample.rho, op)
+
+
+def relative_loss(which: str, params: LDLParams, sample: Arrays) -> jax.Array:
+    """:func:`relative_field_loss` of the model ``params``."""
+    return relative_field_loss(which, ldl(params, sample.dx), sample)
+
+
+def initial_params(which: str, samples: tuple[Sample, ...], n_knots: int = 8) -> LDLParams:
+    """The starting point of a base fit: no displacement and the activation b1 (1 + delta)^mu whose (b1, mu), on a
+    grid (mu 0.25-2.5, b1 1e-4-1e3), has the smallest mean relative loss on ``samples``. Without displacement the
+    model paints the particles' own density, so the grid costs losses only, not models."""
+    import numpy as np
+
+    if not samples:
+        raise ValueError(f"initial {which} model: no training sample")
+    arrays = [s.arrays for s in samples[:2]]
+    score = jax.jit(lambda b1, mu, a: relative_field_loss(which, b1 * a.rho**mu, a))
+    grid = [(b1, mu) for mu in np.linspace(0.25, 2.5, 10) for b1 in np.logspace(-4, 3, 15)]
+    values = [np.mean([float(score(b1, mu, a)) for a in arrays]) for b1, mu in grid]
+    b1, mu = grid[int(np.argmin(values))]
+    base = LDLParams.identity(n_knots)
+    return eqx.tree_at(lambda p: (p.ln_b1, p.mu), base, (jnp.asarray(np.log(b1), jnp.float32), jnp.asarray(mu, jnp.float32)))
 
 
 def fit(model, loss, train: tuple[Sample, ...], validation: tuple[Sample, ...], settings: FitSettings = FitSettings(),
@@ -79,7 +108,11 @@ def fit(model, loss, train: tuple[Sample, ...], validation: tuple[Sample, ...], 
     if checkpoint is not None and Path(checkpoint).is_file():
         model = eqx.tree_deserialise_leaves(checkpoint, model)
     params, static = eqx.partition(model, eqx.is_inexact_array)
-    optimiser = optax.chain(optax.clip_by_global_norm(settings.clip), optax.adam(settings.learning_rate))
+    lbfgs = settings.optimizer == "lbfgs"
+    if lbfgs:
+        optimiser = optax.lbfgs()
+    else:
+        optimiser = optax.chain(optax.clip_by_global_norm(settings.clip), optax.adam(settings.learning_rate))
     state = optimiser.init(params)
     train_arrays = [s.arrays for s in train]
     check_arrays = [s.arrays for s in validation] or train_arrays
@@ -89,8 +122,12 @@ def fit(model, loss, train: tuple[Sample, ...], validation: tuple[Sample, ...], 
         def batch_loss(p):
             return jnp.mean(jax.vmap(lambda a: loss(eqx.combine(p, static), a))(batch))
 
-        value, grads = eqx.filter_value_and_grad(batch_loss)(params)
-        updates, state = optimiser.update(grads, state, params)
+        if lbfgs:
+            value, grads = optax.value_and_grad_from_state(batch_loss)(params, state=state)
+            updates, state = optimiser.update(grads, state, params, value=value, grad=grads, value_fn=batch_loss)
+        else:
+            value, grads = eqx.filter_value_and_grad(batch_loss)(params)
+            updates, state = optimiser.update(grads, state, params)
         return eqx.apply_updates(params, updates), state, value
 
     one = eqx.filter_jit(lambda p, a: loss(eqx.combine(p, static), a))
@@ -99,7 +136,7 @@ def fit(model, loss, train: tuple[Sample, ...], validation: tuple[Sample, ...], 
         return float(np.mean([float(one(p, a)) for a in check_arrays]))
 
     rng = np.random.default_rng(settings.seed)
-    size = min(settings.batch, len(train_arrays))
+    size = len(train_arrays) if lbfgs else min(settings.batch, len(train_arrays))  # L-BFGS: the full batch
     best, best_value, waited = params, evaluate(params), 0
     history = [{"step": 0, "train": None, "validation": best_value}]
     bar = tqdm(range(settings.steps), desc=desc, disable=not progress)
@@ -130,12 +167,13 @@ def _save(path, model):
         eqx.tree_serialise_leaves(tmp, model)
 
 
-def train_base(split: Split, which: str, settings: FitSettings = FitSettings(), checkpoint=None, progress=False,
+def train_base(split: Split, which: str, settings: FitSettings = FitSettings(optimizer="lbfgs"), checkpoint=None, progress=False,
                n_knots: int = 8):  # fmt: skip
     """Stage 1: Theta_fid of the ``which`` (``"ne"`` or ``"t"``) model on the CV boxes at z = 0.21."""
     loss = lambda p, s: relative_loss(which, p, s)  # noqa: E731
-    return fit(LDLParams.identity(n_knots), loss, split.select("train", "CV", BASE_Z), split.select("validation", "CV", BASE_Z),
-               settings, checkpoint, progress, f"base {which}")  # fmt: skip
+    train = split.select("train", "CV", BASE_Z)
+    start = initial_params(which, train, n_knots) if train else LDLParams.identity(n_knots)
+    return fit(start, loss, train, split.select("validation", "CV", BASE_Z), settings, checkpoint, progress, f"base {which}")
 
 
 def train_conditioning(fiducial: LDLParams, conditioning, split: Split, which: str, z: float,
@@ -155,7 +193,11 @@ CONDITIONING = FitSettings(learning_rate=0.002)
 the model at once (and a ReLU pushed to zero everywhere has no gradient left)."""
 
 
-def train_eldl(split: Split, out: str | os.PathLike, t_redshifts, settings: FitSettings = FitSettings(),
+BASE = FitSettings(optimizer="lbfgs", steps=100)
+"""Default settings of the base fits."""
+
+
+def train_eldl(split: Split, out: str | os.PathLike, t_redshifts, settings: FitSettings = BASE,
                conditioning: FitSettings = CONDITIONING, key: jax.Array | None = None, progress: bool = False) -> ELDL:  # fmt: skip
     """All three stages (``settings`` for the base models, ``conditioning`` for the MLPs) with their checkpoints in
     ``out``; ``stages.json`` records each finished stage and its history, so that a rerun into the same folder loads
