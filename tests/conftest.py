@@ -36,3 +36,13 @@ def _private_cache(tmp_path_factory):
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = old
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _release_compiled_programs():
+    """Drop JAX's compiled programs after each test module: the session compiles hundreds of them (PM boxes, LDL
+    fits with L-BFGS), and keeping them all for 13 minutes only grows the process."""
+    yield
+    import jax
+
+    jax.clear_caches()
