@@ -112,3 +112,33 @@ def test_a_painter_that_returns_the_target_scores_perfectly_and_the_baseline_doe
     assert clusters["deviation_correlation"] == pytest.approx(1.0, abs=1e-6) and clusters["error_scatter_dex"] < 1e-6
     baseline = cluster_comparison(cluster_rates(PowerLawPainter(), sample, threshold=20.0))
     assert baseline["error_scatter_dex"] > 0.05
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["train-ldl", "STORE", "--steps", "0"], "steps = 0 is not allowed"),
+        (["train-ldl", "STORE", "--batch", "0"], "batch = 0 is not allowed"),
+        (["train-ldl", "STORE", "--source", "hydro"], "source = 'hydro' is not allowed"),
+        (["train-ldl", "NOWHERE"], "has no suite.json"),
+        (["validate-ldl", "NOWHERE/eldl.eqx", "--store", "STORE"], "eLDL weights"),
+        (["validate-ldl", "W", "--store", "STORE", "--threshold", "-1"], "threshold = -1.0 is not allowed"),
+        (["validate-suite", "--box-mesh", "-1"], "box_mesh = -1 is not allowed"),
+        (["validate-suite", "--camels", "NOWHERE"], "CAMELS data folder"),
+        (["make-training-set", "STORE", "--out", "OUT"], "is not allowed with --source synthetic"),
+    ],
+)
+def test_the_training_commands_refuse_bad_input_with_exit_2(args, match, tmp_path):
+    """Refusals before any work: exit status 2, one 'error:' line naming the option and the value."""
+    from typer.testing import CliRunner
+
+    from xcosmo.cli import app
+
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "suite.json").write_text('{"source": "synthetic", "boxes": [], "voxel_mpc_h": 0.39}')
+    names = {"STORE": str(tmp_path / "store"), "NOWHERE": str(tmp_path / "nowhere"), "W": str(tmp_path / "w.eqx"),
+             "OUT": str(tmp_path / "out")}  # fmt: skip
+    result = CliRunner().invoke(app, [names.get(a, a.replace("NOWHERE", str(tmp_path / "nowhere"))) for a in args]
+                                + (["--out", str(tmp_path / "o")] if args[0] == "validate-suite" else []))  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "error: " in result.output and match in result.output
