@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emulators.data.camels import CAMELS_H, CAMELS_OMEGA_B
 from emulators.data.gas_profiles import GasModel, duffy08_concentration, halo_profiles
 from emulators.data.profiles import find_profiles, read_redshift_table
 from xcosmo.constants import K_B_KEV_PER_K, RHO_CRIT_0
@@ -29,10 +30,6 @@ from xcosmo.constants import K_B_KEV_PER_K, RHO_CRIT_0
 __all__ = ["StackTarget", "camels_targets", "model_stack", "fit_gas_model", "CAMELS_H", "CAMELS_OMEGA_B",
            "FIXED", "GROUP_FRACTION_MASSES"]  # fmt: skip
 
-CAMELS_H = 0.6711
-"""Hubble parameter of the CAMELS IllustrisTNG runs."""
-CAMELS_OMEGA_B = 0.049
-"""Baryon density of the CAMELS runs."""
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ from xcosmo.params import PARAM_NAMES, PRIOR
 
 __all__ = [
     "X_H",
+    "CAMELS_OMEGA_B",
+    "CAMELS_H",
     "CAMELS_COLUMNS",
     "ParameterTable",
     "read_header",
@@ -54,6 +56,9 @@ __all__ = [
 ]
 
 X_H = HYDROGEN_MASS_FRACTION
+CAMELS_OMEGA_B = 0.049
+CAMELS_H = 0.6711
+"""Baryon density and Hubble parameter of every CAMELS IllustrisTNG run (the other parameters vary)."""
 """Hydrogen mass fraction of the primordial gas (IllustrisTNG; the CAMELS library's n_e and T use it)."""
 CAMELS_COLUMNS = ("omega_m", "sigma_8", "a_sn1", "a_agn1", "a_sn2", "a_agn2")
 """The order of the parameter columns in CAMELS files (xcosmo's is :data:`xcosmo.params.PARAM_NAMES`)."""

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emulators.data.camels import CAMELS_H as CMD_H
+from emulators.data.camels import CAMELS_OMEGA_B as CMD_OMEGA_B
 from emulators.data.camels import GasGrids, SnapshotHeader
 from xcosmo.constants import HYDROGEN_MASS_FRACTION, K_B_KEV_PER_K, M_PROTON_G, MPC_CM, MSUN_G, RHO_CRIT_0
 
@@ -41,8 +43,6 @@ FIELD_UNITS = {
 }
 """The CMD fields this reader accepts, and their units (comoving densities)."""
 CMD_BOX_MPC_H = 25.0
-CMD_H = 0.6711
-CMD_OMEGA_B = 0.049
 SUITES = ("IllustrisTNG", "Nbody_IllustrisTNG")
 GRIDS = (128, 256, 512)
 

@@ -36,6 +36,7 @@ import math
 
 import numpy as np
 
+from emulators.data.camels import CAMELS_OMEGA_B
 from emulators.data.gas_profiles import GasModel, halo_observables, halo_profiles
 from xcosmo.constants import RHO_CRIT_0
 from xcosmo.params import PARAM_NAMES
@@ -56,7 +57,8 @@ AGN1_LATE_RESPONSE = -0.137
 """d ln f_gas,500 / d ln A_AGN1 at z = 0 (module docstring; :func:`emulators.data.calibration.fit_agn1_late_response`)."""
 GROUP_LOG_M500 = 12.35
 GROUP_Z = 0.54
-_OMEGA_M, _F_B = 0.3, 0.049 / 0.3
+_OMEGA_M = 0.3
+_F_B = CAMELS_OMEGA_B / _OMEGA_M
 
 
 def group_halo(log_m500c: float = GROUP_LOG_M500, z: float = GROUP_Z, c200c: float = 6.0):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
+from emulators.data.camels import CAMELS_OMEGA_B
 from emulators.data.deviations import Deviations, halo_gas_models
 from emulators.data.feedback import GROUP_Z, feedback_gas_model
 from emulators.data.gas_profiles import duffy08_concentration, halo_observables, halo_profiles, nfw_m500c
@@ -86,7 +87,7 @@ def group_gas(box: BoxHaloes, theta=None, settings: SuiteSettings = SuiteSetting
     random deviations drawn from ``seed`` (the same draws for every theta)."""
     theta = box.theta if theta is None else np.asarray(theta, dtype=float)
     p = dict(zip(PARAM_NAMES, theta))
-    f_b = 0.049 / p["omega_m"]
+    f_b = CAMELS_OMEGA_B / p["omega_m"]
     base = feedback_gas_model(theta, settings.gas, z=box.z)
     models = halo_gas_models(base, box.predictors, np.random.default_rng(seed), deviations or settings.deviations)
     h, a = box.haloes, 1.0 / (1.0 + box.z)

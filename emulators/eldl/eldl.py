@@ -22,15 +22,14 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from emulators.data.camels import CAMELS_H as H
+from emulators.data.camels import CAMELS_OMEGA_B as OMEGA_B
 from emulators.eldl.ldl import LDLParams, ldl
 from xcosmo.painting import mean_electron_density
 from xcosmo.params import PRIOR, Params
 
 __all__ = ["Conditioning", "ELDL", "OMEGA_B", "H"]
 
-OMEGA_B = 0.049
-H = 0.6711
-"""Baryon density and Hubble parameter of the CAMELS IllustrisTNG runs the painter learns from."""
 
 
 class Conditioning(eqx.Module):
