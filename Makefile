@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: quickstart test bench clean
+.PHONY: quickstart test bench weights clean
 
 $(BIN)/xcosmo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ test: $(BIN)/xcosmo
 
 bench: $(BIN)/xcosmo
 	$(BIN)/python -m pytest bench -q --benchmark-enable --benchmark-only
+
+# The shipped eLDL weights (emulators/eldl/pretrained) from scratch: the default synthetic suite, the training and the
+# validation whose summary goes into the weights' metadata. About 2 hours on a 2-core CPU (README).
+weights: $(BIN)/xcosmo
+	$(BIN)/xcosmo make-training-set --out training-set
+	$(BIN)/xcosmo train-ldl training-set --out train-ldl-output --source synthetic
+	$(BIN)/xcosmo validate-ldl train-ldl-output/eldl.eqx --store training-set --out validate-ldl-output --overwrite --ship
 
 clean:
 	rm -rf $(VENV) quickstart-output .pytest_cache .benchmarks

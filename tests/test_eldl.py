@@ -119,3 +119,18 @@ def test_weights_round_trip_and_refuse_what_does_not_match(tmp_path):
         load_eldl(path)
     with pytest.raises(FileNotFoundError, match="eLDL weights .*nothing.eqx' not found"):
         load_eldl(tmp_path / "nothing")
+
+
+def test_the_shipped_weights_load_with_their_provenance_and_paint(dx):
+    """ELDL.pretrained(): the package's weights, made by the repository's commands from the default synthetic suite,
+    at 0.39 Mpc/h, with the T model over the training redshifts; they paint finite, positive fields."""
+    from emulators.data.suite import TRAINING_REDSHIFTS
+    from emulators.eldl.weights import PRETRAINED, load_eldl
+
+    model = ELDL.pretrained()
+    _, meta = load_eldl(PRETRAINED)
+    assert model.voxel_mpc_h == 0.39 and model.t_redshifts == tuple(TRAINING_REDSHIFTS)
+    assert meta["training"]["source"] == "synthetic" and meta["command"].startswith("xcosmo train-ldl")
+    assert set(meta["validation"]["summary"]) >= {"eLDL", "power law", "ceiling"}
+    ne, kt = model(dx, BOX, 0.3, Params.fiducial())
+    assert bool(jnp.isfinite(ne).all() & jnp.isfinite(kt).all()) and float(ne.max()) > 0 and float(kt.max()) > 0

@@ -77,12 +77,14 @@ def test_train_ldl_runs_the_three_stages_writes_weights_and_resumes(store, tmp_p
     assert refused.exit_code == 2 and "holds 'synthetic' samples" in refused.output
     # validate-ldl on the held-out boxes (a low threshold: a 9 Mpc/h PM box holds no 200 rho_c voxel)
     checked = CliRunner().invoke(app, ["validate-ldl", str(run / "eldl.eqx"), "--store", str(store), "--out",
-                                       str(tmp_path / "v"), "--threshold", "20"])  # fmt: skip
+                                       str(tmp_path / "v"), "--threshold", "20", "--m-min", "0", "--no-ceiling"])  # fmt: skip
     assert checked.exit_code == 0, checked.output
     report = json.loads((tmp_path / "v" / "validation.json").read_text())
-    assert set(report["painters"]) == {"eLDL", "power law"} and (tmp_path / "v" / "clusters.png").is_file()
+    assert {"eLDL", "power law"} <= set(report["figures"]) and (tmp_path / "v" / "clusters.png").is_file()
     assert report["weights"]["training"]["source"] == "synthetic"
-    assert "eLDL: voxel deviation correlation" in checked.output
+    assert set(report["summary"]["eLDL"]) >= {"normalisation_dex", "deviation_correlation", "error_scatter_dex"}
+    assert report["conditioning"]["redshifts"]["pairs"][0]["z"] == [0.21, 0.54]
+    assert "eLDL: normalisation_dex" in checked.output
 
 
 def test_a_store_without_boxes_is_refused(tmp_path):
@@ -90,28 +92,81 @@ def test_a_store_without_boxes_is_refused(tmp_path):
         load_split(tmp_path)
 
 
+def test_truncated_or_mismatched_box_files_are_refused_before_training(store, tmp_path):
+    import shutil
+
+    import h5py
+
+    copy = tmp_path / "copy"
+    shutil.copytree(store, copy)
+    box = sorted(copy.glob("box_*.h5"))[0]
+    good = box.read_bytes()
+    box.write_bytes(good[: len(good) // 2])
+    with pytest.raises(ValueError, match=r"box_0000.h5' is not a readable HDF5 file"):
+        load_split(copy)
+    box.write_bytes(good)
+    with h5py.File(box, "r+") as f:
+        f["z=0.21"].attrs["voxel_mpc_h"] = 0.78
+    with pytest.raises(ValueError, match=r"voxel_mpc_h = 0.78 .* not allowed: the store's voxels are 0.39 Mpc/h"):
+        load_split(copy)
+
+
 def test_a_painter_that_returns_the_target_scores_perfectly_and_the_baseline_does_not(store):
     """The validation measures (figures 5 and 6) on a tiny store's box: a painter returning the target exactly has
     deviation correlations of 1 and no prediction error; the power-law baseline has errors."""
-    from emulators.eldl.eldl import H, OMEGA_B
-    from emulators.eldl.validation import cluster_comparison, cluster_rates, voxel_comparison
-    from xcosmo.painting import PowerLawPainter, mean_electron_density
+    from emulators.eldl.validation import cluster_comparison, cluster_rates, paint, target_fields, voxel_comparison
+    from xcosmo.painting import PowerLawPainter
 
     sample = load_split(store).select("train", "CV", 0.21)[0]
-    mean_ne = float(mean_electron_density(OMEGA_B, H))
-
-    def oracle(dx, box, z, params):
-        return sample.ne * mean_ne, sample.kt
-
-    voxels = voxel_comparison(oracle, [sample])
+    exact = target_fields(sample)
+    voxels = voxel_comparison([sample], [exact])
     assert voxels["deviation_correlation"] == pytest.approx(1.0, abs=1e-6)
     assert voxels["painter_power_law"] == pytest.approx(voxels["target_power_law"], rel=1e-6)
-    rates = cluster_rates(oracle, sample, threshold=20.0)  # a 9 Mpc/h PM box holds no 200 rho_c voxel
+    rates = cluster_rates(sample, exact, threshold=20.0)  # a 9 Mpc/h PM box holds no 200 rho_c voxel
     assert len(rates["mass"]) >= 5 and np.allclose(rates["painter"], rates["target"], rtol=1e-6)
-    clusters = cluster_comparison(rates)
+    clusters = cluster_comparison(rates, m_min=0.0)
     assert clusters["deviation_correlation"] == pytest.approx(1.0, abs=1e-6) and clusters["error_scatter_dex"] < 1e-6
-    baseline = cluster_comparison(cluster_rates(PowerLawPainter(), sample, threshold=20.0))
+    baseline = cluster_comparison(cluster_rates(sample, paint(PowerLawPainter(), sample), threshold=20.0), m_min=0.0)
     assert baseline["error_scatter_dex"] > 0.05
+
+
+def test_the_ceiling_is_the_same_box_without_its_random_per_halo_part(store):
+    """The ceiling remakes a held-out box from its seed with the random deviations off: the same dark matter, haloes
+    and baryons in all, so nearly the same field, with cluster count rates that depart from the target's by the
+    random part alone (not equal to them)."""
+    from emulators.eldl.report import ceiling_fields
+    from emulators.eldl.validation import cluster_comparison, cluster_rates, target_fields
+
+    plan = json.loads((store / "suite.json").read_text())
+    (held,) = [s for s in load_split(store, load_test=True).test if s.role == "CV"]
+    (ceiling,) = ceiling_fields(plan, [held])
+    ne_t, kt_t = target_fields(held)
+    assert ceiling[0].shape == ne_t.shape and float(ceiling[0].sum() / ne_t.sum()) == pytest.approx(1.0, abs=1e-3)
+    assert np.corrcoef(np.log(ceiling[0].ravel()), np.log(ne_t.ravel()))[0, 1] > 0.9 and not np.allclose(ceiling[0], ne_t)
+    c = cluster_comparison(cluster_rates(held, ceiling, threshold=20.0), m_min=0.0)
+    assert c["deviation_correlation"] < 0.999 and c["error_scatter_dex"] > 0.01
+
+
+def test_the_feedback_check_remakes_the_box_and_compares_directions(store):
+    """The conditioning check varies each feedback amplitude alone over its prior on a held-out box made again from
+    its seed: the dark matter is unchanged, the target's clusters move, and a painter blind to feedback moves by
+    nothing, which the check reports as a disagreement."""
+    from emulators.eldl.conditioning_checks import FEEDBACK, feedback_directions, feedback_variations
+
+    plan = json.loads((store / "suite.json").read_text())
+    held = [s for s in load_split(store, load_test=True).test if s.role == "LH" and s.z == 0.21][0]
+    variations = feedback_variations(plan, held)
+    assert set(variations) == set(FEEDBACK)
+    low, high = variations["a_agn1"]
+    np.testing.assert_array_equal(low.dx, held.dx)
+    assert float(low.theta[4]) == 0.25 and float(high.theta[4]) == 4.0
+
+    def blind(dx, box, z, params):
+        return low.ne * 2.2e-7, low.kt
+
+    result = feedback_directions(blind, variations, threshold=20.0)
+    assert abs(result["a_agn1"]["target_dex"]) > 0.01 and not result["a_agn1"]["same_sign"]
+    assert all(r["painter_dex"] == 0.0 for r in result.values())
 
 
 @pytest.mark.parametrize(

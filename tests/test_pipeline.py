@@ -141,6 +141,20 @@ def test_presets_load_and_describe():
         load_preset("huge")
     with pytest.raises(FileNotFoundError):
         load_preset("/nonexistent/preset.yaml")
+    assert (load_preset("tiny").painter, load_preset("quickstart").painter, paper.painter) == ("power-law", "eldl", "eldl")
+    assert load_preset("quickstart").lightcone.voxel_mpc_h == 0.39  # the shipped eLDL's resolution
+    with pytest.raises(ValueError, match=r"painter = 'magic' is not allowed: allowed values are \('eldl', 'power-law'\)"):
+        Preset.from_dict({"base": "tiny", "painter": "magic"})
+
+
+def test_the_eldl_painter_is_refused_at_another_resolution_before_simulating(monkeypatch):
+    """The presets name their painter; the shipped eLDL (0.39 Mpc/h voxels) on the tiny preset's 1 Mpc/h voxels is
+    refused before any simulation, with the sizes in the message."""
+    import xcosmo.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "evolve", lambda *a, **k: pytest.fail("simulation started"))
+    with pytest.raises(ValueError, match="voxel_mpc_h = 1 is not allowed with the painter ELDL: it was trained on 0.39"):
+        simulate_survey(FIDUCIAL, 0, load_preset("tiny").replace(painter="eldl"), progress=False)
 
 
 @pytest.mark.parametrize(

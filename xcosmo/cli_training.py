@@ -113,8 +113,8 @@ def train_ldl(
                             "eldl.json; running again into it resumes."),  # fmt: skip
     source: Optional[str] = typer.Option(None, help="The store's expected source, synthetic or camels (refused if "
                                          "it differs)."),  # fmt: skip
-    steps: int = typer.Option(100, help="Most L-BFGS steps of each base LDL fit (all CV training boxes a step)."),
-    conditioning_steps: int = typer.Option(300, help="Most Adam steps of each conditioning fit."),
+    steps: int = typer.Option(5, help="Most L-BFGS steps of each base LDL fit (all CV training boxes a step)."),
+    conditioning_steps: int = typer.Option(200, help="Most Adam steps of each conditioning fit."),
     batch: int = typer.Option(2, help="Training samples per Adam step of the conditioning fits (drawn at random)."),
     seed: int = typer.Option(0, help="Seed of the conditioning MLPs' first layers (0 <= seed < 2^32)."),
     quiet: bool = QUIET,
@@ -172,11 +172,17 @@ def validate_ldl(
     store: Path = typer.Option(..., help="The training store whose held-out boxes are the test."),
     out: str = typer.Option("validate-ldl-output", help=OUT_HELP),
     threshold: float = typer.Option(200.0, help="rho_DM / rho_c detection threshold of the clusters (paper: 200)."),
+    m_min: float = typer.Option(5e12, help="Smallest detected mass (Msun/h) of the clusters whose CR-M relations are "
+                                "compared."),  # fmt: skip
+    ceiling: bool = typer.Option(True, help="Synthetic stores: remake the held-out boxes without their random per-"
+                                 "halo part (the ceiling) and at other feedback amplitudes (minutes)."),  # fmt: skip
+    ship: bool = typer.Option(False, help="Then install the weights, with this report's summary in their metadata, as "
+                              "the package's shipped eLDL (emulators/eldl/pretrained)."),  # fmt: skip
     overwrite: bool = OVERWRITE,
     quiet: bool = QUIET,
 ):
-    """Compare the eLDL and the power-law baseline with the targets of the held-out boxes (paper figures 5 and 6):
-    voxel power laws and deviations, clusters' CR-M relations, deviations and prediction errors.
+    """Compare the eLDL, the power-law baseline and the ceiling with the targets of the held-out boxes (paper figures
+    5 and 6 on the CV boxes at z = 0.21; conditioning checks on the LH boxes), against the goals of issue 16.
 
     Writes validation.json, clusters.png and run.json into OUT.
     """
@@ -184,26 +190,31 @@ def validate_ldl(
 
     from xcosmo.checks import check_number
     from xcosmo.io import atomic_path
-    from xcosmo.painting import PowerLawPainter
     from xcosmo.runs import run_folder
 
     say = speaker(quiet)
     check_number("threshold", threshold, 0.0, 1e6, open=True)
-    from emulators.eldl.samples import load_split
-    from emulators.eldl.validation import plot_clusters, validation_report
-    from emulators.eldl.weights import load_eldl
+    check_number("m_min", m_min, 0.0, 1e17, unit="Msun/h")
+    from emulators.eldl.report import eldl_report
+    from emulators.eldl.validation import plot_clusters
+    from emulators.eldl.weights import PRETRAINED, load_eldl, save_eldl
 
     model, meta = load_eldl(weights)
-    test = load_split(store, load_test=True).test
-    meta_run = {"weights": str(weights), "store": str(store), "threshold": threshold}
+    if not (Path(store) / "suite.json").is_file():
+        raise FileNotFoundError(f"training store {str(store)!r} has no suite.json (make it with xcosmo make-training-set)")
+    meta_run = {"weights": str(weights), "store": str(store), "threshold": threshold, "m_min": m_min}
     with run_folder(out, command="validate-ldl", overwrite=overwrite, metadata=meta_run) as stage:
-        report = validation_report({"eLDL": model, "power law": PowerLawPainter()}, test, threshold=threshold)
+        report = eldl_report(model, store, threshold=threshold, m_min=m_min, ceiling=ceiling, say=say)
         with atomic_path(stage / "validation.json") as tmp:
-            tmp.write_text(json.dumps({"weights": meta, "painters": report}, indent=1, default=str))
-        plot_clusters(report, stage / "clusters.png")
-    for name, r in report.items():
-        c = r["clusters"]
-        say(f"{name}: voxel deviation correlation {r['voxels']['deviation_correlation']:.2f}; {c['n_clusters']} "
-            f"clusters, CR-M slope {c['painter']['slope']:.2f} (target {c['target']['slope']:.2f}), deviation "
-            f"correlation {c['deviation_correlation']:.2f}, error scatter {c['error_scatter_dex']:.3f} dex")  # fmt: skip
+            tmp.write_text(json.dumps({"weights": meta, **report}, indent=1, default=str))
+        plot_clusters(report["figures"], stage / "clusters.png")
+    for name, rows in report["summary"].items():
+        say(f"{name}: " + "; ".join(f"{k} {v['value']:.3g} ({'met' if v['met'] else 'not met'}, goal {v['goal']:g})"
+                                    for k, v in rows.items()))  # fmt: skip
     say(f"wrote {out}/validation.json, clusters.png, run.json")
+    if ship:
+        kept = {k: v for k, v in meta.items() if k not in ("format_version", "structure", "voxel_mpc_h", "sha256",
+                                                          "xcosmo_version")}  # fmt: skip
+        path = save_eldl(model, PRETRAINED, voxel_mpc_h=meta["voxel_mpc_h"],
+                         metadata=kept | {"validation": {"summary": report["summary"], "store": str(store)}})  # fmt: skip
+        say(f"installed {path} and {path.with_suffix('.json')} as the shipped eLDL")

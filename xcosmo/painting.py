@@ -14,8 +14,13 @@ painter is any callable (an equinox module, so it can carry weights through jit)
   temperature in keV, both float32 arrays of shape ``box.mesh_shape`` (what
   :func:`xcosmo.xray.voxel_count_rates` expects).
 
-:class:`PowerLawPainter` is the simple, documented baseline that lets the pipeline run before a trained eLDL is
-available. The extended LDL of the ``emulators`` package implements the same protocol.
+:class:`PowerLawPainter` is the simple, documented baseline. The extended LDL of the ``emulators`` package implements
+the same protocol. A painter trained at one resolution says so with an attribute ``voxel_mpc_h`` (Mpc/h); the pipeline
+refuses boxes of another voxel size before any work (:func:`check_painter_resolution`).
+
+Presets name their painter (``painter: eldl`` or ``power-law``); :func:`named_painter` makes it from the entry points
+of the group ``xcosmo.painters`` that the distribution declares (``pyproject.toml``), so that xcosmo names no learned
+model in its code and any installed package can add a painter.
 """
 
 from __future__ import annotations
@@ -31,7 +36,11 @@ from .cosmology import Cosmology
 from .nbody import Box, density
 from .params import Params
 
-__all__ = ["Painter", "PowerLawPainter", "mean_electron_density"]
+__all__ = ["Painter", "PowerLawPainter", "mean_electron_density", "named_painter", "painter_names",
+           "check_painter_resolution", "PAINTER_GROUP"]
+
+PAINTER_GROUP = "xcosmo.painters"
+"""Entry-point group of the named painters: each entry is a callable of no argument returning a painter."""
 
 MU_E = 1.14
 """Mean mass per electron in proton masses for a fully ionised plasma with X = 0.76 (metals neglected)."""
@@ -79,3 +88,30 @@ class PowerLawPainter(eqx.Module):
         heating = params.a_sn1**self.sn_heating * params.a_agn1**self.agn_heating
         kt = jnp.clip(self.kt_mean * rho**self.kt_slope * heating, self.kt_min, self.kt_max)
         return n_e.astype(jnp.float32), kt.astype(jnp.float32)
+
+
+def painter_names() -> tuple[str, ...]:
+    """Names of the installed painters (entry points of :data:`PAINTER_GROUP`)."""
+    from importlib.metadata import entry_points
+
+    return tuple(sorted(ep.name for ep in entry_points(group=PAINTER_GROUP)))
+
+
+def named_painter(name: str) -> Painter:
+    """The painter called ``name`` (``eldl``: the shipped extended LDL; ``power-law``: :class:`PowerLawPainter`)."""
+    from importlib.metadata import entry_points
+
+    from .checks import check_choice
+
+    found = {ep.name: ep for ep in entry_points(group=PAINTER_GROUP)}
+    check_choice("painter", name, tuple(sorted(found)))
+    return found[name].load()()
+
+
+def check_painter_resolution(painter, voxel_mpc_h: float) -> None:
+    """Refuse a painter trained at another voxel size than ``voxel_mpc_h`` (to 1%), naming both."""
+    trained = getattr(painter, "voxel_mpc_h", None)
+    if trained is not None and abs(voxel_mpc_h / trained - 1.0) > 0.01:
+        raise ValueError(f"voxel_mpc_h = {voxel_mpc_h:g} is not allowed with the painter {type(painter).__name__}: it "
+                         f"was trained on {trained:g} Mpc/h voxels (use a preset at that resolution, or the power-law "
+                         "painter)")  # fmt: skip

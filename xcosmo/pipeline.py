@@ -38,7 +38,7 @@ from .cosmology import Cosmology, efunc
 from .detect import Detection, detect_mass, detect_sources, match_by_overlap
 from .lightcone import LightCone, project_slices, project_slices_max
 from .nbody import Box, PMSettings, density, evolve
-from .painting import Painter, PowerLawPainter
+from .painting import Painter, check_painter_resolution, named_painter
 from .params import Params
 from .presets import Preset, load_preset
 from .xod import Binning, Survey, check_survey_binning
@@ -206,7 +206,7 @@ def simulate_survey(
     params : the six parameters (a :class:`Params` or an array in the order of ``PARAM_NAMES``), inside the prior.
     seed : integer seed of all random initial conditions.
     preset : ``"tiny"``, ``"quickstart"``, ``"paper"``, a YAML file or a :class:`Preset`.
-    painter : baryon painter (default :class:`xcosmo.painting.PowerLawPainter`).
+    painter : baryon painter (default: the preset's, :func:`xcosmo.painting.named_painter`).
     out : folder to write ``catalogue.fits``, ``xod.h5``, ``maps/``, ``previews/`` and ``run.json`` into, as one run
         (:func:`xcosmo.runs.run_folder`: locked, staged, committed when complete).
     progress : show a progress bar over boxes.
@@ -214,7 +214,8 @@ def simulate_survey(
     binning : XOD binning (default :class:`Binning` with its lowest CR edge at the preset's flux cut if lower).
     overwrite : replace an earlier run in ``out`` (without it, a non-empty ``out`` is refused before any work).
 
-    Raises ``ValueError`` before any simulation for parameters outside the prior, a bad seed or preset, a binning that
+    Raises ``ValueError`` before any simulation for parameters outside the prior, a bad seed or preset, a painter
+    trained at another resolution than the preset's voxels, a binning that
     cannot hold the survey, an output folder that is unwritable, locked by another run or not empty (unless
     ``overwrite``), or a run whose estimated memory exceeds what the device has.
     """
@@ -234,7 +235,8 @@ def simulate_survey(
     survey = Survey(area_deg2=preset.survey_area_deg2, cr_min=preset.cr_min, z_min=spec.z_min, z_max=spec.z_max)
     binning = Binning().with_flux_cut(preset.cr_min) if binning is None else binning
     check_survey_binning(survey, binning)
-    painter = PowerLawPainter() if painter is None else painter
+    painter = named_painter(preset.painter) if painter is None else painter
+    check_painter_resolution(painter, preset.lightcone.voxel_mpc_h)
     if out is None:
         return _simulate(plan, seed, painter, survey, binning, progress, field_centre)
     from .outputs import write_survey_files

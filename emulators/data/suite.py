@@ -30,7 +30,7 @@ from emulators.data.synthetic import SuiteSettings, make_box
 from xcosmo.checks import check_choice, check_integer
 from xcosmo.params import PRIOR, Params
 
-__all__ = ["TRAINING_REDSHIFTS", "SIZES", "VOXEL_MPC_H", "suite_plan", "make_suite"]
+__all__ = ["TRAINING_REDSHIFTS", "SIZES", "VOXEL_MPC_H", "suite_plan", "make_suite", "remake_box"]
 
 TRAINING_REDSHIFTS = (0.1, 0.15, 0.21, 0.27, 0.33, 0.40, 0.47, 0.54)
 """The paper's LH training redshifts (2.1)."""
@@ -82,3 +82,18 @@ def make_suite(out: str | os.PathLike, size: str = "default", seed: int = 0, lh_
         store.write_box(folder, box["index"], samples, dict(role=box["role"], held_out=box["held_out"],
                                                             seed=box["seed"], source="synthetic"))  # fmt: skip
     return folder
+
+
+def remake_box(plan: dict, index: int, *, theta=None, settings: SuiteSettings = SuiteSettings()):
+    """The samples of the box ``index`` of a synthetic store's ``plan`` made again from its seed, with other
+    parameters ``theta`` or other ``settings`` if given: the same dark matter and, where the settings are the same, the
+    same gas (the same redshifts too: the snapshots set the N-body's time steps). The validation uses it for the targets without their random per-halo part (``settings`` with zero
+    ``sigma_f`` and ``sigma_t``) and for the targets at other feedback amplitudes."""
+    if plan.get("source") != "synthetic":
+        raise ValueError(f"source = {plan.get('source')!r} is not allowed: only a synthetic store's boxes can be remade")
+    boxes = {b["index"]: b for b in plan["boxes"]}
+    if index not in boxes:
+        raise ValueError(f"index = {index} is not allowed: the store's boxes are 0-{len(boxes) - 1}")
+    box = boxes[index]
+    theta = np.asarray(box["theta"] if theta is None else theta, dtype=float)
+    return make_box(theta, jax.random.key(box["seed"]), box["mesh"], plan["voxel_mpc_h"], box["redshifts"], settings)

@@ -34,18 +34,22 @@ __all__ = ["Conditioning", "ELDL", "OMEGA_B", "H"]
 
 class Conditioning(eqx.Module):
     """delta Theta(theta_sim) of one LDL model: an MLP from theta_sim (6, scaled to [-1, 1] over the prior) to the
-    flattened variation of the model's parameters, zero until trained."""
+    flattened variation of the model's parameters in ``units`` (:meth:`LDLParams.shift_units`, fixed), zero until
+    trained. The units give every output the same leverage on the painted field, so that one learning rate suits
+    them all."""
 
     mlp: eqx.nn.MLP
+    units: jax.Array
 
-    def __init__(self, n_out: int, key: jax.Array, width: int = 32, depth: int = 2):
-        mlp = eqx.nn.MLP(6, n_out, width, depth, activation=jax.nn.tanh, key=key)
+    def __init__(self, units: jax.Array, key: jax.Array, width: int = 32, depth: int = 2):
+        mlp = eqx.nn.MLP(6, units.size, width, depth, activation=jax.nn.tanh, key=key)
         last = mlp.layers[-1]
         self.mlp = eqx.tree_at(lambda m: (m.layers[-1].weight, m.layers[-1].bias), mlp,
                                (jnp.zeros_like(last.weight), jnp.zeros_like(last.bias)))  # fmt: skip
+        self.units = units
 
     def __call__(self, theta: jax.Array) -> jax.Array:
-        return self.mlp(2.0 * PRIOR.to_unit(theta) - 1.0)
+        return self.mlp(2.0 * PRIOR.to_unit(theta) - 1.0) * jax.lax.stop_gradient(self.units)
 
 
 class ELDL(eqx.Module):
@@ -56,6 +60,8 @@ class ELDL(eqx.Module):
     ne, t : Theta_fid of the n_e and T models.
     ne_shift : delta Theta of the n_e model.
     t_shifts : delta Theta of the T model, one per redshift of ``t_redshifts`` (increasing).
+    voxel_mpc_h : the voxel size (Mpc/h) of the training boxes, where the weights come from a file: the pipeline
+        refuses other resolutions (:func:`xcosmo.painting.check_painter_resolution`).
     """
 
     ne: LDLParams
@@ -63,6 +69,14 @@ class ELDL(eqx.Module):
     ne_shift: Conditioning
     t_shifts: tuple[Conditioning, ...]
     t_redshifts: tuple[float, ...] = eqx.field(static=True)
+    voxel_mpc_h: float | None = eqx.field(static=True, default=None)
+
+    @classmethod
+    def pretrained(cls) -> "ELDL":
+        """The shipped weights (:func:`emulators.eldl.weights.pretrained`)."""
+        from emulators.eldl.weights import pretrained
+
+        return pretrained()
 
     @classmethod
     def untrained(cls, t_redshifts, key: jax.Array, n_knots: int = 8, width: int = 32, depth: int = 2) -> "ELDL":
@@ -71,10 +85,10 @@ class ELDL(eqx.Module):
         if not zs:
             raise ValueError("t_redshifts is empty: the T model needs at least one training redshift")
         base = LDLParams.identity(n_knots)
-        n_out = ravel_pytree(base)[0].size
+        units = ravel_pytree(LDLParams.shift_units(n_knots))[0]
         keys = jax.random.split(key, len(zs) + 1)
-        return cls(base, base, Conditioning(n_out, keys[0], width, depth),
-                   tuple(Conditioning(n_out, k, width, depth) for k in keys[1:]), zs)  # fmt: skip
+        return cls(base, base, Conditioning(units, keys[0], width, depth),
+                   tuple(Conditioning(units, k, width, depth) for k in keys[1:]), zs)  # fmt: skip
 
     def ne_params(self, theta: jax.Array) -> LDLParams:
         """Theta of the n_e model at ``theta`` (6, xcosmo's order)."""

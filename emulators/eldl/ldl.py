@@ -56,6 +56,16 @@ class LDLParams(eqx.Module):
         return cls(gamma=jnp.ones(2, f32), alpha=jnp.zeros(2, f32), xi=jnp.zeros((2, n_knots), f32),
                    ln_b1=jnp.zeros((), f32), b0_over_b1=jnp.zeros((), f32), mu=jnp.ones((), f32))  # fmt: skip
 
+    @classmethod
+    def shift_units(cls, n_knots: int = 8) -> "LDLParams":
+        """The size of a typical variation of each parameter, in which the conditioning MLPs speak (their outputs
+        are O(1)): 0.1 for the exponents, the filters and b0/b1, 0.3 for ln b1 (a factor 1.35), and 1e-3 for the
+        displacement amplitudes, which move particles by about 65 voxels r.m.s. per unit alpha at gamma = 1 on a
+        0.39 Mpc/h, z = 0.2 box (0.07 voxels per unit output)."""
+        f32 = jnp.float32
+        return cls(gamma=jnp.full(2, 0.1, f32), alpha=jnp.full(2, 1e-3, f32), xi=jnp.full((2, n_knots), 0.1, f32),
+                   ln_b1=jnp.asarray(0.3, f32), b0_over_b1=jnp.asarray(0.1, f32), mu=jnp.asarray(0.1, f32))  # fmt: skip
+
 
 def ldl(params: LDLParams, dx: jax.Array) -> jax.Array:
     """The field painted by one LDL model from particle-mesh displacements ``dx`` ((n, n, n, 3), voxel units; one

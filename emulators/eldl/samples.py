@@ -9,6 +9,7 @@ kT in keV), the dark matter's 1 + delta (the losses' weights), theta_sim and z.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,16 @@ class Sample:
     def arrays(self) -> Arrays:
         return Arrays(self.dx, self.ne, self.kt, self.rho, self.theta)
 
+    @classmethod
+    def from_training(cls, sample, role: str, index: int) -> "Sample":
+        """From a :class:`emulators.data.synthetic.TrainingSample` (n_e in comoving cm^-3) of the box ``index``."""
+        from xcosmo.nbody import density
+
+        dx = jnp.asarray(sample.dx)
+        ne = jnp.asarray(sample.n_e / float(mean_electron_density(OMEGA_B, H)))
+        return cls(dx, ne, jnp.asarray(sample.kt), density(dx), jnp.asarray(sample.theta, jnp.float32), float(sample.z),
+                   str(role), int(index))  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Split:
@@ -70,7 +81,6 @@ def load_split(folder: str | os.PathLike, *, load_test: bool = False) -> Split:
     import h5py
 
     from emulators.data.store import PLAN, read_box
-    from xcosmo.nbody import density
 
     folder = Path(folder)
     if not (folder / PLAN).is_file():
@@ -78,19 +88,25 @@ def load_split(folder: str | os.PathLike, *, load_test: bool = False) -> Split:
     files = sorted(folder.glob("box_*.h5"))
     if not files:
         raise ValueError(f"training store {str(folder)!r} holds no box file yet")
-    mean_ne = float(mean_electron_density(OMEGA_B, H))
+    voxel = float(json.loads((folder / PLAN).read_text())["voxel_mpc_h"])
     boxes = []
     for path in files:
-        with h5py.File(path, "r") as f:
-            attrs = dict(f.attrs)
+        try:
+            with h5py.File(path, "r") as f:
+                attrs = dict(f.attrs)
+        except OSError as err:
+            raise ValueError(f"training box {str(path)!r} is not a readable HDF5 file (truncated?): {err}") from None
         held = bool(attrs.get("held_out", False))
         if held and not load_test:
             boxes.append((attrs, held, ()))
             continue
         attrs, samples = read_box(path)
-        converted = tuple(Sample(jnp.asarray(s.dx), jnp.asarray(s.n_e / mean_ne), jnp.asarray(s.kt),
-                                 density(jnp.asarray(s.dx)), jnp.asarray(s.theta, jnp.float32), s.z, str(attrs["role"]),
-                                 int(attrs["index"])) for s in samples)  # fmt: skip
+        for s in samples:
+            if abs(s.voxel_mpc_h / voxel - 1) > 1e-3 or s.n_e.shape != s.dx.shape[:3] or s.kt.shape != s.n_e.shape:
+                raise ValueError(f"training box {str(path)!r} at z = {s.z:g}: voxel_mpc_h = {s.voxel_mpc_h:g} and "
+                                 f"shapes dx {s.dx.shape}, n_e {s.n_e.shape}, kt {s.kt.shape} are not allowed: the "
+                                 f"store's voxels are {voxel:g} Mpc/h and the fields must share one mesh")  # fmt: skip
+        converted = tuple(Sample.from_training(s, attrs["role"], attrs["index"]) for s in samples)
         boxes.append((attrs, held, converted))
     roles = sorted({str(a["role"]) for a, _, _ in boxes})
     validation_index = set()

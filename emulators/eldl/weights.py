@@ -6,6 +6,8 @@ training store (source, its plan's digest, the package version that made it), th
 training, the xcosmo version, the time, and the SHA-256 of the ``.eqx`` file. :func:`load_eldl` checks all of it
 before reading a leaf: a file from another format version or resolution, a truncated or altered ``.eqx`` (its digest
 differs), or a metadata file without a field is refused with a message naming the file and what is wrong.
+
+The package ships one pair, :data:`PRETRAINED` (:func:`pretrained`), made by ``python -m emulators.eldl.ship``.
 """
 
 from __future__ import annotations
@@ -15,15 +17,19 @@ import json
 import os
 from pathlib import Path
 
+import dataclasses
+
 import equinox as eqx
 import jax
 
 from emulators.eldl.eldl import ELDL
 
-__all__ = ["FORMAT_VERSION", "save_eldl", "load_eldl"]
+__all__ = ["FORMAT_VERSION", "PRETRAINED", "save_eldl", "load_eldl", "pretrained"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Version of the weights' layout; files of another version are refused."""
+PRETRAINED = Path(__file__).parent / "pretrained" / "eldl.eqx"
+"""The shipped weights (their metadata beside them, ``eldl.json``)."""
 _REQUIRED = ("format_version", "structure", "voxel_mpc_h", "sha256")
 
 
@@ -79,4 +85,9 @@ def load_eldl(path: str | os.PathLike, *, voxel_mpc_h: float | None = None) -> t
         model = eqx.tree_deserialise_leaves(path, skeleton)
     except Exception as err:  # equinox raises a bare RuntimeError/ValueError on a structure mismatch
         raise ValueError(f"eLDL weights {str(path)!r} do not fit the structure their metadata describe: {err}") from None
-    return model, meta
+    return dataclasses.replace(model, voxel_mpc_h=float(meta["voxel_mpc_h"])), meta
+
+
+def pretrained() -> ELDL:
+    """The shipped eLDL (:data:`PRETRAINED`; its metadata: ``load_eldl(PRETRAINED)[1]``)."""
+    return load_eldl(PRETRAINED)[0]

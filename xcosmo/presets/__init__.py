@@ -1,8 +1,8 @@
 """Simulation presets: typed settings of the light-cone pipeline, loaded from the YAML files shipped here.
 
 =============  ========================================================================================
-``tiny``       seconds on a laptop: 1 deg^2, 4 boxes of 2 Mpc/h voxels; for tests
-``quickstart`` one 5 deg^2 light cone of 12 boxes at 0.78 Mpc/h: a few minutes on a 2-core CPU
+``tiny``       seconds on a laptop: 1 deg^2, 4 boxes of 1 Mpc/h voxels, the power-law painter; for tests
+``quickstart`` one 2 deg^2 light cone of 12 boxes at 0.39 Mpc/h, the eLDL: a few minutes on a 2-core CPU
 ``paper``      the paper's configuration: ten 20 deg^2 light cones of 12 boxes at 0.39 Mpc/h from z = 99 (GPU)
 =============  ========================================================================================
 
@@ -44,6 +44,8 @@ class Preset:
     threshold_ct_s_arcmin2 : sep's absolute detection threshold on the [0.5-2] keV map, counts/s per arcmin^2
         (converted to counts/s per pixel for the preset's pixel size; see :mod:`xcosmo.detect` for the choice).
     min_area : minimum source area, pixels.
+    painter : the baryon painter by name (:func:`xcosmo.painting.named_painter`): ``eldl``, the shipped extended
+        LDL (trained on 0.39 Mpc/h voxels), or ``power-law``, the baseline.
     """
 
     name: str = "custom"
@@ -54,8 +56,12 @@ class Preset:
     cr_min: float = 0.02
     threshold_ct_s_arcmin2: float = 1e-6
     min_area: int = 5
+    painter: str = "eldl"
 
     def __post_init__(self):
+        from ..painting import painter_names
+
+        check_choice("painter", self.painter, painter_names())
         check_integer("n_lightcones", self.n_lightcones, 1, 10001)
         check_number("cr_min", self.cr_min, 0.0, math.inf, open=True, unit="counts/s")
         check_number("threshold_ct_s_arcmin2", self.threshold_ct_s_arcmin2, 0.0, math.inf, open=True,
