@@ -48,7 +48,7 @@ def test_the_base_fit_keeps_its_best_parameters_and_checkpoints_them(store, tmp_
     np.testing.assert_array_equal(saved.alpha, best.alpha)
 
 
-def test_train_ldl_runs_the_three_stages_writes_weights_and_resumes(store, tmp_path):
+def test_train_ldl_runs_the_three_stages_writes_weights_and_resumes(store, tmp_path, monkeypatch):
     """`xcosmo train-ldl STORE` (two steps a fit): every stage checkpointed and recorded, the weights and their
     metadata written and loadable as a painter; a rerun into the folder loads every finished stage."""
     from typer.testing import CliRunner
@@ -75,16 +75,25 @@ def test_train_ldl_runs_the_three_stages_writes_weights_and_resumes(store, tmp_p
                                                    jax.tree.leaves(eqx.filter(again, eqx.is_array))))  # fmt: skip
     refused = CliRunner().invoke(app, ["train-ldl", str(store), "--out", str(tmp_path / "x"), "--source", "camels"])
     assert refused.exit_code == 2 and "holds 'synthetic' samples" in refused.output
-    # validate-ldl on the held-out boxes (a low threshold: a 9 Mpc/h PM box holds no 200 rho_c voxel)
+    # validate-ldl on the held-out boxes (a low threshold: a 9 Mpc/h PM box holds no 200 rho_c voxel), then --ship
+    # into a stand-in for the package's weights
+    import emulators.eldl.weights as weights
+
+    monkeypatch.setattr(weights, "PRETRAINED", tmp_path / "shipped" / "eldl.eqx")
     checked = CliRunner().invoke(app, ["validate-ldl", str(run / "eldl.eqx"), "--store", str(store), "--out",
-                                       str(tmp_path / "v"), "--threshold", "20", "--m-min", "0", "--no-ceiling"])  # fmt: skip
+                                       str(tmp_path / "v"), "--threshold", "20", "--m-min", "0", "--no-ceiling",
+                                       "--ship"])  # fmt: skip
     assert checked.exit_code == 0, checked.output
     report = json.loads((tmp_path / "v" / "validation.json").read_text())
-    assert {"eLDL", "power law"} <= set(report["figures"]) and (tmp_path / "v" / "clusters.png").is_file()
+    assert {"eLDL", "power law"} <= set(report["figures"])
+    assert (tmp_path / "v" / "clusters.png").is_file() and (tmp_path / "v" / "voxels.png").is_file()
     assert report["weights"]["training"]["source"] == "synthetic"
     assert set(report["summary"]["eLDL"]) >= {"normalisation_dex", "deviation_correlation", "error_scatter_dex"}
     assert report["conditioning"]["redshifts"]["pairs"][0]["z"] == [0.21, 0.54]
     assert "eLDL: normalisation_dex" in checked.output
+    shipped, shipped_meta = load_eldl(tmp_path / "shipped" / "eldl.eqx")
+    assert shipped_meta["validation"]["summary"] == report["summary"] and shipped_meta["training"] == meta["training"]
+    assert shipped.voxel_mpc_h == 0.39
 
 
 def test_a_store_without_boxes_is_refused(tmp_path):

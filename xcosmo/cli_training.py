@@ -184,7 +184,7 @@ def validate_ldl(
     """Compare the eLDL, the power-law baseline and the ceiling with the targets of the held-out boxes (paper figures
     5 and 6 on the CV boxes at z = 0.21; conditioning checks on the LH boxes), against the goals of issue 16.
 
-    Writes validation.json, clusters.png and run.json into OUT.
+    Writes validation.json, voxels.png (figure 5), clusters.png (figure 6) and run.json into OUT.
     """
     import json
 
@@ -196,7 +196,7 @@ def validate_ldl(
     check_number("threshold", threshold, 0.0, 1e6, open=True)
     check_number("m_min", m_min, 0.0, 1e17, unit="Msun/h")
     from emulators.eldl.report import eldl_report
-    from emulators.eldl.validation import plot_clusters
+    from emulators.eldl.validation import plot_clusters, plot_voxels
     from emulators.eldl.weights import PRETRAINED, load_eldl, save_eldl
 
     model, meta = load_eldl(weights)
@@ -208,10 +208,11 @@ def validate_ldl(
         with atomic_path(stage / "validation.json") as tmp:
             tmp.write_text(json.dumps({"weights": meta, **report}, indent=1, default=str))
         plot_clusters(report["figures"], stage / "clusters.png")
+        plot_voxels(report["figures"], stage / "voxels.png")
     for name, rows in report["summary"].items():
         say(f"{name}: " + "; ".join(f"{k} {v['value']:.3g} ({'met' if v['met'] else 'not met'}, goal {v['goal']:g})"
                                     for k, v in rows.items()))  # fmt: skip
-    say(f"wrote {out}/validation.json, clusters.png, run.json")
+    say(f"wrote {out}/validation.json, voxels.png, clusters.png, run.json")
     if ship:
         kept = {k: v for k, v in meta.items() if k not in ("format_version", "structure", "voxel_mpc_h", "sha256",
                                                           "xcosmo_version")}  # fmt: skip

@@ -39,13 +39,15 @@ from xcosmo.nbody import Box, density
 from xcosmo.params import Params
 
 __all__ = ["VOXEL_OVERDENSITY", "CLUSTER_PIVOT", "M_MIN", "FIGURE_Z", "paint", "target_fields", "voxel_comparison",
-           "cluster_rates", "cluster_comparison", "validation_report", "plot_clusters"]
+           "cluster_rates", "cluster_comparison", "validation_report", "plot_clusters", "plot_voxels"]
 
 VOXEL_OVERDENSITY = 10.0
 """rho_DM / rho_c above which voxels enter the voxel-level comparison: the collapsed regions the X-ray emission
 comes from, as the PM input resolves them (at 0.39 Mpc/h few voxels pass 200)."""
 CLUSTER_PIVOT = 1e14
 """Mass (Msun/h) at which the CR-M normalisation is quoted."""
+POINTS_SHOWN = 4000
+"""Voxels (a random subset) kept in the report for figure 5."""
 M_MIN = 5e12
 """Smallest detected mass (Msun/h) of the clusters whose CR-M relations are compared."""
 FIGURE_Z = 0.21
@@ -99,8 +101,11 @@ def voxel_comparison(samples: Sequence[Sample], painted: Sequence[Fields]) -> di
     a_t, b_t, dev_t = _line(x, target)
     a_p, b_p, _ = _line(x, fitted)
     dev_p = fitted - (a_t + b_t * x)
+    shown = np.random.default_rng(0).choice(x.size, size=min(x.size, POINTS_SHOWN), replace=False)
     return {"n_voxels": int(x.size), "target_power_law": [float(a_t), float(b_t)],
-            "painter_power_law": [float(a_p), float(b_p)], "deviation_correlation": float(np.corrcoef(dev_t, dev_p)[0, 1])}  # fmt: skip
+            "painter_power_law": [float(a_p), float(b_p)], "deviation_correlation": float(np.corrcoef(dev_t, dev_p)[0, 1]),
+            "points": {"log_rho_over_rho_c": x[shown].tolist(), "log_ne_target": target[shown].tolist(),
+                       "log_ne_painter": fitted[shown].tolist()}}  # fmt: skip
 
 
 def cluster_rates(sample: Sample, painted: Fields, voxel_mpc_h: float = 0.39,
@@ -193,5 +198,29 @@ def plot_clusters(report: dict, path) -> None:
         axes[row, 2].hist(p - t, bins=30, color="C3")
         axes[row, 2].set_xlabel(f"log10 CR {name} - target")
         axes[row, 2].set_title(f"scatter {report[name]['clusters']['error_scatter_dex']:.3f} dex", fontsize=9)
+    fig.tight_layout()
+    save_png(fig, path, dpi=90)
+
+
+def plot_voxels(report: dict, path) -> None:
+    """Figure 5 for each painter of a :func:`validation_report`: n_e against rho_DM / rho_c of a random subset of
+    the voxels, target and painter, with both power laws."""
+    from xcosmo.plots import figure, save_png
+
+    names = [k for k, v in report.items() if isinstance(v, dict) and "voxels" in v]
+    fig = figure(figsize=(4.2 * len(names), 3.8))
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for ax, name in zip(axes, names):
+        v = report[name]["voxels"]
+        pts = {k: np.asarray(p) for k, p in v["points"].items()}
+        ax.scatter(pts["log_rho_over_rho_c"], pts["log_ne_target"], s=2, color="C0", alpha=0.3, label="target")
+        ax.scatter(pts["log_rho_over_rho_c"], pts["log_ne_painter"], s=2, color="C3", alpha=0.3, label=name)
+        x = np.linspace(pts["log_rho_over_rho_c"].min(), pts["log_rho_over_rho_c"].max(), 2)
+        for (a, b), color in ((v["target_power_law"], "C0"), (v["painter_power_law"], "C3")):
+            ax.plot(x, a + b * x, color=color, lw=1.5)
+        ax.set_xlabel("log10 rho_DM / rho_c")
+        ax.set_ylabel("log10 n_e (comoving cm^-3)")
+        ax.set_title(f"{name}: deviation correlation {v['deviation_correlation']:.2f}", fontsize=9)
+        ax.legend(fontsize=7, markerscale=4)
     fig.tight_layout()
     save_png(fig, path, dpi=90)

@@ -41,9 +41,10 @@ def save_eldl(model: ELDL, path: str | os.PathLike, *, voxel_mpc_h: float, metad
     """Write ``model`` to ``path`` (``.eqx``) and its metadata beside it (``.json``), each atomically, the metadata
     last; ``metadata`` adds to the fields of the module docstring. Returns the ``.eqx`` path."""
     from xcosmo import __version__
-    from xcosmo.io import atomic_path
+    from xcosmo.io import atomic_path, ensure_writable_dir
 
     path = Path(path).with_suffix(".eqx")
+    ensure_writable_dir(path.parent)
     with atomic_path(path) as tmp:
         eqx.tree_serialise_leaves(tmp, model)
     structure = {"n_knots": int(model.ne.xi.shape[-1]), "t_redshifts": list(model.t_redshifts),
