@@ -5,7 +5,7 @@ Usage::
     python bench/pm_power_spectrum.py [--out bench/figures/pm_power_spectrum.png] [--seeds N] [--mesh 128]
                                       [--voxel 0.78] [--z 0.3]
 
-Runs one periodic box (default: 128^3 voxels of 0.78 Mpc/h, the resolution of the ``quickstart`` light-cone preset)
+Runs one periodic box (default: 128^3 voxels of 0.78 Mpc/h, twice the quickstart and paper voxel)
 to z = 0.3 with the quickstart integration (2LPT at z = 19, 20 leapfrog steps) and the paper's (2LPT at z = 99, 40
 steps), for each seed, and plots P_PM(k) / P_halofit(k) and P_lin(k) / P_halofit(k): the PM box has one particle per
 voxel and a CIC-painted, CIC-read force mesh of the same size, so it lacks the small-scale power of the non-linear
@@ -83,7 +83,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures" / "pm_power_spectrum.png")
     parser.add_argument("--seeds", type=int, default=2, help="boxes per setting (default 2)")
     parser.add_argument("--mesh", type=int, default=128, help="voxels per side (default 128)")
-    parser.add_argument("--voxel", type=float, default=0.78, help="voxel side in Mpc/h (default 0.78, quickstart)")
+    parser.add_argument("--voxel", type=float, default=0.78, help="voxel side in Mpc/h (default 0.78)")
     parser.add_argument("--z", type=float, default=0.3, help="redshift of the box (default 0.3)")
     parser.add_argument("--bins", type=int, default=64, help="linear k bins up to the Nyquist frequency")
     args = parser.parse_args(argv)

@@ -116,7 +116,8 @@ def test_bad_input_exit_2_with_message(args, match):
         ("base: tiny\nlightcone: {voxel_mpc_h: '1'}\n", "voxel_mpc_h = '1' is not allowed"),
         ("- base: tiny\n", "top level = [{'base': 'tiny'}] is not allowed"),
         ("base: huge\n", "base = 'huge' is not allowed"),
-        ("base: tiny\npainter: eldl\n", "unknown setting 'painter'"),
+        ("base: tiny\nbaryons: eldl\n", "unknown setting 'baryons'"),
+        ("base: tiny\npainter: hydro\n", "painter = 'hydro' is not allowed: allowed values are ('eldl', 'power-law')"),
     ],
 )
 def test_bad_preset_files_exit_2_with_message(tmp_path, text, match):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from emulators.eldl.samples import Sample
-from emulators.eldl.validation import VOXEL_OVERDENSITY, _rho_over_rho_c, cluster_rates, paint
+from emulators.eldl.validation import VOXEL_OVERDENSITY, rho_over_rho_c, cluster_rates, paint
 from xcosmo.constants import DETECTION_OVERDENSITY
 from xcosmo.params import PARAM_NAMES, PRIOR
 
@@ -87,7 +87,7 @@ def redshift_interpolation(model, sample: Sample) -> dict:
     at each midpoint, and whether every midpoint lies between its neighbours."""
     import jax.numpy as jnp
 
-    dense = _rho_over_rho_c(sample) >= VOXEL_OVERDENSITY
+    dense = rho_over_rho_c(sample) >= VOXEL_OVERDENSITY
     zs = list(model.t_redshifts)
 
     def mean_kt(z):

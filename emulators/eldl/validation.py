@@ -38,7 +38,8 @@ from xcosmo.cosmology import Cosmology, efunc
 from xcosmo.nbody import Box, density
 from xcosmo.params import Params
 
-__all__ = ["VOXEL_OVERDENSITY", "CLUSTER_PIVOT", "M_MIN", "FIGURE_Z", "paint", "target_fields", "voxel_comparison",
+__all__ = ["VOXEL_OVERDENSITY", "CLUSTER_PIVOT", "M_MIN", "FIGURE_Z", "paint", "target_fields", "rho_over_rho_c",
+           "voxel_comparison",
            "cluster_rates", "cluster_comparison", "validation_report", "plot_clusters", "plot_voxels"]
 
 VOXEL_OVERDENSITY = 10.0
@@ -57,7 +58,8 @@ Painter = Callable[[jax.Array, Box, float, Params], tuple[jax.Array, jax.Array]]
 Fields = tuple[np.ndarray, np.ndarray]
 
 
-def _rho_over_rho_c(sample: Sample) -> np.ndarray:
+def rho_over_rho_c(sample: Sample) -> np.ndarray:
+    """rho_DM / rho_c(z) of a sample's PM dark matter on its mesh."""
     cosmo = Cosmology.from_params(Params.from_array(sample.theta))
     z = sample.z
     return np.asarray(sample.rho) * float(cosmo.omega_m) * (1 + z) ** 3 / float(efunc(cosmo, z)) ** 2
@@ -89,7 +91,7 @@ def voxel_comparison(samples: Sequence[Sample], painted: Sequence[Fields]) -> di
     target's."""
     x, target, fitted = [], [], []
     for s, (ne, _) in zip(samples, painted, strict=True):
-        rho_c = _rho_over_rho_c(s)
+        rho_c = rho_over_rho_c(s)
         ne_t = target_fields(s)[0]
         keep = (rho_c >= VOXEL_OVERDENSITY) & (ne_t > 0) & (ne > 0)
         x.append(np.log10(rho_c[keep]))
@@ -120,7 +122,7 @@ def cluster_rates(sample: Sample, painted: Fields, voxel_mpc_h: float = 0.39,
     for name, (n_e, t) in {"target": target_fields(sample), "painter": painted}.items():
         soft, hard = voxel_count_rates(cosmo, jnp.asarray(n_e), jnp.asarray(t), sample.z, voxel_mpc_h)
         rates[name] = np.asarray(soft + hard)
-    rho_c = _rho_over_rho_c(sample)
+    rho_c = rho_over_rho_c(sample)
     mass = np.where(rho_c >= threshold, np.asarray(density(sample.dx)), 0.0) * (
         float(cosmo.omega_m) * RHO_CRIT_0 * voxel_mpc_h**3)  # fmt: skip
     out = {"mass": [], "target": [], "painter": []}
