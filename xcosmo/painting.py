@@ -94,7 +94,11 @@ def painter_names() -> tuple[str, ...]:
     """Names of the installed painters (entry points of :data:`PAINTER_GROUP`)."""
     from importlib.metadata import entry_points
 
-    return tuple(sorted(ep.name for ep in entry_points(group=PAINTER_GROUP)))
+    names = tuple(sorted(ep.name for ep in entry_points(group=PAINTER_GROUP)))
+    if not names:
+        raise RuntimeError(f"no baryon painter is registered in the entry points {PAINTER_GROUP!r}: install the "
+                           "package (pip install -e .), which declares them")  # fmt: skip
+    return names
 
 
 def named_painter(name: str) -> Painter:
@@ -103,8 +107,8 @@ def named_painter(name: str) -> Painter:
 
     from .checks import check_choice
 
+    check_choice("painter", name, painter_names())
     found = {ep.name: ep for ep in entry_points(group=PAINTER_GROUP)}
-    check_choice("painter", name, tuple(sorted(found)))
     return found[name].load()()
 
 
