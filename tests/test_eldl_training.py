@@ -90,6 +90,7 @@ def test_train_ldl_runs_the_three_stages_writes_weights_and_resumes(store, tmp_p
     assert report["weights"]["training"]["source"] == "synthetic"
     assert set(report["summary"]["eLDL"]) >= {"normalisation_dex", "deviation_correlation", "error_scatter_dex"}
     assert report["conditioning"]["redshifts"]["pairs"][0]["z"] == [0.21, 0.54]
+    assert set(report["summary"]["conditioning"]) == {"offset_dex", "t_between_neighbours"}  # no remade boxes
     assert "eLDL: normalisation_dex" in checked.output
     shipped, shipped_meta = load_eldl(tmp_path / "shipped" / "eldl.eqx")
     assert shipped_meta["validation"]["summary"] == report["summary"] and shipped_meta["training"] == meta["training"]
@@ -176,6 +177,29 @@ def test_the_feedback_check_remakes_the_box_and_compares_directions(store):
     result = feedback_directions(blind, variations, threshold=20.0)
     assert abs(result["a_agn1"]["target_dex"]) > 0.01 and not result["a_agn1"]["same_sign"]
     assert all(r["painter_dex"] == 0.0 for r in result.values())
+
+
+def test_the_summary_sets_each_measure_against_the_issues_goal():
+    """Hand-made figures: normalisation off by 0.03 dex (goal 0.05), slope 20% steep (goal 10%), scatter half the
+    target's (goal 20%), deviation correlation 0.9 (goal 0.88), errors 0.1 dex (goal 0.12, a quarter of the target's
+    scatter: goal half), voxel correlation 0.5 (goal 0.56); one feedback amplitude of two in the right direction."""
+    from emulators.eldl.report import summary
+
+    clusters = {"target": {"normalisation": 1.0, "slope": 2.0, "scatter_dex": 0.4},
+                "painter": {"normalisation": 1.03, "slope": 2.4, "scatter_dex": 0.2},
+                "deviation_correlation": 0.9, "error_scatter_dex": 0.1}  # fmt: skip
+    report = {"figures": {"boxes": [4], "m_min": 0.0, "p": {"clusters": clusters, "voxels": {"deviation_correlation": 0.5}}},
+              "conditioning": {"offsets": {"max_abs_offset_dex": 0.05},
+                               "feedback": {"a_sn1": {"same_sign": True}, "a_agn1": {"same_sign": False}},
+                               "redshifts": {"pairs": [{"between": True}], "all_between": True}}}  # fmt: skip
+    out = summary(report)
+    met = {k: v["met"] for k, v in out["p"].items()}
+    assert met == {"normalisation_dex": True, "slope_relative": False, "scatter_relative": False,
+                   "deviation_correlation": True, "error_scatter_dex": True, "error_over_target_scatter": True,
+                   "voxel_deviation_correlation": False}  # fmt: skip
+    assert out["p"]["slope_relative"]["value"] == pytest.approx(0.2) and out["p"]["scatter_relative"]["value"] == 0.5
+    assert out["conditioning"]["feedback_same_direction"] == {"value": 0.5, "goal": 1.0, "met": False}
+    assert out["conditioning"]["offset_dex"]["met"] and out["conditioning"]["t_between_neighbours"]["met"]
 
 
 @pytest.mark.parametrize(

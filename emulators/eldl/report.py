@@ -5,7 +5,8 @@ power-law baseline and, for a synthetic store, the ceiling (:mod:`emulators.eldl
 Goals (:data:`GOALS`), each painter's CR-M relation against the target's on the same clusters: normalisation within
 0.05 dex, slope within 10%, scatter within 20%; correlation of cluster deviations >= 0.88; scatter of log CR errors
 <= 0.12 dex and at most half the target's scatter; voxel deviation correlation >= 0.56; conditioning offsets within
-0.1 dex.
+0.1 dex, every feedback amplitude moving the clusters' count rates in the target's direction, and the T model at each
+midpoint of two training redshifts between its neighbours (the last two as the fraction that hold, goal 1).
 """
 
 from __future__ import annotations
@@ -62,9 +63,17 @@ def summary(report: dict) -> dict:
         out[name] = {k: {"value": v, "goal": GOALS[k], "met": bool(v >= GOALS[k] if "correlation" in k else v <= GOALS[k])}
                      for k, v in rows.items()}  # fmt: skip
     if "conditioning" in report:
-        worst = report["conditioning"]["offsets"]["max_abs_offset_dex"]
-        out["conditioning"] = {"offset_dex": {"value": worst, "goal": GOALS["conditioning_offset_dex"],
-                                              "met": bool(worst <= GOALS["conditioning_offset_dex"])}}  # fmt: skip
+        checks = report["conditioning"]
+        worst = checks["offsets"]["max_abs_offset_dex"]
+        rows = {"offset_dex": {"value": worst, "goal": GOALS["conditioning_offset_dex"],
+                               "met": bool(worst <= GOALS["conditioning_offset_dex"])}}  # fmt: skip
+        if "feedback" in checks:
+            agree = [r["same_sign"] for r in checks["feedback"].values()]
+            rows["feedback_same_direction"] = {"value": sum(agree) / len(agree), "goal": 1.0, "met": all(agree)}
+        between = checks["redshifts"]["pairs"]
+        rows["t_between_neighbours"] = {"value": sum(r["between"] for r in between) / max(len(between), 1), "goal": 1.0,
+                                        "met": checks["redshifts"]["all_between"]}  # fmt: skip
+        out["conditioning"] = rows
     return out
 
 
