@@ -161,10 +161,15 @@ def test_the_feedback_check_remakes_the_box_and_compares_directions(store):
     """The conditioning check varies each feedback amplitude alone over its prior on a held-out box made again from
     its seed: the dark matter is unchanged, the target's clusters move, and a painter blind to feedback moves by
     nothing, which the check reports as a disagreement."""
+    from emulators.data.suite import remake_box
     from emulators.eldl.conditioning_checks import FEEDBACK, feedback_directions, feedback_variations
 
     plan = json.loads((store / "suite.json").read_text())
     held = [s for s in load_split(store, load_test=True).test if s.role == "LH" and s.z == 0.21][0]
+    with pytest.raises(ValueError, match=r"index = 99 is not allowed: the store's boxes are 0-3"):
+        remake_box(plan, 99)
+    with pytest.raises(ValueError, match="source = 'camels' is not allowed"):
+        remake_box(plan | {"source": "camels"}, 0)
     variations = feedback_variations(plan, held)
     assert set(variations) == set(FEEDBACK)
     low, high = variations["a_agn1"]
@@ -211,6 +216,7 @@ def test_the_summary_sets_each_measure_against_the_issues_goal():
         (["train-ldl", "NOWHERE"], "has no suite.json"),
         (["validate-ldl", "NOWHERE/eldl.eqx", "--store", "STORE"], "eLDL weights"),
         (["validate-ldl", "W", "--store", "STORE", "--threshold", "-1"], "threshold = -1.0 is not allowed"),
+        (["validate-ldl", "W", "--store", "STORE", "--m-min", "-1"], "m_min = -1.0 is not allowed"),
         (["validate-suite", "--box-mesh", "-1"], "box_mesh = -1 is not allowed"),
         (["validate-suite", "--camels", "NOWHERE"], "CAMELS data folder"),
         (["make-training-set", "STORE", "--out", "OUT"], "is not allowed with --source synthetic"),

@@ -90,25 +90,28 @@ class PowerLawPainter(eqx.Module):
         return n_e.astype(jnp.float32), kt.astype(jnp.float32)
 
 
-def painter_names() -> tuple[str, ...]:
-    """Names of the installed painters (entry points of :data:`PAINTER_GROUP`)."""
+def _registered() -> dict:
+    """The entry points of :data:`PAINTER_GROUP` by name; ``RuntimeError`` where the package is not installed."""
     from importlib.metadata import entry_points
 
-    names = tuple(sorted(ep.name for ep in entry_points(group=PAINTER_GROUP)))
-    if not names:
+    found = {ep.name: ep for ep in entry_points(group=PAINTER_GROUP)}
+    if not found:
         raise RuntimeError(f"no baryon painter is registered in the entry points {PAINTER_GROUP!r}: install the "
                            "package (pip install -e .), which declares them")  # fmt: skip
-    return names
+    return found
+
+
+def painter_names() -> tuple[str, ...]:
+    """Names of the installed painters (entry points of :data:`PAINTER_GROUP`)."""
+    return tuple(sorted(_registered()))
 
 
 def named_painter(name: str) -> Painter:
     """The painter called ``name`` (``eldl``: the shipped extended LDL; ``power-law``: :class:`PowerLawPainter`)."""
-    from importlib.metadata import entry_points
-
     from .checks import check_choice
 
-    check_choice("painter", name, painter_names())
-    found = {ep.name: ep for ep in entry_points(group=PAINTER_GROUP)}
+    found = _registered()
+    check_choice("painter", name, tuple(sorted(found)))
     return found[name].load()()
 
 

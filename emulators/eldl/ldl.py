@@ -3,7 +3,7 @@ layer (:mod:`emulators.eldl.layers`) mapping particle-mesh dark matter to one ba
 
 The parameters Theta (:class:`LDLParams`) are a pytree of arrays, so that the extended LDL can add a learned
 variation to them (eq. 7: Theta = Theta_fid + delta Theta(theta_sim)) and autodiff reaches through. The model's output
-is dimensionless: the painter (:mod:`emulators.eldl.painter`) multiplies the n_e model by the cosmic mean electron
+is dimensionless: the painter (:class:`emulators.eldl.eldl.ELDL`) multiplies the n_e model by the cosmic mean electron
 density and reads the T model in keV.
 """
 

@@ -7,17 +7,17 @@ training, the xcosmo version, the time, and the SHA-256 of the ``.eqx`` file. :f
 before reading a leaf: a file from another format version or resolution, a truncated or altered ``.eqx`` (its digest
 differs), or a metadata file without a field is refused with a message naming the file and what is wrong.
 
-The package ships one pair, :data:`PRETRAINED` (:func:`pretrained`), made by ``python -m emulators.eldl.ship``.
+The package ships one pair, :data:`PRETRAINED` (:func:`pretrained`), made by ``make weights`` (its last step,
+``xcosmo validate-ldl ... --ship``, writes them with the validation summary in their metadata).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 from pathlib import Path
-
-import dataclasses
 
 import equinox as eqx
 import jax
