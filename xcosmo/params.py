@@ -21,7 +21,7 @@ from jax.typing import ArrayLike
 
 from xcosmo.checks import as_numeric, check_integer, check_shape, in_range, is_traced
 
-__all__ = ["PARAM_NAMES", "Params", "Prior", "PRIOR", "Bound"]
+__all__ = ["PARAM_NAMES", "Params", "Prior", "PRIOR", "Bound", "unit_latin_hypercube"]
 
 PARAM_NAMES: tuple[str, ...] = ("omega_m", "sigma_8", "a_sn1", "a_sn2", "a_agn1", "a_agn2")
 
@@ -98,6 +98,17 @@ class Params(eqx.Module):
         return {n: float(v) for n, v in zip(PARAM_NAMES, self.values())}
 
 
+def unit_latin_hypercube(key: jax.Array, n: int, d: int) -> jax.Array:
+    """``n`` points of a Latin hypercube of the unit cube in ``d`` dimensions, shape ``(n, d)``: each dimension cut
+    into ``n`` equal strata, each stratum holding one point placed uniformly within it, strata paired across
+    dimensions by independent random permutations (McKay et al. 1979)."""
+    check_integer("n", n, 1)
+    check_integer("d", d, 1)
+    k_perm, k_jit = jax.random.split(key)
+    perms = jax.vmap(lambda k: jax.random.permutation(k, n))(jax.random.split(k_perm, d)).T
+    return (perms + jax.random.uniform(k_jit, (n, d))) / n
+
+
 @dataclass(frozen=True)
 class Bound:
     """Prior range of one parameter: uniform in the value, or in its natural log when ``log`` is set."""
@@ -160,18 +171,9 @@ class Prior:
         return self.from_unit(jax.random.uniform(key, (n, len(self.bounds))))
 
     def latin_hypercube(self, key: jax.Array, n: int) -> jax.Array:
-        """A Latin-hypercube design of ``n`` points (one point per stratum in every parameter), shape ``(n, 6)``.
-
-        Each dimension is cut into ``n`` equal strata of the unit interval (equal prior mass, so strata are
-        log-spaced for the feedback amplitudes); each stratum holds exactly one point, placed uniformly within it,
-        and the strata are paired across dimensions by independent random permutations (McKay et al. 1979).
-        """
-        check_integer("n", n, 1)
-        d = len(self.bounds)
-        k_perm, k_jit = jax.random.split(key)
-        perms = jax.vmap(lambda k: jax.random.permutation(k, n))(jax.random.split(k_perm, d)).T
-        u = (perms + jax.random.uniform(k_jit, (n, d))) / n
-        return self.from_unit(u)
+        """A Latin-hypercube design of ``n`` points, shape ``(n, 6)``: :func:`unit_latin_hypercube` mapped by
+        :meth:`from_unit`, so that the strata hold equal prior mass (log-spaced for the feedback amplitudes)."""
+        return self.from_unit(unit_latin_hypercube(key, n, len(self.bounds)))
 
     def log_prob(self, theta: ArrayLike) -> jax.Array:
         """Log prior density of ``theta[..., 6]`` in the parameters themselves (``-inf`` outside the box)."""

@@ -1,0 +1,155 @@
+"""The simulators a campaign runs: named functions from a parameter vector and a seed to one XOD.
+
+=============  =========================================================================================================
+``lightcone``  the light-cone pipeline (:func:`xcosmo.pipeline.simulate_survey`) with a preset and its painter, over the
+               six parameters theta of :data:`xcosmo.params.PRIOR` (the paper's table 1)
+``analytic``   one Poisson draw of the analytical model's expected XOD (:class:`xcosmo.analytic.AnalyticModel`) over its
+               2 + 6 parameters phi, drawn from the likelihood's priors (:func:`inference.likelihood.numpyro_model`):
+               cheap, and its truth is known, for the SBI tests
+=============  =========================================================================================================
+
+A simulator is described by a plain dict (:meth:`spec`), which is what travels to the Dask workers and what the
+campaign store keeps; each worker builds the simulator from it once (:func:`simulator_from_spec`) and reuses it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import socket
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from xcosmo.checks import check_choice, fail
+from xcosmo.params import PARAM_NAMES, PRIOR, Params
+from xcosmo.presets import Preset, load_preset
+from xcosmo.xod import Binning, Survey
+
+__all__ = ["SIMULATOR_NAMES", "Simulated", "LightConeSimulator", "AnalyticSimulator", "simulator_from_spec"]
+
+SIMULATOR_NAMES = ("lightcone", "analytic")
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """One simulation's outputs: the XOD (counts per (z, CR, HR) bin), its number of clusters, the wall time in
+    seconds and the host that ran it."""
+
+    xod: np.ndarray
+    n_clusters: int
+    wall_s: float
+    host: str
+
+
+@dataclass(frozen=True)
+class LightConeSimulator:
+    """The light-cone pipeline with a light-cone ``preset`` (:class:`xcosmo.presets.Preset`: its settings travel with
+    the spec, so workers on other hosts need no preset file) and the baryon ``painter`` by name."""
+
+    preset: Preset
+    painter: str
+
+    @classmethod
+    def named(cls, preset: str = "quickstart", painter: str | None = None) -> "LightConeSimulator":
+        """From a preset name or YAML file and a painter name (default: the preset's own), checked here."""
+        from xcosmo.painting import painter_names
+
+        loaded = load_preset(preset)
+        painter = loaded.painter if painter is None else painter
+        check_choice("painter", painter, painter_names())
+        return cls(loaded, painter)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return PARAM_NAMES
+
+    @property
+    def survey(self) -> Survey:
+        p = self.preset
+        return Survey(area_deg2=p.survey_area_deg2, cr_min=p.cr_min, z_min=p.lightcone.z_min, z_max=p.lightcone.z_max)
+
+    @property
+    def binning(self) -> Binning:
+        return Binning().with_flux_cut(self.preset.cr_min)
+
+    def spec(self) -> dict:
+        return {"name": "lightcone", "preset": self.preset.as_nested(), "painter": self.painter}
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """theta at points ``u`` (n, 6) of the unit cube (the prior's own transform, log-uniform where it is)."""
+        return np.asarray(PRIOR.from_unit(u), dtype=np.float64)
+
+    @functools.cached_property
+    def _painter(self):
+        from xcosmo.painting import named_painter
+
+        return named_painter(self.painter)
+
+    def __call__(self, theta: np.ndarray, seed: int) -> Simulated:
+        from xcosmo.pipeline import simulate_survey
+
+        start = time.perf_counter()
+        result = simulate_survey(Params.from_array(np.asarray(theta)), int(seed), self.preset, self._painter,
+                                 progress=False, binning=self.binning)  # fmt: skip
+        return Simulated(np.asarray(result.xod, np.float32), len(result.catalogue), time.perf_counter() - start,
+                         socket.gethostname())  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AnalyticSimulator:
+    """Poisson draws of the analytical model of the default survey, binning and relation set
+    (:func:`inference.likelihood.default_forward`) over phi (:data:`xcosmo.analytic.PHI_NAMES`)."""
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        from xcosmo.analytic import PHI_NAMES
+
+        return PHI_NAMES
+
+    @property
+    def survey(self) -> Survey:
+        return Survey()
+
+    @property
+    def binning(self) -> Binning:
+        return Binning()
+
+    def spec(self) -> dict:
+        return {"name": "analytic", "survey": asdict(self.survey)}
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """phi at points ``u`` (n, 8) of the unit cube: the likelihood's priors (:func:`inference.likelihood.
+        phi_from_unit`)."""
+        from inference.likelihood import phi_from_unit
+
+        return phi_from_unit(u)
+
+    def __call__(self, phi: np.ndarray, seed: int) -> Simulated:
+        import jax
+
+        from inference.likelihood import asimov_data, poisson_draw
+
+        start = time.perf_counter()
+        xod = poisson_draw(jax.random.key(int(seed)), asimov_data(np.asarray(phi, np.float64)))
+        return Simulated(xod.astype(np.float32), int(xod.sum()), time.perf_counter() - start, socket.gethostname())
+
+
+def _build(spec: dict):
+    name = spec.get("name")
+    if name == "lightcone":
+        return LightConeSimulator(Preset.from_dict(spec["preset"], "campaign simulator preset"), spec["painter"])
+    if name == "analytic":
+        return AnalyticSimulator()
+    fail("simulator", name, f"one of {SIMULATOR_NAMES}")
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(spec_json: str):
+    return _build(json.loads(spec_json))
+
+
+def simulator_from_spec(spec: dict):
+    """The simulator a :meth:`spec` describes, built once per process (each worker keeps its compiled programs)."""
+    return _cached(json.dumps(spec, sort_keys=True))
