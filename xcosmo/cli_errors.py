@@ -68,7 +68,8 @@ class RefusalsGroup(TyperGroup):
             except OSError as err:  # a full disk, a vanished mount: not a refusal, but no traceback either
                 if os.environ.get("XCOSMO_TRACEBACK") == "1":
                     raise
-                typer.secho(f"error: {err.strerror or err} ({err.filename or 'no file'})", err=True, fg=typer.colors.RED)
+                where = f" ({err.filename})" if err.filename else ""
+                typer.secho(f"error: {err.strerror or err}{where}", err=True, fg=typer.colors.RED)
                 raise typer.Exit(code=1) from None
             finally:
                 logging.disable(logging.NOTSET)

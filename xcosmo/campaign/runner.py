@@ -34,7 +34,7 @@ from xcosmo.campaign.simulators import simulator_from_spec
 from xcosmo.campaign.store import DONE, FAILED, PENDING, CampaignStore, simulation_seed
 from xcosmo.checks import check_integer
 
-__all__ = ["run_campaign", "campaign_attrs", "WORKER_ENV", "simulate_one"]
+__all__ = ["run_campaign", "create_campaign", "campaign_attrs", "WORKER_ENV", "simulate_one"]
 
 WORKER_ENV = {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # fmt: skip
@@ -55,6 +55,16 @@ def campaign_attrs(config: CampaignConfig, simulator) -> dict:
             "survey": asdict(simulator.survey),
             "binning": {"z_edges": list(b.z_edges), "cr_edges": list(b.cr_edges), "hr_edges": list(b.hr_edges)},
             "xcosmo_version": __version__}  # fmt: skip
+
+
+def create_campaign(out, config: CampaignConfig) -> CampaignStore:
+    """A new store for ``config`` at ``out``, its parameters drawn and its seeds set, nothing run yet."""
+    simulator = config.simulator_object()
+    theta = simulator.from_unit(config.unit_design(len(simulator.param_names)))
+    seeds = np.array([simulation_seed(config.seed, i) for i in range(config.n)], np.uint64)
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return CampaignStore.create(out, theta=theta, seeds=seeds, xod_shape=simulator.binning.shape,
+                                attrs={**campaign_attrs(config, simulator), "created_utc": created})  # fmt: skip
 
 
 def _stored_config(path: Path) -> CampaignConfig:
@@ -116,14 +126,7 @@ def run_campaign(out, config: CampaignConfig | None = None, *, workers: int = 2,
     if own_client:
         client, cluster = _connect(workers, scheduler, quiet=not progress)
     try:
-        if exists:
-            store = CampaignStore.open(out, mode="r+")
-        else:
-            u = config.unit_design(len(simulator.param_names))
-            theta = simulator.from_unit(u)
-            seeds = np.array([simulation_seed(config.seed, i) for i in range(config.n)], np.uint64)
-            store = CampaignStore.create(out, theta=theta, seeds=seeds, xod_shape=simulator.binning.shape,
-                                         attrs={**attrs, "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})  # fmt: skip
+        store = CampaignStore.open(out, mode="r+") if exists else create_campaign(out, config)
         status, attempts = store.status(), store.attempts()
         todo = deque(int(i) for i in np.flatnonzero((status == PENDING) | ((status == FAILED) & (attempts < config.max_attempts))))
         theta, seeds, spec = store.theta, store.seeds, simulator.spec()

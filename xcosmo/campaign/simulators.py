@@ -130,9 +130,14 @@ class AnalyticSimulator:
         import jax
 
         from inference.likelihood import asimov_data, poisson_draw
+        from xcosmo.checks import check_shape, in_range
 
+        phi = check_shape("phi", np.asarray(phi, np.float64), (len(self.param_names),), f" {self.param_names}")
+        for name, value in zip(self.param_names[:2], phi[:2]):  # the cosmology: the model's prior ranges
+            b = PRIOR.bound(name)
+            in_range(name, float(value), b.low, b.high)
         start = time.perf_counter()
-        xod = poisson_draw(jax.random.key(int(seed)), asimov_data(np.asarray(phi, np.float64)))
+        xod = poisson_draw(jax.random.key(int(seed)), asimov_data(phi))
         return Simulated(xod.astype(np.float32), int(xod.sum()), time.perf_counter() - start, socket.gethostname())
 
 
