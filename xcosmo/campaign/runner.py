@@ -15,8 +15,8 @@ driver the same memory, and a hundred workers cost it a window of a few hundred 
   from the store, repeating no simulation that is done. Every simulation is a pure function of its parameters and
   seed, both fixed in the store when it was created, so the resumed store equals an uninterrupted one.
 
-**Local cluster.** ``workers`` processes of one thread each; each worker's XLA runs on one thread
-(:data:`WORKER_ENV`), so that two workers on two cores do not contend.
+**Local cluster.** ``workers`` processes of one thread each, each pinned to its own core (:class:`PinToCore`), so
+that two workers on two cores do not contend.
 """
 
 from __future__ import annotations
@@ -28,17 +28,39 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from xcosmo.campaign.config import CampaignConfig
 from xcosmo.campaign.simulators import simulator_from_spec
 from xcosmo.campaign.store import DONE, FAILED, PENDING, CampaignStore, simulation_seed
 from xcosmo.checks import check_integer
 
-__all__ = ["run_campaign", "create_campaign", "campaign_attrs", "WORKER_ENV", "simulate_one"]
+__all__ = ["run_campaign", "create_campaign", "campaign_attrs", "WORKER_ENV", "PinToCore", "simulate_one"]
 
-WORKER_ENV = {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
-              "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # fmt: skip
-"""Environment of the local cluster's worker processes: one compute thread each."""
+WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""Environment of the local cluster's worker processes: one BLAS thread each."""
+
+
+class PinToCore(WorkerPlugin):
+    """Dask worker plugin: pin every thread of a local worker process to one core (worker ``k`` to the ``k``-th core
+    this process may use, cycling). XLA's CPU runtime sizes its thread pool by the machine's cores whatever
+    ``XLA_FLAGS`` say (jax 0.10: one process keeps 1.85 of 2 cores busy), so without this two workers on two cores
+    contend for both; threads created later inherit the pinned mask."""
+
+    name = "xcosmo-pin-to-core"
+
+    def setup(self, worker):
+        import os
+
+        if not hasattr(os, "sched_setaffinity"):
+            return
+        cores = sorted(os.sched_getaffinity(0))
+        core = cores[int(worker.name) % len(cores)]
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                os.sched_setaffinity(int(tid), {core})
+            except OSError:  # a thread that ended meanwhile
+                pass
 
 
 def simulate_one(spec: dict, theta: np.ndarray, seed: int):
@@ -83,7 +105,9 @@ def _connect(workers: int, scheduler: str | None, quiet: bool):
                                   "the Dask scheduler first, or leave --scheduler out for a local cluster") from None  # fmt: skip
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                            env=WORKER_ENV, silence_logs=logging.ERROR if quiet else logging.WARNING)  # fmt: skip
-    return Client(cluster), cluster
+    client = Client(cluster)
+    client.register_plugin(PinToCore())
+    return client, cluster
 
 
 def run_campaign(out, config: CampaignConfig | None = None, *, workers: int = 2, scheduler: str | None = None,
