@@ -21,11 +21,10 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln, ndtr, xlogy
+from jax.scipy.special import gammaln, xlogy
 
-from xcosmo.analytic import PHI_NAMES, AnalyticModel
+from xcosmo.analytic import PHI_NAMES, AnalyticModel, phi_from_std
 from xcosmo.checks import check_shape, in_range
-from xcosmo.params import PRIOR
 from xcosmo.precision import float64, require_x64
 from xcosmo.xod import StoredXOD, check_same_survey
 
@@ -40,8 +39,6 @@ __all__ = [
     "nuisance_prior_sigma",
     "phi_from_sites",
     "nuisance_prior_sigma_phi",
-    "phi_from_std",
-    "phi_from_unit",
 ]
 
 def nuisance_prior_sigma(forward: AnalyticModel | None = None) -> dict[str, float]:
@@ -131,7 +128,7 @@ def numpyro_model(data=None, forward: AnalyticModel | None = None):
     require_x64("inference.likelihood.numpyro_model")
     forward = default_forward() if forward is None else forward
     std = jnp.stack([numpyro.sample(f"{name}_std", dist.Normal()) for name in PHI_NAMES])
-    phi = phi_from_std(std, forward)
+    phi = phi_from_std(std, forward.relations)
     for i, name in enumerate(PHI_NAMES):
         numpyro.deterministic(name, phi[i])
     lam = forward.from_phi(phi)
@@ -139,39 +136,6 @@ def numpyro_model(data=None, forward: AnalyticModel | None = None):
         numpyro.sample("xod", dist.Poisson(lam).to_event(3))
     else:
         numpyro.factor("xod", poisson_log_likelihood(lam, data))
-
-
-def phi_from_std(std, forward: AnalyticModel | None = None) -> jax.Array:
-    """phi (..., 8) from standard normal coordinates ``std`` (..., 8): the priors of :func:`numpyro_model`, stated
-    once here. Omega_m and sigma_8: ``low + (high - low) Phi(std)`` (uniform on the paper's ranges); each
-    scaling-relation parameter: its fiducial value plus :func:`nuisance_prior_sigma` times ``std`` (in ln A for the
-    normalisations A_MT and A_LT)."""
-    forward = default_forward() if forward is None else forward
-    fid = dict(zip(PHI_NAMES, forward.fiducial_phi()))
-    widths = nuisance_prior_sigma(forward)
-    bounds = {b.name: b for b in PRIOR.bounds}
-    std = jnp.asarray(std)
-    out = []
-    for i, name in enumerate(PHI_NAMES):
-        z = std[..., i]
-        if name in bounds:
-            out.append(bounds[name].low + (bounds[name].high - bounds[name].low) * ndtr(z))
-        elif name in ("a_mt", "a_lt"):
-            out.append(fid[name] * jnp.exp(widths[f"ln_{name}"] * z))
-        else:
-            out.append(fid[name] + widths[name] * z)
-    return jnp.stack(out, axis=-1)
-
-
-@float64
-def phi_from_unit(u, forward: AnalyticModel | None = None) -> np.ndarray:
-    """phi (n, 8) at points ``u`` (n, 8) of the unit cube: the priors of :func:`numpyro_model` by the inverse of
-    their cumulative distribution (for prior draws and Latin hypercubes)."""
-    from jax.scipy.special import ndtri
-
-    u = check_shape("u", np.asarray(u, dtype=float), (None, len(PHI_NAMES)), f" (n, {len(PHI_NAMES)})")
-    u = in_range("u", u, 0.0, 1.0)
-    return np.asarray(phi_from_std(ndtri(jnp.clip(jnp.asarray(u), 1e-12, 1 - 1e-12)), forward))
 
 
 @float64

@@ -174,3 +174,25 @@ def test_a_killed_worker_is_replaced_and_its_task_resubmitted(tmp_path):
         os.kill(pid, signal.SIGKILL)
         thread.join(timeout=300)
     assert result["done"] == 300 and result["failed"] == 0
+
+
+def test_analytic_campaign_parameters_are_a_latin_hypercube_of_the_likelihood_priors():
+    from scipy.special import ndtr
+
+    from inference.likelihood import default_forward, nuisance_prior_sigma
+    from xcosmo.analytic import PHI_NAMES
+    from xcosmo.campaign.simulators import AnalyticSimulator
+
+    n = 50
+    config = CampaignConfig(n=n, simulator="analytic", seed=3)
+    phi = AnalyticSimulator().from_unit(config.unit_design(len(PHI_NAMES)))
+    fid = dict(zip(PHI_NAMES, default_forward().fiducial_phi()))
+    widths = nuisance_prior_sigma()
+    u = {"omega_m": (phi[:, 0] - 0.1) / 0.4, "sigma_8": (phi[:, 1] - 0.6) / 0.4}
+    for i, name in enumerate(PHI_NAMES[2:], start=2):
+        if name in ("a_mt", "a_lt"):
+            u[name] = ndtr(np.log(phi[:, i] / fid[name]) / widths[f"ln_{name}"])
+        else:
+            u[name] = ndtr((phi[:, i] - fid[name]) / widths[name])
+    for name, values in u.items():  # one point in each of the n equal-probability strata of every prior
+        np.testing.assert_array_equal(np.sort(np.floor(values * n)), np.arange(n), err_msg=name)

@@ -42,7 +42,8 @@ from xcosmo.quadrature import nodes_and_weights
 from xcosmo.scaling import BANDS, DEFAULT_RELATIONS, NUISANCE_NAMES, RelationSet, ScalingRelations, relation_set
 from xcosmo.xod import Binning, Survey, check_survey_binning
 
-__all__ = ["AnalyticModel", "expected_counts", "dndz", "sample_catalogue", "PHI_NAMES", "fiducial_phi"]
+__all__ = ["AnalyticModel", "expected_counts", "dndz", "sample_catalogue", "PHI_NAMES", "fiducial_phi", "phi_from_std",
+           "phi_from_unit"]
 
 PHI_NAMES: tuple[str, ...] = ("omega_m", "sigma_8") + NUISANCE_NAMES
 """The 2 + 6 parameters phi of the analytical model, in the order of its parameter vectors (theta always means the
@@ -56,6 +57,43 @@ def fiducial_phi(relations: str | RelationSet = DEFAULT_RELATIONS) -> np.ndarray
     """(Omega_m, sigma_8) = (0.3, 0.8) and the fiducial values of a relation set (default ``"xxl"``), in the order of
     :data:`PHI_NAMES`."""
     return np.array([0.3, 0.8, *relation_set(relations).values])  # numpy float64: A_LT ~ 1e44
+
+
+def phi_from_std(std, relations: str | RelationSet = DEFAULT_RELATIONS) -> jax.Array:
+    """phi (..., 8) from standard normal coordinates ``std`` (..., 8): the prior of the analytical model's parameters,
+    stated once here (the numpyro model of :mod:`inference.likelihood` samples ``std``). Omega_m and sigma_8:
+    ``low + (high - low) Phi(std)``, uniform on the paper's ranges (:data:`xcosmo.params.PRIOR`); each
+    scaling-relation parameter: the set's fiducial value plus its ``prior_sigma`` times ``std``, in ln A for the
+    normalisations A_MT and A_LT (:class:`xcosmo.scaling.RelationSet`)."""
+    from xcosmo.params import PRIOR
+
+    spec = relation_set(relations) if isinstance(relations, str) else relations
+    fid = fiducial_phi(spec)
+    std = jnp.asarray(std)
+    out = []
+    for i, name in enumerate(PHI_NAMES):
+        z = std[..., i]
+        if i < 2:
+            b = PRIOR.bound(name)
+            out.append(b.low + (b.high - b.low) * ndtr(z))
+        elif name in ("a_mt", "a_lt"):
+            out.append(fid[i] * jnp.exp(spec.prior_sigma[i - 2] * z))
+        else:
+            out.append(fid[i] + spec.prior_sigma[i - 2] * z)
+    return jnp.stack(out, axis=-1)
+
+
+@float64
+def phi_from_unit(u, relations: str | RelationSet = DEFAULT_RELATIONS) -> np.ndarray:
+    """phi (n, 8) at points ``u`` (n, 8) of the unit cube: :func:`phi_from_std` of the standard normal quantiles of
+    ``u`` (for prior draws and Latin hypercubes)."""
+    from jax.scipy.special import ndtri
+
+    from xcosmo.checks import check_shape, in_range
+
+    u = check_shape("u", np.asarray(u, dtype=float), (None, len(PHI_NAMES)), f" (n, {len(PHI_NAMES)})")
+    u = in_range("u", u, 0.0, 1.0)
+    return np.asarray(phi_from_std(ndtri(jnp.clip(jnp.asarray(u), 1e-12, 1 - 1e-12)), relations))
 
 
 class AnalyticModel(eqx.Module):

@@ -24,6 +24,7 @@ import numpy as np
 
 from xcosmo.checks import check_choice, fail
 from xcosmo.params import PARAM_NAMES, PRIOR, Params
+from xcosmo.precision import float64
 from xcosmo.presets import Preset, load_preset
 from xcosmo.xod import Binning, Survey
 
@@ -99,8 +100,8 @@ class LightConeSimulator:
 
 @dataclass(frozen=True)
 class AnalyticSimulator:
-    """Poisson draws of the analytical model of the default survey, binning and relation set
-    (:func:`inference.likelihood.default_forward`) over phi (:data:`xcosmo.analytic.PHI_NAMES`)."""
+    """Poisson draws of the analytical model of the default survey, binning and relation set over phi
+    (:data:`xcosmo.analytic.PHI_NAMES`), its priors those of the likelihood (:func:`xcosmo.analytic.phi_from_std`)."""
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -119,17 +120,20 @@ class AnalyticSimulator:
     def spec(self) -> dict:
         return {"name": "analytic", "survey": asdict(self.survey)}
 
+    @functools.cached_property
+    def _model(self):
+        from xcosmo.analytic import AnalyticModel
+
+        return AnalyticModel.build(self.survey, self.binning)
+
     def from_unit(self, u: np.ndarray) -> np.ndarray:
-        """phi at points ``u`` (n, 8) of the unit cube: the likelihood's priors (:func:`inference.likelihood.
-        phi_from_unit`)."""
-        from inference.likelihood import phi_from_unit
+        """phi at points ``u`` (n, 8) of the unit cube: the likelihood's priors (:func:`xcosmo.analytic.phi_from_unit`)."""
+        from xcosmo.analytic import phi_from_unit
 
         return phi_from_unit(u)
 
     def __call__(self, phi: np.ndarray, seed: int) -> Simulated:
-        import jax
 
-        from inference.likelihood import asimov_data, poisson_draw
         from xcosmo.checks import check_shape, in_range
 
         phi = check_shape("phi", np.asarray(phi, np.float64), (len(self.param_names),), f" {self.param_names}")
@@ -137,8 +141,17 @@ class AnalyticSimulator:
             b = PRIOR.bound(name)
             in_range(name, float(value), b.low, b.high)
         start = time.perf_counter()
-        xod = poisson_draw(jax.random.key(int(seed)), asimov_data(phi))
+        xod = _poisson_xod(self._model, phi, int(seed))
         return Simulated(xod.astype(np.float32), int(xod.sum()), time.perf_counter() - start, socket.gethostname())
+
+
+@float64
+def _poisson_xod(model, phi: np.ndarray, seed: int) -> np.ndarray:
+    """One Poisson realisation of the model's expected XOD at ``phi``."""
+    import jax
+
+    lam = model.from_phi(jax.numpy.asarray(phi))
+    return np.asarray(jax.random.poisson(jax.random.key(seed), lam), np.int64)
 
 
 def _build(spec: dict):

@@ -83,10 +83,12 @@ class CampaignStore:
             group = zarr.open_group(zarr.storage.LocalStore(stage), mode="w")
             group.create_array("theta", shape=(n, p), chunks=(n, p), dtype="f8")[:] = theta
             group.create_array("seed", shape=(n,), chunks=(n,), dtype="u8")[:] = seeds
-            group.create_array("xod", shape=(n, *xod_shape), chunks=(1, *xod_shape), dtype="f4", fill_value=np.nan)
-            group.create_array("record", shape=(n, 5), chunks=(1, 5), dtype="f8", fill_value=0.0)
-            group.create_array("host", shape=(n,), chunks=(1,), dtype=str, fill_value="")
-            group.create_array("error", shape=(n,), chunks=(1,), dtype=str, fill_value="")
+            flat = {"name": "default", "separator": "."}  # c.<i>.0.0.0: one file per chunk, no folder per simulation
+            group.create_array("xod", shape=(n, *xod_shape), chunks=(1, *xod_shape), dtype="f4", fill_value=np.nan,
+                               chunk_key_encoding=flat)  # fmt: skip
+            group.create_array("record", shape=(n, 5), chunks=(1, 5), dtype="f8", fill_value=0.0, chunk_key_encoding=flat)
+            group.create_array("host", shape=(n,), chunks=(1,), dtype=str, fill_value="", chunk_key_encoding=flat)
+            group.create_array("error", shape=(n,), chunks=(1,), dtype=str, fill_value="", chunk_key_encoding=flat)
             group.attrs.update({"xcosmo_campaign": FORMAT_VERSION, **attrs})
             if path.exists():
                 path.rmdir()
