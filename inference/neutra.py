@@ -24,7 +24,9 @@ The flow is numpyro's :class:`~numpyro.infer.autoguide.AutoIAFNormal` (inverse a
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,7 +36,7 @@ import numpy as np
 from xcosmo.checks import check_bool, check_integer, check_number, check_type, fail
 from xcosmo.precision import float64
 
-__all__ = ["NeuTraSettings", "NeuTra", "fit_neutra", "SHARED_LATENT"]
+__all__ = ["NeuTraSettings", "NeuTra", "fit_neutra", "log_weight_variance", "SHARED_LATENT"]
 
 SHARED_LATENT = "auto_shared_latent"
 """Name of the flow's latent sample site in the reparametrised model (numpyro's autoguide prefix ``auto``)."""
@@ -52,6 +54,12 @@ class NeuTraSettings:
     learning_rate : initial Adam learning rate, decayed exponentially to a tenth of it over ``num_steps``.
     num_flows : IAF layers.
     hidden_dims : widths of each layer's autoregressive network (MADE).
+    max_fits : fits at most (seeds ``seed``, ``seed + 1``, ...): a fit whose :func:`log_weight_variance` exceeds
+        ``max_log_weight_variance`` is followed by another, and the closest flow is kept.
+    max_log_weight_variance : the variance of the log importance weights ln p/q under q above which a flow is poor
+        (NUTS in its latent space then meets steep walls and slows down or diverges); the user is warned when the
+        best of ``max_fits`` fits is still above it.
+    num_check_draws : draws of the flow over which that variance is estimated (each costs one log density).
     """
 
     num_steps: int = 10000
@@ -59,12 +67,17 @@ class NeuTraSettings:
     learning_rate: float = 3e-3
     num_flows: int = 3
     hidden_dims: tuple[int, ...] = (64, 64)
+    max_fits: int = 3
+    max_log_weight_variance: float = 0.5
+    num_check_draws: int = 2000
 
     def __post_init__(self) -> None:
         checked = {
             name: check_integer(f"NeuTraSettings.{name}", getattr(self, name), 1)
-            for name in ("num_steps", "num_particles", "num_flows")
+            for name in ("num_steps", "num_particles", "num_flows", "max_fits", "num_check_draws")
         }
+        checked["max_log_weight_variance"] = check_number("NeuTraSettings.max_log_weight_variance",
+                                                          self.max_log_weight_variance, 0.0, math.inf, open=True)  # fmt: skip
         checked["learning_rate"] = check_number("NeuTraSettings.learning_rate", self.learning_rate, 0.0, 1.0, open=True)
         dims = check_type("NeuTraSettings.hidden_dims", self.hidden_dims, (tuple, list), "a tuple of integers")
         if not dims:
@@ -88,8 +101,11 @@ class NeuTra:
     guide, params : the trained :class:`~numpyro.infer.autoguide.AutoIAFNormal` and its parameters.
     losses : the negative ELBO at every SVI step.
     settings : the :class:`NeuTraSettings` used.
-    n_grad_evals : gradient evaluations of the model's log density spent fitting (``num_steps * num_particles``).
-    wall_time_s : wall time of the fit, compilation included.
+    n_grad_evals : evaluations of the model's log density spent fitting and checking: per fit ``num_steps *
+        num_particles`` gradients and ``num_check_draws`` log densities (counted as gradients).
+    wall_time_s : wall time of the fits and checks, compilation included.
+    log_weight_variance : the kept flow's :func:`log_weight_variance` (nan if unchecked).
+    log_weight_variances : every fit's, in order.
     """
 
     model: Callable
@@ -99,10 +115,28 @@ class NeuTra:
     settings: NeuTraSettings
     n_grad_evals: int
     wall_time_s: float
+    log_weight_variance: float = math.nan
+    log_weight_variances: tuple[float, ...] = ()
 
     @property
     def latent_dim(self) -> int:
         return int(self.guide.latent_dim)
+
+
+def log_weight_variance(flow_model: Callable, latent_dim: int, data: Any, key: jax.Array, n: int,
+                        **model_kwargs) -> float:  # fmt: skip
+    """Variance of ln w = ln p~(z) - ln N(z; 0, I) over ``n`` draws z ~ N(0, I) of the flow's latent space, where
+    p~ is the posterior pulled back by the flow (the reparametrised model ``flow_model``): the variance of the log
+    importance weights ln p/q of the flow q as a proposal for the posterior p. It is 0 for a perfect flow, and
+    roughly ln(1 + chi^2(p||q)) for a close one; unknown normalisations cancel. Draws where ln p~ is not finite
+    count as weight 0 (an infinite variance)."""
+    import jax.numpy as jnp
+    from numpyro.infer.util import potential_energy
+
+    z = jax.random.normal(key, (n, latent_dim))
+    energy = jax.vmap(lambda x: potential_energy(flow_model, (data,), model_kwargs, {SHARED_LATENT: x}))(z)
+    log_w = np.asarray(-energy + 0.5 * jnp.sum(z**2, axis=1))
+    return float(np.var(log_w)) if np.isfinite(log_w).all() else math.inf
 
 
 @float64
@@ -117,27 +151,60 @@ def fit_neutra(
     progress: bool = False,
     **model_kwargs,
 ) -> NeuTra:
-    """Fit an inverse autoregressive flow to the posterior of ``model(data, **model_kwargs)`` by SVI.
+    """Fit an inverse autoregressive flow to the posterior of ``model(data, **model_kwargs)`` by SVI, and check it.
 
-    ``settings`` defaults to ``NeuTraSettings()``; ``seed`` (0 <= seed < 2**32) seeds the fit; ``init_strategy`` is
-    a numpyro initialisation strategy for the flow's initial location (default ``init_to_uniform``; e.g.
-    ``numpyro.infer.init_to_value(values={...})``); ``progress`` shows numpyro's progress bar. The fit runs in
-    float64 (:func:`xcosmo.precision.float64`). Raises ``ValueError`` if the log density is not finite at the start,
-    or the loss is not finite at the end (the flow then cannot be used).
+    ``settings`` defaults to ``NeuTraSettings()``; ``seed`` (0 <= seed < 2**32) seeds the first fit (the k-th uses
+    ``seed + k``); ``init_strategy`` is a numpyro initialisation strategy for the flow's initial location (default
+    ``init_to_uniform``; e.g. ``numpyro.infer.init_to_value(values={...})``); ``progress`` shows numpyro's progress
+    bar. Every fit is checked by :func:`log_weight_variance`; a fit above ``settings.max_log_weight_variance`` is
+    followed by another, up to ``settings.max_fits``, and the closest is kept; if it is still above, a
+    ``RuntimeWarning`` names the diagnostic and its value. The fit runs in float64 (:func:`xcosmo.precision.float64`).
+    Raises ``ValueError`` if the log density is not finite at the start, or the loss is not finite at the end (the
+    flow then cannot be used).
     """
+    check_type("model", model, Callable, "a numpyro model function, called as model(data, **model_kwargs)")
+    check_type("settings", settings, (NeuTraSettings, type(None)), "None or an inference.neutra.NeuTraSettings")
+    check_integer("seed", seed, 0, 2**32 - 64)
+    check_bool("progress", progress)
+    if init_strategy is not None:
+        check_type("init_strategy", init_strategy, Callable, "None or a numpyro init strategy")
+    settings = NeuTraSettings() if settings is None else settings
+    t0 = time.perf_counter()
+    best, variances = None, []
+    for k in range(settings.max_fits):
+        flow = _fit_once(model, data, settings, seed + k, init_strategy, progress, model_kwargs)
+        variance = log_weight_variance(flow.model, flow.latent_dim, data, jax.random.key(seed + k),
+                                       settings.num_check_draws, **model_kwargs)  # fmt: skip
+        variances.append(variance)
+        if best is None or variance < best[1]:
+            best = (flow, variance)
+        if variance <= settings.max_log_weight_variance:
+            break
+    flow, variance = best
+    fits = len(variances)
+    if variance > settings.max_log_weight_variance:
+        warnings.warn(
+            f"NeuTra: the flow is a poor fit to the posterior: variance of the log importance weights = {variance:.3g} "
+            f"(best of {fits} fits: {', '.join(f'{v:.3g}' for v in variances)}; above max_log_weight_variance = "
+            f"{settings.max_log_weight_variance:g}); NUTS in its latent space will be slow or diverge: raise "
+            "NeuTraSettings.num_steps or max_fits, or start the fit inside the posterior (init_params)",
+            RuntimeWarning, stacklevel=2,
+        )  # fmt: skip
+    return dataclasses.replace(
+        flow, log_weight_variance=variance, log_weight_variances=tuple(variances),
+        n_grad_evals=fits * (settings.num_steps * settings.num_particles + settings.num_check_draws),
+        wall_time_s=time.perf_counter() - t0,
+    )  # fmt: skip
+
+
+def _fit_once(model, data, settings: NeuTraSettings, seed: int, init_strategy, progress: bool, model_kwargs) -> NeuTra:
+    """One SVI fit of the flow (:func:`fit_neutra`), unchecked."""
     import optax
     from numpyro.infer import SVI, Trace_ELBO
     from numpyro.infer.autoguide import AutoIAFNormal
     from numpyro.infer.initialization import init_to_uniform
     from numpyro.infer.reparam import NeuTraReparam
 
-    check_type("model", model, Callable, "a numpyro model function, called as model(data, **model_kwargs)")
-    check_type("settings", settings, (NeuTraSettings, type(None)), "None or an inference.neutra.NeuTraSettings")
-    check_integer("seed", seed, 0, 2**32)
-    check_bool("progress", progress)
-    if init_strategy is not None:
-        check_type("init_strategy", init_strategy, Callable, "None or a numpyro init strategy")
-    settings = NeuTraSettings() if settings is None else settings
     guide = AutoIAFNormal(
         model, init_loc_fn=init_strategy or init_to_uniform, num_flows=settings.num_flows,
         hidden_dims=list(settings.hidden_dims),
@@ -155,7 +222,6 @@ def fit_neutra(
             "(init_strategy, by default numpyro's random init_to_uniform); start it inside the posterior"
         ) from None
     losses = np.asarray(result.losses)
-    wall = time.perf_counter() - t0
     if not np.isfinite(losses[-1]):
         raise ValueError(
             f"NeuTra: the ELBO is not finite after {settings.num_steps} SVI steps (last loss {losses[-1]}); "
@@ -169,5 +235,5 @@ def fit_neutra(
         losses=losses,
         settings=settings,
         n_grad_evals=settings.num_steps * settings.num_particles,
-        wall_time_s=wall,
+        wall_time_s=time.perf_counter() - t0,
     )

@@ -37,7 +37,9 @@ def banana(data=None):
 def test_fit_neutra_on_a_banana():
     settings = NeuTraSettings(num_steps=2000, num_particles=4, num_flows=2, hidden_dims=(32, 32))
     flow = fit_neutra(banana, settings=settings)
-    assert flow.n_grad_evals == 2000 * 4 and flow.wall_time_s > 0 and flow.latent_dim == 2
+    fits = len(flow.log_weight_variances)
+    assert flow.n_grad_evals == fits * (2000 * 4 + settings.num_check_draws) and flow.wall_time_s > 0
+    assert flow.latent_dim == 2
     assert flow.losses.shape == (2000,)
     # -ELBO >= -ln Z = 0 for this normalised joint density; numpyro's full-rank Gaussian guide, fitted the same
     # way, stays at ~1.26 nats; the flow must come much closer.
@@ -54,6 +56,21 @@ def test_fit_neutra_on_a_banana():
     assert spread == pytest.approx(0.3, abs=0.05)
 
 
+def test_a_poor_flow_is_refitted_and_the_user_warned():
+    """Five SVI steps leave the flow far from the banana: each fit is checked, refitted up to max_fits, and the
+    warning names the diagnostic and its value; 2000 steps bring the variance of the log importance weights to a
+    fraction of the poor fits' and pass the check at once."""
+    poor = NeuTraSettings(num_steps=5, num_particles=2, num_flows=1, hidden_dims=(8,), max_fits=2)
+    with pytest.warns(RuntimeWarning, match=r"variance of the log importance weights = [0-9.e+]+ \(best of 2 fits"):
+        flow = fit_neutra(banana, settings=poor)
+    assert len(flow.log_weight_variances) == 2 and flow.log_weight_variance == min(flow.log_weight_variances)
+    good = NeuTraSettings(num_steps=2000, num_particles=4, num_flows=2, hidden_dims=(32, 32))
+    fitted = fit_neutra(banana, settings=good)
+    assert fitted.log_weight_variances == (fitted.log_weight_variance,)
+    assert fitted.log_weight_variance < good.max_log_weight_variance
+    assert fitted.log_weight_variance < 0.2 * flow.log_weight_variance
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_nuts_with_neutra_recovers_exact_posterior(backend):
     tree = run_nuts(toy_model, DATA, backend=backend, num_warmup=300, num_samples=500, num_chains=2, seed=5,
@@ -65,7 +82,9 @@ def test_nuts_with_neutra_recovers_exact_posterior(backend):
     assert list(post.data_vars) == ["mu", "rate", "p", "log_rate"] and SHARED_LATENT not in post
     assert np.all(post["rate"].values > 0) and np.all((post["p"].values > 0) & (post["p"].values < 1))
     a = tree.attrs
-    assert a["neutra"] == 1 and a["n_grad_evals_neutra"] == SMALL.num_steps * SMALL.num_particles
+    assert a["neutra"] == 1
+    assert a["n_grad_evals_neutra"] == a["neutra_fits"] * (SMALL.num_steps * SMALL.num_particles + SMALL.num_check_draws)
+    assert math.isfinite(a["neutra_log_weight_variance"])
     assert a["n_grad_evals"] == a["n_grad_evals_neutra"] + a["n_grad_evals_warmup"] + a["n_grad_evals_sampling"]
     assert math.isfinite(a["neutra_loss"])
 

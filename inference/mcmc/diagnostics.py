@@ -53,6 +53,8 @@ def summary(tree: xr.DataTree, var_names: Sequence[str] | None = None) -> dict[s
     - ``"wall_time_s"``, ``"n_grad_evals"``: from the run's attributes (NaN if absent).
     - ``"ess_per_s"``: ``ess_min / wall_time_s`` [1/s], the wall time of warm-up + sampling without compilation;
       ``"ess_per_grad"``: ``ess_min / n_grad_evals``, warm-up gradients included.
+    - ``"neutra_log_weight_variance"``: with NeuTra only, the flow's check (:func:`inference.neutra.
+      log_weight_variance`).
     """
     import arviz
 
@@ -81,7 +83,7 @@ def summary(tree: xr.DataTree, var_names: Sequence[str] | None = None) -> dict[s
     divergences = 0
     if "sample_stats" in tree.children and "diverging" in tree["sample_stats"].data_vars:
         divergences = int(np.sum(tree["sample_stats"]["diverging"].values))
-    return {
+    out = {
         "variables": variables,
         "num_divergences": divergences,
         "r_hat_max": max(r_hats) if r_hats else math.nan,
@@ -92,6 +94,9 @@ def summary(tree: xr.DataTree, var_names: Sequence[str] | None = None) -> dict[s
         "ess_per_s": ess_min / wall if wall > 0 else math.nan,
         "ess_per_grad": ess_min / grads if grads > 0 else math.nan,
     }
+    if attrs.get("neutra"):
+        out["neutra_log_weight_variance"] = float(attrs.get("neutra_log_weight_variance", math.nan))
+    return out
 
 
 def format_summary(result: xr.DataTree | Mapping[str, Any], var_names: Sequence[str] | None = None) -> str:
@@ -117,4 +122,6 @@ def format_summary(result: xr.DataTree | Mapping[str, Any], var_names: Sequence[
         f"gradient evaluations: {result['n_grad_evals']:.4g}   ESS/s: {result['ess_per_s']:.4g}   "
         f"ESS/grad: {result['ess_per_grad']:.3g}" + (f"   backend: {backend}" if backend else "")
     )
+    if math.isfinite(result.get("neutra_log_weight_variance", math.nan)):
+        lines.append(f"NeuTra flow: variance of the log importance weights {result['neutra_log_weight_variance']:.3g}")
     return "\n".join(lines)
