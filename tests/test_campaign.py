@@ -196,3 +196,16 @@ def test_analytic_campaign_parameters_are_a_latin_hypercube_of_the_likelihood_pr
             u[name] = ndtr((phi[:, i] - fid[name]) / widths[name])
     for name, values in u.items():  # one point in each of the n equal-probability strata of every prior
         np.testing.assert_array_equal(np.sort(np.floor(values * n)), np.arange(n), err_msg=name)
+
+
+def test_status_command_prints_counts_rate_and_failures(tmp_path):
+    store = create_campaign(tmp_path / "c", CampaignConfig(n=4, simulator="analytic"))
+    shape = store.group["xod"].shape[1:]
+    store.write_done(0, np.ones(shape), 1152, 0.5, "node-a", 1)
+    store.write_done(1, np.ones(shape), 1152, 0.5, "node-a", 1)
+    store.write_failed(2, "ValueError: omega_m = 0.9 is not allowed", 3)
+    out = subprocess.run([XCOSMO, "campaign", "status", str(tmp_path / "c")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "4 simulations: 2 done, 1 pending, 1 failed" in out.stdout
+    assert "failed #2 after 3 attempt(s): ValueError: omega_m = 0.9 is not allowed" in out.stdout
+    assert "1152.0 clusters per XOD" in out.stdout
