@@ -11,7 +11,9 @@ Groups and variables (ArviZ's names):
   ``num_chains``, ``seed``, ``target_accept``, ``dense_mass`` (0/1), ``wall_time_s`` and ``compile_time_s`` (s),
   ``n_grad_evals`` (= flow fit + warm-up + sampling), ``n_grad_evals_warmup``, ``n_grad_evals_sampling``,
   ``neutra`` (0/1), ``n_grad_evals_neutra`` (the flow fit's, included in ``n_grad_evals``), ``neutra_loss``,
-  ``neutra_log_weight_variance`` (the flow's check, :func:`inference.neutra.log_weight_variance`), ``neutra_fits``,
+  ``neutra_ess_fraction``, ``neutra_pareto_k`` and ``neutra_log_weight_variance`` (the flow's check,
+  :func:`inference.neutra.flow_check`),
+  ``neutra_fits``,
   ``model``, ``device``, ``x64`` (1: the samplers run in float64), ``xcosmo_version``, ``inference_library`` and
   ``inference_library_version``, ``created_at`` (UTC, ISO 8601).
 
@@ -89,8 +91,10 @@ def run_attrs(
         "neutra": int(flow is not None),
         "n_grad_evals_neutra": steps_neutra,
         "neutra_loss": math.nan if flow is None else float(flow.losses[-1]),
-        "neutra_log_weight_variance": math.nan if flow is None else float(flow.log_weight_variance),
-        "neutra_fits": 0 if flow is None else max(1, len(flow.log_weight_variances)),
+        "neutra_ess_fraction": math.nan if flow is None else float(flow.check.get("ess_fraction", math.nan)),
+        "neutra_pareto_k": math.nan if flow is None else float(flow.check.get("pareto_k", math.nan)),
+        "neutra_log_weight_variance": math.nan if flow is None else float(flow.check.get("log_weight_variance", math.nan)),
+        "neutra_fits": 0 if flow is None else max(1, len(flow.checks)),
         "model": getattr(model, "__qualname__", type(model).__name__),
         "device": jax.default_backend(),
         "x64": int(jax.config.jax_enable_x64),

@@ -53,8 +53,8 @@ def summary(tree: xr.DataTree, var_names: Sequence[str] | None = None) -> dict[s
     - ``"wall_time_s"``, ``"n_grad_evals"``: from the run's attributes (NaN if absent).
     - ``"ess_per_s"``: ``ess_min / wall_time_s`` [1/s], the wall time of warm-up + sampling without compilation;
       ``"ess_per_grad"``: ``ess_min / n_grad_evals``, warm-up gradients included.
-    - ``"neutra_log_weight_variance"``: with NeuTra only, the flow's check (:func:`inference.neutra.
-      log_weight_variance`).
+    - ``"neutra_ess_fraction"``, ``"neutra_pareto_k"``, ``"neutra_log_weight_variance"``: with NeuTra only, the flow's check
+      (:func:`inference.neutra.flow_check`).
     """
     import arviz
 
@@ -95,6 +95,8 @@ def summary(tree: xr.DataTree, var_names: Sequence[str] | None = None) -> dict[s
         "ess_per_grad": ess_min / grads if grads > 0 else math.nan,
     }
     if attrs.get("neutra"):
+        out["neutra_ess_fraction"] = float(attrs.get("neutra_ess_fraction", math.nan))
+        out["neutra_pareto_k"] = float(attrs.get("neutra_pareto_k", math.nan))
         out["neutra_log_weight_variance"] = float(attrs.get("neutra_log_weight_variance", math.nan))
     return out
 
@@ -122,6 +124,8 @@ def format_summary(result: xr.DataTree | Mapping[str, Any], var_names: Sequence[
         f"gradient evaluations: {result['n_grad_evals']:.4g}   ESS/s: {result['ess_per_s']:.4g}   "
         f"ESS/grad: {result['ess_per_grad']:.3g}" + (f"   backend: {backend}" if backend else "")
     )
-    if math.isfinite(result.get("neutra_log_weight_variance", math.nan)):
-        lines.append(f"NeuTra flow: variance of the log importance weights {result['neutra_log_weight_variance']:.3g}")
+    if "neutra_ess_fraction" in result:
+        lines.append(f"NeuTra flow: importance weights' effective sample fraction {result['neutra_ess_fraction']:.3g}, "
+                     f"Pareto k {result['neutra_pareto_k']:.3g}, variance of their logs "
+                     f"{result['neutra_log_weight_variance']:.3g}")
     return "\n".join(lines)
