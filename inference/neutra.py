@@ -182,11 +182,11 @@ def fit_neutra(
     """
     check_type("model", model, Callable, "a numpyro model function, called as model(data, **model_kwargs)")
     check_type("settings", settings, (NeuTraSettings, type(None)), "None or an inference.neutra.NeuTraSettings")
-    check_integer("seed", seed, 0, 2**32 - 64)
+    settings = NeuTraSettings() if settings is None else settings
+    check_integer("seed", seed, 0, 2**32 - settings.max_fits)  # the k-th fit uses seed + k
     check_bool("progress", progress)
     if init_strategy is not None:
         check_type("init_strategy", init_strategy, Callable, "None or a numpyro init strategy")
-    settings = NeuTraSettings() if settings is None else settings
     t0 = time.perf_counter()
     best, checks = None, []
     for k in range(settings.max_fits):

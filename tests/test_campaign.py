@@ -209,3 +209,15 @@ def test_status_command_prints_counts_rate_and_failures(tmp_path):
     assert "4 simulations: 2 done, 1 pending, 1 failed" in out.stdout
     assert "failed #2 after 3 attempt(s): ValueError: omega_m = 0.9 is not allowed" in out.stdout
     assert "1152.0 clusters per XOD" in out.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--preset", "hydro", "--n", "3"], "error: preset = 'hydro' is not allowed"),
+    (["--preset", "analytic"], "error: --preset and --n go together"),
+    (["--preset", "analytic", "--n", "3", "--design", "sobol"], "error: design = 'sobol' is not allowed"),
+])  # fmt: skip
+def test_bad_campaign_options_exit_2_with_an_error_line(tmp_path, args, message):
+    out = subprocess.run([XCOSMO, "campaign", "run", str(tmp_path / "c"), *args, "-q"], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    assert out.returncode == 2 and message in out.stderr, out.stderr
+    assert not (tmp_path / "c").exists()

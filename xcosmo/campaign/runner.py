@@ -79,18 +79,15 @@ def campaign_attrs(config: CampaignConfig, simulator) -> dict:
             "xcosmo_version": __version__}  # fmt: skip
 
 
-def create_campaign(out, config: CampaignConfig) -> CampaignStore:
-    """A new store for ``config`` at ``out``, its parameters drawn and its seeds set, nothing run yet."""
-    simulator = config.simulator_object()
+def create_campaign(out, config: CampaignConfig, simulator=None) -> CampaignStore:
+    """A new store for ``config`` at ``out``, its parameters drawn and its seeds set, nothing run yet (``simulator``:
+    the config's, if already built)."""
+    simulator = config.simulator_object() if simulator is None else simulator
     theta = simulator.from_unit(config.unit_design(len(simulator.param_names)))
     seeds = np.array([simulation_seed(config.seed, i) for i in range(config.n)], np.uint64)
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return CampaignStore.create(out, theta=theta, seeds=seeds, xod_shape=simulator.binning.shape,
                                 attrs={**campaign_attrs(config, simulator), "created_utc": created})  # fmt: skip
-
-
-def _stored_config(path: Path) -> CampaignConfig:
-    return CampaignConfig(**CampaignStore.open(path).attrs["config"])
 
 
 def _connect(workers: int, scheduler: str | None, quiet: bool):
@@ -134,28 +131,29 @@ def run_campaign(out, config: CampaignConfig | None = None, *, workers: int = 2,
 
     out = Path(out)
     check_integer("workers", workers, 1)
-    exists = out.is_dir() and any(out.iterdir())
-    if exists:
-        stored = _stored_config(out)
-        config = stored if config is None else config
+    if window is not None:
+        check_integer("window", window, 1)
+    stored = CampaignStore.open(out) if out.is_dir() and any(out.iterdir()) else None
+    if stored is not None:
+        config = CampaignConfig(**stored.attrs["config"]) if config is None else config
     elif config is None:
         raise ValueError(f"out = {str(out)!r} holds no campaign yet: give the campaign's config (--preset, --n) to start one")
     simulator = config.simulator_object()
-    attrs = campaign_attrs(config, simulator)
-    if exists:
-        CampaignStore.open(out).same_config(attrs)
+    if stored is not None:
+        stored.same_config(campaign_attrs(config, simulator))
 
     own_client = client is None
     cluster = None
     if own_client:
         client, cluster = _connect(workers, scheduler, quiet=not progress)
     try:
-        store = CampaignStore.open(out, mode="r+") if exists else create_campaign(out, config)
-        status, attempts = store.status(), store.attempts()
+        store = CampaignStore.open(out, mode="r+") if stored is not None else create_campaign(out, config, simulator)
+        records = store.records()
+        status, attempts = records[:, 0].astype(int), records[:, 1].astype(int)
         todo = deque(int(i) for i in np.flatnonzero((status == PENDING) | ((status == FAILED) & (attempts < config.max_attempts))))
         theta, seeds, spec = store.theta, store.seeds, simulator.spec()
         threads = sum(client.nthreads().values()) or workers
-        window = 4 * threads if window is None else check_integer("window", window, 1)
+        window = 4 * threads if window is None else window
         bar = tqdm(total=store.n, initial=int((status == DONE).sum()), desc="campaign", unit="sim", disable=not progress)
 
         def submit(i):

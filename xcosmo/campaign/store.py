@@ -194,14 +194,12 @@ class CampaignStore:
         mine = json.loads(json.dumps(self.attrs))
         theirs = json.loads(json.dumps({"xcosmo_campaign": FORMAT_VERSION, **attrs}))
         for key in ("config", "simulator", "param_names", "survey", "binning"):
-            if mine.get(key) != theirs.get(key):
-                field = key
-                if isinstance(mine.get(key), dict) and isinstance(theirs.get(key), dict):
-                    diff = sorted(k for k in set(mine[key]) | set(theirs[key]) if mine[key].get(k) != theirs[key].get(k))
-                    field = f"{key}.{diff[0]}" if diff else key
-                    mine_v, their_v = mine[key].get(diff[0]) if diff else mine[key], theirs[key].get(diff[0]) if diff else theirs[key]
-                else:
-                    mine_v, their_v = mine.get(key), theirs.get(key)
-                raise ValueError(f"campaign store {str(self.path)!r} was made by another config: {field} is "
-                                 f"{mine_v!r} there and {their_v!r} here; resume it with its own settings or give "
-                                 "another --out folder (the store is left untouched)")  # fmt: skip
+            field, there, here = key, mine.get(key), theirs.get(key)
+            if there == here:
+                continue
+            if isinstance(there, dict) and isinstance(here, dict):
+                sub = sorted(k for k in there.keys() | here.keys() if there.get(k) != here.get(k))[0]
+                field, there, here = f"{key}.{sub}", there.get(sub), here.get(sub)
+            raise ValueError(f"campaign store {str(self.path)!r} was made by another config: {field} is {there!r} there "
+                             f"and {here!r} here; resume it with its own settings or give another --out folder (the "
+                             "store is left untouched)")  # fmt: skip
