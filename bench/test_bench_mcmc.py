@@ -207,6 +207,8 @@ def run_nuts_row(target: Target, backend: str, latent: list[str], *, num_chains,
         "ess_numpyro": s["ess_min"],
         "r_hat_max": s["r_hat_max"],
         "divergences": s["num_divergences"],
+        "flow": (f"k {a['neutra_pareto_k']:.2f}, var ln w {a['neutra_log_weight_variance']:.2f}, ESS frac "
+                 f"{a['neutra_ess_fraction']:.2f}, {a['neutra_fits']} fit(s)") if neutra else "",
     }
 
 
@@ -251,43 +253,81 @@ def run_emcee_row(target: Target, *, n_walkers, n_steps, burn, seed, progress) -
         "ess_numpyro": math.nan,
         "r_hat_max": math.nan,
         "divergences": 0,
+        "flow": "",
         "acceptance": float(np.mean(sampler.acceptance_fraction)),
     }
 
 
+DEFAULT_SEEDS = (3, 4, 5, 6, 7)
+"""The seeds of the comparison; each seeds emcee's start, the flow fit and NUTS. Not 0 and 1, at which the
+samplers' settings were chosen; 7 is the seed at which NeuTra's flow was poor and NUTS lost to emcee."""
+
+
 def compare(target: Target, *, num_chains=4, num_warmup=1000, num_samples=1000, n_walkers=32, n_steps=5000,
-            burn=1000, seed=0, progress=True, backends=("numpyro", "blackjax"), dense_mass: bool | None = None,
-            neutra: bool | None = None, report=None) -> list[dict]:
-    """Run emcee, then NUTS with each backend; ``report(row)`` is called as each finishes.
+            burn=1000, seeds=DEFAULT_SEEDS, progress=True, backends=("numpyro", "blackjax"),
+            dense_mass: bool | None = None, neutra: bool | None = None, report=None) -> list[dict]:
+    """At every seed, run emcee, then NUTS with each backend; ``report(row)`` is called as each finishes.
 
     ``dense_mass``: NUTS's mass matrix, dense (True) or diagonal (False); ``neutra``: NUTS in the latent space of
     a flow fitted to the posterior (True) or on the model's own unconstrained space (False); None: the target's.
     """
     latent = latent_sites(target)
-    runs = [lambda b=b: run_nuts_row(target, b, latent, num_chains=num_chains, num_warmup=num_warmup,
-                                      num_samples=num_samples, seed=seed, progress=progress, dense_mass=dense_mass,
-                                      neutra=neutra)
-            for b in backends]
-    if n_walkers:  # the reference first
-        runs.insert(0, lambda: run_emcee_row(target, n_walkers=n_walkers, n_steps=n_steps, burn=burn, seed=seed,
-                                             progress=progress))
     rows = []
-    for run in runs:
-        r = run()
-        r["ess_per_s"] = r["ess_tau"] / r["wall_s"]
-        r["ess_per_eval"] = r["ess_tau"] / r["evals"]
-        rows.append(r)
-        if report is not None:
-            report(r)
+    for seed in seeds:
+        runs = [lambda b=b: run_nuts_row(target, b, latent, num_chains=num_chains, num_warmup=num_warmup,
+                                          num_samples=num_samples, seed=seed, progress=progress,
+                                          dense_mass=dense_mass, neutra=neutra)
+                for b in backends]
+        if n_walkers:  # the reference first
+            runs.insert(0, lambda: run_emcee_row(target, n_walkers=n_walkers, n_steps=n_steps, burn=burn, seed=seed,
+                                                 progress=progress))
+        for run in runs:
+            r = run()
+            r["seed"] = seed
+            r["ess_per_s"] = r["ess_tau"] / r["wall_s"]
+            r["ess_per_eval"] = r["ess_tau"] / r["evals"]
+            rows.append(r)
+            if report is not None:
+                report(r)
     return rows
 
 
 def format_row(r: dict) -> str:
     return (
-        f"{r['sampler']:<36} {r['draws']:<30} {r['mass']:<5} {r['compile_s']:>9.1f} {r['wall_s']:>8.2f} "
+        f"{r['seed']:>4} {r['sampler']:<36} {r['mass']:<5} {r['compile_s']:>9.1f} {r['wall_s']:>8.2f} "
         f"{r['evals']:>10} {r['ess_tau']:>9.1f} {r['ess_numpyro']:>8.1f} {r['ess_per_s']:>9.3g} "
-        f"{r['ess_per_eval']:>9.3g} {r['r_hat_max']:>6.3f} {r['divergences']:>4}"
+        f"{r['ess_per_eval']:>9.3g} {r['r_hat_max']:>6.3f} {r['divergences']:>4}  {r['flow']}"
     )
+
+
+def seed_ratios(rows: list[dict]) -> dict[str, list[tuple[int, float, float]]]:
+    """For every NUTS sampler, ``(seed, ESS/s ratio, ESS/eval ratio)`` against emcee at the same seed."""
+    ref = {r["seed"]: r for r in rows if r["sampler"].startswith("emcee")}
+    out: dict[str, list] = {}
+    for r in rows:
+        if r["seed"] in ref and not r["sampler"].startswith("emcee"):
+            e = ref[r["seed"]]
+            out.setdefault(r["sampler"], []).append(
+                (r["seed"], r["ess_per_s"] / e["ess_per_s"], r["ess_per_eval"] / e["ess_per_eval"]))
+    return out
+
+
+def format_summary(rows: list[dict]) -> str:
+    """Per NUTS sampler: the ESS/s and ESS/eval ratios against emcee, seed by seed, their median and range; the
+    divergent transitions summed over seeds and the largest R-hat."""
+    lines = []
+    for sampler, ratios in seed_ratios(rows).items():
+        per_s = np.array([x[1] for x in ratios])
+        per_eval = np.array([x[2] for x in ratios])
+        mine = [r for r in rows if r["sampler"] == sampler]
+        lines.append(
+            f"{sampler} / emcee over {len(ratios)} seeds: ESS/s median x{np.median(per_s):.3g} (range "
+            f"{per_s.min():.3g}-{per_s.max():.3g}), ESS/eval median x{np.median(per_eval):.3g} (range "
+            f"{per_eval.min():.3g}-{per_eval.max():.3g}); divergences {sum(r['divergences'] for r in mine)}, "
+            f"max r_hat {max(r['r_hat_max'] for r in mine):.3f}"
+        )
+        lines.append("    per seed ESS/s: " + ", ".join(f"{seed}: x{x:.3g}" for seed, x, _ in ratios))
+    return "\n".join(lines)
 
 
 def _device_name() -> str:
@@ -308,20 +348,15 @@ def _versions() -> str:
 
 
 def format_table(target: Target, rows: list[dict]) -> str:
-    head = (f"{'sampler':<36} {'draws':<30} {'mass':<5} {'compile s':>9} {'wall s':>8} {'evals':>10} "
-            f"{'ESS(tau)':>9} {'ESS(np)':>8} {'ESS/s':>9} {'ESS/eval':>9} {'r_hat':>6} {'div':>4}")
-    lines = [f"target: {target.name}, device: {_device_name()}; {_versions()}", head, "-" * len(head)]
+    head = (f"{'seed':>4} {'sampler':<36} {'mass':<5} {'compile s':>9} {'wall s':>8} {'evals':>10} "
+            f"{'ESS(tau)':>9} {'ESS(np)':>8} {'ESS/s':>9} {'ESS/eval':>9} {'r_hat':>6} {'div':>4}  flow check")
+    draws = sorted({f"{r['sampler'].split(' (')[0]}: {r['draws']}" for r in rows})
+    lines = [f"target: {target.name}, device: {_device_name()}; {_versions()}", "; ".join(draws), head,
+             "-" * len(head)]
     lines += [format_row(r) for r in rows]
-    lines.append("evals: gradient evaluations (NUTS, warm-up included) or log-density evaluations (emcee); "
-                 "mass: NUTS's adapted mass matrix")
-    ref = next((r for r in rows if r["sampler"].startswith("emcee")), None)
-    if ref is not None:
-        for r in rows:
-            if r is not ref:
-                lines.append(
-                    f"{r['sampler']} / emcee: ESS/s x{r['ess_per_s'] / ref['ess_per_s']:.3g}, "
-                    f"ESS/eval x{r['ess_per_eval'] / ref['ess_per_eval']:.3g}"
-                )
+    lines.append("evals: gradient evaluations (NUTS, warm-up and flow fit included) or log-density evaluations "
+                 "(emcee); mass: NUTS's adapted mass matrix; flow check: inference.neutra.flow_check of the kept flow")
+    lines.append(format_summary(rows))
     return "\n".join(lines)
 
 
@@ -340,6 +375,8 @@ def test_nuts_vs_emcee(benchmark):
     sizes = {k: int(opts[k2]) for k, k2 in [("num_chains", "chains"), ("num_warmup", "warmup"),
                                              ("num_samples", "samples"), ("n_walkers", "walkers"),
                                              ("n_steps", "steps"), ("burn", "burn")] if k2 in opts}
+    if "seeds" in opts:
+        sizes["seeds"] = tuple(int(x) for x in opts["seeds"].split(","))
     for flag in ("dense_mass", "neutra"):
         if flag in opts:
             sizes[flag] = opts[flag].lower() in ("1", "true", "yes", "dense")
@@ -360,7 +397,8 @@ def main(argv=None) -> None:
     parser.add_argument("--walkers", type=int, default=32, help="0 skips emcee")
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--burn", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)),
+                        help="comma-separated seeds, each a full comparison (default: %(default)s)")
     parser.add_argument("--backends", default="numpyro,blackjax")
     parser.add_argument("--dense-mass", action=argparse.BooleanOptionalAction, default=None,
                         help="NUTS with a dense (--dense-mass) or diagonal (--no-dense-mass) mass matrix; default: the "
@@ -372,7 +410,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     target = get_target(args.target)
     rows = compare(target, num_chains=args.chains, num_warmup=args.warmup, num_samples=args.samples,
-                   n_walkers=args.walkers, n_steps=args.steps, burn=args.burn, seed=args.seed,
+                   n_walkers=args.walkers, n_steps=args.steps, burn=args.burn,
+                   seeds=tuple(int(x) for x in args.seeds.split(",") if x),
                    progress=not args.quiet, backends=tuple(b for b in args.backends.split(",") if b),
                    dense_mass=args.dense_mass, neutra=args.neutra,
                    report=lambda r: print(format_row(r), flush=True))
