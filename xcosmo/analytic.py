@@ -43,7 +43,7 @@ from xcosmo.scaling import BANDS, DEFAULT_RELATIONS, NUISANCE_NAMES, RelationSet
 from xcosmo.xod import Binning, Survey, check_survey_binning
 
 __all__ = ["AnalyticModel", "expected_counts", "dndz", "sample_catalogue", "PHI_NAMES", "fiducial_phi", "phi_from_std",
-           "phi_from_unit"]
+           "phi_from_unit", "std_from_phi", "phi_to_unit"]
 
 PHI_NAMES: tuple[str, ...] = ("omega_m", "sigma_8") + NUISANCE_NAMES
 """The 2 + 6 parameters phi of the analytical model, in the order of its parameter vectors (theta always means the
@@ -94,6 +94,34 @@ def phi_from_unit(u, relations: str | RelationSet = DEFAULT_RELATIONS) -> np.nda
     u = check_shape("u", np.asarray(u, dtype=float), (None, len(PHI_NAMES)), f" (n, {len(PHI_NAMES)})")
     u = in_range("u", u, 0.0, 1.0)
     return np.asarray(phi_from_std(ndtri(jnp.clip(jnp.asarray(u), 1e-12, 1 - 1e-12)), relations))
+
+
+def std_from_phi(phi, relations: str | RelationSet = DEFAULT_RELATIONS) -> jax.Array:
+    """Inverse of :func:`phi_from_std`: the standard normal coordinates (..., 8) of ``phi`` (..., 8)."""
+    from jax.scipy.special import ndtri
+
+    from xcosmo.params import PRIOR
+
+    spec = relation_set(relations) if isinstance(relations, str) else relations
+    fid = fiducial_phi(spec)
+    phi = jnp.asarray(phi)
+    out = []
+    for i, name in enumerate(PHI_NAMES):
+        x = phi[..., i]
+        if i < 2:
+            b = PRIOR.bound(name)
+            out.append(ndtri((x - b.low) / (b.high - b.low)))
+        elif name in ("a_mt", "a_lt"):
+            out.append(jnp.log(x / fid[i]) / spec.prior_sigma[i - 2])
+        else:
+            out.append((x - fid[i]) / spec.prior_sigma[i - 2])
+    return jnp.stack(out, axis=-1)
+
+
+@float64
+def phi_to_unit(phi, relations: str | RelationSet = DEFAULT_RELATIONS) -> np.ndarray:
+    """Inverse of :func:`phi_from_unit`: the prior's cumulative distribution of each parameter of ``phi`` (..., 8)."""
+    return np.asarray(ndtr(std_from_phi(jnp.asarray(phi, jnp.float64), relations)))
 
 
 class AnalyticModel(eqx.Module):

@@ -30,7 +30,7 @@ def campaign_dataset(store: CampaignStore):
     centres = {"z": 0.5 * (edges["z_edges"][1:] + edges["z_edges"][:-1]),
                "cr": np.sqrt(edges["cr_edges"][1:] * edges["cr_edges"][:-1]),
                "hr": np.sqrt(edges["hr_edges"][1:] * edges["hr_edges"][:-1])}  # fmt: skip
-    xod = store.group["xod"].oindex[done] if done.size else np.zeros((0, *(c.size for c in centres.values())), np.float32)
+    xod = store.xods(done)
     ds = xr.Dataset(
         {"theta": (("sim", "param"), store.theta[done]),
          "xod": (("sim", "z", "cr", "hr"), xod, {"units": "counts", "long_name": "clusters per (z, CR, HR) bin"}),

@@ -82,6 +82,10 @@ class LightConeSimulator:
         """theta at points ``u`` (n, 6) of the unit cube (the prior's own transform, log-uniform where it is)."""
         return np.asarray(PRIOR.from_unit(u), dtype=np.float64)
 
+    def to_unit(self, theta: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`from_unit`."""
+        return np.asarray(PRIOR.to_unit(np.asarray(theta, np.float64)), dtype=np.float64)
+
     @functools.cached_property
     def _painter(self):
         from xcosmo.painting import named_painter
@@ -131,6 +135,12 @@ class AnalyticSimulator:
         from xcosmo.analytic import phi_from_unit
 
         return phi_from_unit(u)
+
+    def to_unit(self, phi: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`from_unit` (:func:`xcosmo.analytic.phi_to_unit`)."""
+        from xcosmo.analytic import phi_to_unit
+
+        return phi_to_unit(phi)
 
     def __call__(self, phi: np.ndarray, seed: int) -> Simulated:
 

@@ -142,6 +142,13 @@ class CampaignStore:
     def seeds(self) -> np.ndarray:
         return np.asarray(self.group["seed"][:])
 
+    def xods(self, index: np.ndarray) -> np.ndarray:
+        """The XODs (len(index), n_z, n_cr, n_hr) of the simulations ``index``, read in one selection."""
+        index = np.asarray(index, dtype=np.int64)
+        if not index.size:
+            return np.zeros((0, *self.group["xod"].shape[1:]), np.float32)
+        return np.asarray(self.group["xod"].oindex[index])
+
     def records(self) -> np.ndarray:
         """(n, 5) records (module docstring); a chunk that cannot be decoded is reported with the store's path."""
         try:

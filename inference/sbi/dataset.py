@@ -1,0 +1,126 @@
+"""The training set of simulation-based inference: XODs and their parameters from a campaign store, normalised and split.
+
+Paper 3.1: 48 000 XODs, 32 000 for training, 4 000 for validation, 4 000 for testing, 8 000 held out for inference;
+"a normalisation on both the input XODs and the target parameters such that all fields seen by the ResNet are
+between 0 and 1". Here:
+
+- **targets**: the parameters' coordinates in the prior's unit cube, u = F(theta) with F the prior's cumulative
+  distribution per parameter (the simulator's ``to_unit``: linear or logarithmic for the paper's uniform and
+  log-uniform priors of table 1, the Gaussian CDF for the analytical model's scaling-relation priors). The prior is
+  uniform on [0, 1]^p in u whatever the simulator, so the posterior estimators of :mod:`inference.sbi` learn and
+  sample u, and the bounds of the prior are those of the unit cube;
+- **inputs**: ln(1 + counts) divided by its largest value in the training split, per redshift bin (the XOD's channels
+  for the compressor): counts span four decades across an XOD, and the logarithm keeps the few-count bins visible
+  beside the full ones;
+- **splits**: the paper's proportions 32 : 4 : 4 : 8 of the finished simulations, by a seeded permutation, recorded
+  with the outputs (:attr:`SBIDataset.splits`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+
+from xcosmo.checks import check_integer, fail
+
+__all__ = ["SPLIT_NAMES", "PAPER_PROPORTIONS", "MIN_SIMULATIONS", "SBIDataset", "split_indices", "XODScale"]
+
+SPLIT_NAMES = ("train", "validation", "test", "heldout")
+PAPER_PROPORTIONS = (32, 4, 4, 8)
+"""Paper 3.1: thousands of XODs for training, validation, testing and inference."""
+MIN_SIMULATIONS = 48
+"""Fewest finished simulations a store must hold: the paper's proportions then give at least 4 XODs to validation and
+to testing."""
+
+
+def split_indices(n: int, seed: int = 0, proportions: tuple[int, ...] = PAPER_PROPORTIONS) -> dict[str, np.ndarray]:
+    """Indices 0..n-1 split in ``proportions`` (train, validation, test, heldout) by a permutation seeded by ``seed``;
+    each split sorted. Validation, test and heldout are rounded down, training takes the rest."""
+    n = check_integer("n", n, MIN_SIMULATIONS)
+    seed = check_integer("seed", seed, 0, 2**32)
+    if len(proportions) != len(SPLIT_NAMES) or min(proportions) < 1:
+        fail("proportions", proportions, f"four positive integers for {SPLIT_NAMES}")
+    order = np.random.default_rng(seed).permutation(n)
+    total = sum(proportions)
+    sizes = [n * p // total for p in proportions[1:]]
+    sizes.insert(0, n - sum(sizes))
+    edges = np.cumsum([0, *sizes])
+    return {name: np.sort(order[a:b]) for name, a, b in zip(SPLIT_NAMES, edges[:-1], edges[1:])}
+
+
+@dataclasses.dataclass(frozen=True)
+class XODScale:
+    """The input normalisation: x = ln(1 + counts) / scale[z] per redshift bin z (paper 3.1: inputs in [0, 1] on the
+    training split)."""
+
+    scale: np.ndarray  # (n_z,)
+
+    @classmethod
+    def fit(cls, counts: np.ndarray) -> "XODScale":
+        """From training XODs (n, n_z, n_cr, n_hr): the largest ln(1 + counts) of each redshift bin (1 where empty)."""
+        peak = np.log1p(np.asarray(counts, np.float64)).max(axis=(0, 2, 3))
+        return cls(np.where(peak > 0, peak, 1.0))
+
+    def __call__(self, counts) -> np.ndarray:
+        """Normalised XODs (..., n_z, n_cr, n_hr) as float32."""
+        counts = np.asarray(counts, np.float64)
+        return (np.log1p(counts) / self.scale[:, None, None]).astype(np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class SBIDataset:
+    """Finished simulations of a campaign: XOD counts, parameters and their unit-cube coordinates.
+
+    Attributes
+    ----------
+    counts : (n, n_z, n_cr, n_hr) clusters per bin.
+    theta : (n, p) parameters in their units.
+    unit : (n, p) their coordinates in the prior's unit cube (the targets).
+    names : the p parameter names.
+    index : (n,) each simulation's index in the store.
+    spec : the simulator's spec (:func:`xcosmo.campaign.simulators.simulator_from_spec` rebuilds it).
+    binning : the store's survey and binning attributes (weights trained on one binning refuse another).
+    source : the store's path.
+    """
+
+    counts: np.ndarray
+    theta: np.ndarray
+    unit: np.ndarray
+    names: tuple[str, ...]
+    index: np.ndarray
+    spec: dict
+    binning: dict
+    source: str
+
+    @classmethod
+    def from_store(cls, path: str | os.PathLike, *, min_simulations: int = MIN_SIMULATIONS) -> "SBIDataset":
+        """The finished simulations of the campaign store at ``path`` (:mod:`xcosmo.campaign.store`); refuses a store
+        with fewer than ``min_simulations`` of them."""
+        from xcosmo.campaign.simulators import simulator_from_spec
+        from xcosmo.campaign.store import DONE, CampaignStore
+
+        store = CampaignStore.open(path)
+        done = np.flatnonzero(store.status() == DONE)
+        if done.size < min_simulations:
+            fail("store", str(path), f"a campaign with at least {min_simulations} finished simulations (it has "
+                                     f"{done.size} of {store.n}: run `xcosmo campaign run` further)")  # fmt: skip
+        attrs = store.attrs
+        theta = store.theta[done]
+        counts = store.xods(done)
+        simulator = simulator_from_spec(attrs["simulator"])
+        return cls(
+            counts=counts, theta=theta, unit=np.asarray(simulator.to_unit(theta), np.float64),
+            names=tuple(attrs["param_names"]), index=done, spec=attrs["simulator"],
+            binning={"survey": attrs["survey"], "binning": attrs["binning"]}, source=str(Path(path)),
+        )  # fmt: skip
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.shape[0])
+
+    def splits(self, seed: int = 0) -> dict[str, np.ndarray]:
+        """:func:`split_indices` of this dataset (positions in its arrays, not store indices)."""
+        return split_indices(self.n, seed)

@@ -1,0 +1,323 @@
+"""Neural posterior estimation from XODs (paper 3): compress, then learn q(theta | y), amortised over every new XOD.
+
+:func:`fit_npe` runs the paper's steps on a campaign's :class:`inference.sbi.dataset.SBIDataset`:
+
+1. split the simulations 32 : 4 : 4 : 8 (train, validation, test, held out for inference);
+2. normalise the XODs by the training split (:class:`inference.sbi.dataset.XODScale`);
+3. train the compressor (:class:`inference.sbi.compressor.Compressor`) on the training split, early stopping on the
+   validation split, by MSE regression (the paper) or VMIM (unbiased; module :mod:`inference.sbi.compressor`);
+4. compress every XOD, and train the mixture density network (:class:`inference.sbi.mdn.MDN`, 10 components) on the
+   training statistics, early stopping on the validation ones; with ``ensemble > 1``, several MDNs from different
+   seeds, mixed with weights proportional to exp(mean validation ln q) (sbi's ensemble rule, a softmax of the
+   validation log-likelihoods).
+
+The result, :class:`NPEPosterior`, samples and evaluates the posterior of any XOD of the campaign's binning, in the
+parameters' own units; it is saved as ``NAME.eqx`` + ``NAME.json`` (:meth:`NPEPosterior.save`, :func:`load_npe`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from inference.sbi.compressor import Compressor
+from inference.sbi.dataset import SBIDataset, XODScale
+from inference.sbi.mdn import MDN
+from inference.sbi.training import TrainSettings, train
+from xcosmo.checks import check_integer, check_number, check_shape, check_type, fail
+
+__all__ = ["NPESettings", "NPEPosterior", "fit_npe", "load_npe", "FORMAT_VERSION", "MIN_ACCEPTANCE"]
+
+FORMAT_VERSION = 1
+MIN_ACCEPTANCE = 1e-3
+"""Smallest fraction of the mixture's draws inside the prior for which :meth:`NPEPosterior.sample` still answers."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NPESettings:
+    """The compressor's and the MDN's architectures and trainings (defaults: the paper's architecture where it says).
+
+    Attributes
+    ----------
+    loss : the compressor's loss, ``"mse"`` (the paper's) or ``"vmim"``.
+    channels, mlp_width, mlp_depth : the compressor (:class:`~inference.sbi.compressor.Compressor`).
+    n_components, mdn_width, mdn_depth : the MDN (:class:`~inference.sbi.mdn.MDN`).
+    ensemble : MDNs trained from different seeds and mixed by their validation log-likelihoods.
+    compressor_training, mdn_training : :class:`~inference.sbi.training.TrainSettings`.
+    split_seed : seeds the split of the simulations.
+    seed : seeds the networks' initial weights.
+    """
+
+    loss: str = "vmim"
+    channels: tuple[int, ...] = (16, 32, 32, 32)
+    mlp_width: int = 128
+    mlp_depth: int = 2
+    n_components: int = 10
+    mdn_width: int = 64
+    mdn_depth: int = 2
+    ensemble: int = 1
+    compressor_training: TrainSettings = TrainSettings()
+    mdn_training: TrainSettings = TrainSettings(learning_rate=3e-3)
+    split_seed: int = 0
+    seed: int = 0
+
+    def __post_init__(self):
+        from xcosmo.checks import check_choice
+
+        from inference.sbi.compressor import LOSSES
+
+        check_choice("NPESettings.loss", self.loss, LOSSES)
+        for name in ("mlp_width", "mlp_depth", "n_components", "mdn_width", "mdn_depth", "ensemble"):
+            object.__setattr__(self, name, check_integer(f"NPESettings.{name}", getattr(self, name), 1))
+        object.__setattr__(self, "channels", tuple(check_integer("NPESettings.channels", c, 1) for c in self.channels))
+        for name in ("compressor_training", "mdn_training"):
+            check_type(f"NPESettings.{name}", getattr(self, name), TrainSettings, "an inference.sbi.TrainSettings")
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NPESettings":
+        d = dict(d)
+        d["channels"] = tuple(d["channels"])
+        d["compressor_training"] = TrainSettings(**d["compressor_training"])
+        d["mdn_training"] = TrainSettings(**d["mdn_training"])
+        return cls(**d)
+
+
+@dataclasses.dataclass(frozen=True)
+class NPEPosterior:
+    """The amortised posterior q(theta | XOD): a compressor, an ensemble of MDNs and the unit-cube transform of the
+    campaign's prior.
+
+    Attributes
+    ----------
+    compressor : the trained :class:`~inference.sbi.compressor.Compressor`.
+    mdns : the trained :class:`~inference.sbi.mdn.MDN` (one per ensemble member).
+    log_weights : (ensemble,) ln of each MDN's share of the mixture.
+    scale : the input normalisation's per-redshift scale (:class:`~inference.sbi.dataset.XODScale`).
+    meta : names, XOD shape, binning, simulator spec, source, settings, splits, sizes and training histories.
+    """
+
+    compressor: Compressor
+    mdns: tuple[MDN, ...]
+    log_weights: jax.Array
+    scale: np.ndarray
+    meta: dict
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.meta["names"])
+
+    @property
+    def xod_shape(self) -> tuple[int, ...]:
+        return tuple(self.meta["xod_shape"])
+
+    def _simulator(self):
+        from xcosmo.campaign.simulators import simulator_from_spec
+
+        return simulator_from_spec(self.meta["spec"])
+
+    def _check_xod(self, xod) -> np.ndarray:
+        xod = np.asarray(xod, np.float64)
+        check_shape("xod", xod, self.xod_shape, " (n_z, n_cr, n_hr) of the binning these weights were trained on")
+        if not np.all(np.isfinite(xod)) or np.any(xod < 0):
+            fail("xod", "counts with NaN, infinite or negative values", "finite counts >= 0")
+        return xod
+
+    def statistic(self, xod) -> jax.Array:
+        """The compressed statistic y of one XOD (n_z, n_cr, n_hr) of counts."""
+        return self.compressor(jnp.asarray(XODScale(self.scale)(self._check_xod(xod))))
+
+    def log_prob_unit(self, unit: jax.Array, y: jax.Array) -> jax.Array:
+        """ln q(u | y), the ensemble's mixture, at points ``u`` (n, p) of the unit cube (untruncated)."""
+        per = jnp.stack([jax.vmap(lambda u: m.log_prob(u, y))(unit) for m in self.mdns])  # (ensemble, n)
+        return jax.nn.logsumexp(per + self.log_weights[:, None], axis=0)
+
+    def sample_unit(self, key: jax.Array, y: jax.Array, n: int) -> jax.Array:
+        """``n`` untruncated draws (n, p) of the ensemble's mixture."""
+        k_which, k_draw = jax.random.split(key)
+        which = np.asarray(jax.random.categorical(k_which, self.log_weights, shape=(n,)))
+        keys = jax.random.split(k_draw, len(self.mdns))
+        out = np.zeros((n, len(self.names)))
+        for i, (m, k) in enumerate(zip(self.mdns, keys)):
+            count = int((which == i).sum())
+            if count:
+                out[which == i] = np.asarray(m.sample(k, y, count))
+        return jnp.asarray(out)
+
+    def sample(self, xod, n: int = 10_000, *, seed: int = 0, min_acceptance: float = MIN_ACCEPTANCE) -> dict:
+        """``n`` posterior draws for one XOD, inside the prior: ``{"theta": (n, p) in the parameters' units, "unit": the
+        same in the unit cube, "acceptance": the fraction of the mixture's draws inside the prior}``.
+
+        The mixture is drawn in batches and draws outside the unit cube rejected. If the fraction kept is below
+        ``min_acceptance`` (the XOD lies where the training set had no simulation), ``ValueError``."""
+        n = check_integer("n", n, 1)
+        check_integer("seed", seed, 0, 2**32)
+        check_number("min_acceptance", min_acceptance, 0.0, 1.0, open=True)
+        y = self.statistic(xod)
+        key = jax.random.key(seed)
+        kept, drawn, total = [], 0, 0
+        batch = max(n, 1000)
+        while total < n:
+            key, k = jax.random.split(key)
+            u = np.asarray(self.sample_unit(k, y, batch))
+            inside = u[np.all((u >= 0) & (u <= 1), axis=1)]
+            kept.append(inside)
+            drawn, total = drawn + batch, total + inside.shape[0]
+            if drawn >= 10 * batch and total / drawn < min_acceptance:
+                fail("xod", f"an XOD whose posterior lies {100 * (1 - total / drawn):.2f}% outside the prior",
+                     f"an acceptance of at least {min_acceptance:g} (this XOD is unlike the training simulations: "
+                     "check its survey, binning and flux cut)")  # fmt: skip
+        unit = np.concatenate(kept)[:n]
+        return {"theta": self._simulator().from_unit(unit), "unit": unit, "acceptance": total / drawn}
+
+    def log_prob(self, theta, xod) -> np.ndarray:
+        """ln q(u(theta) | y(xod)) of parameters ``theta`` (n, p) in their units, as a density of the unit-cube
+        coordinates (the prior is uniform there); ``ValueError`` for a theta outside the prior, naming it."""
+        theta = check_shape("theta", np.asarray(theta, np.float64), (None, len(self.names)), f" {self.names}")
+        unit = np.asarray(self._simulator().to_unit(theta))
+        outside = ~((unit >= 0) & (unit <= 1))
+        if outside.any():
+            row, col = np.argwhere(outside)[0]
+            fail(self.names[col], float(theta[row, col]), "a value inside the prior the posterior was trained on")
+        return np.asarray(self.log_prob_unit(jnp.asarray(unit), self.statistic(xod)))
+
+    def posterior_dataset(self, xod, n: int = 10_000, *, seed: int = 0):
+        """:meth:`sample` as an ArviZ-compatible ``xarray.Dataset`` (one chain, ``n`` draws, one variable per
+        parameter), with the acceptance rate and the training's provenance in its attributes."""
+        import xarray as xr
+
+        out = self.sample(xod, n, seed=seed)
+        data = {name: (("chain", "draw"), out["theta"][None, :, i]) for i, name in enumerate(self.names)}
+        return xr.Dataset(data, coords={"chain": [0], "draw": np.arange(n)},
+                          attrs={"inference_library": "xcosmo.inference.sbi (NPE)", "acceptance": out["acceptance"],
+                                 "loss": self.meta["settings"]["loss"], "n_train": self.meta["sizes"]["train"],
+                                 "source": self.meta["source"]})  # fmt: skip
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``path`` (.eqx, the weights) and its metadata beside it (.json, with their SHA-256), atomically."""
+        from xcosmo import __version__
+        from xcosmo.io import atomic_path, ensure_writable_dir
+
+        path = Path(path).with_suffix(".eqx")
+        ensure_writable_dir(path.parent)
+        with atomic_path(path) as tmp:
+            eqx.tree_serialise_leaves(tmp, (self.compressor, self.mdns, self.log_weights))
+        meta = {**self.meta, "format_version": FORMAT_VERSION, "scale": self.scale.tolist(), "xcosmo_version": __version__,
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}  # fmt: skip
+        with atomic_path(path.with_suffix(".json")) as tmp:
+            tmp.write_text(json.dumps(meta, indent=1, default=str))
+        return path
+
+
+def _skeleton(meta: dict) -> tuple[Compressor, tuple[MDN, ...]]:
+    s = NPESettings.from_dict(meta["settings"])
+    p = len(meta["names"])
+    key = jax.random.key(s.seed)
+    compressor = Compressor(tuple(meta["xod_shape"]), p, key=key, loss=s.loss, channels=s.channels,
+                            mlp_width=s.mlp_width, mlp_depth=s.mlp_depth)  # fmt: skip
+    mdns = tuple(MDN(p, p, key=jax.random.fold_in(key, i), n_components=s.n_components, width=s.mdn_width,
+                     depth=s.mdn_depth) for i in range(s.ensemble))  # fmt: skip
+    return compressor, mdns
+
+
+def load_npe(path: str | os.PathLike, *, binning: dict | None = None) -> NPEPosterior:
+    """The posterior saved at ``path`` (.eqx or .json); refuses a file of another format, a damaged one (SHA-256), and
+    with ``binning`` (a store's ``{"survey", "binning"}`` attributes) weights trained on another survey or binning."""
+    path = Path(path).with_suffix(".eqx")
+    for p in (path, path.with_suffix(".json")):
+        if not p.is_file():
+            raise FileNotFoundError(f"NPE weights {str(p)!r} not found (train them with xcosmo sbi train)")
+    try:
+        meta = json.loads(path.with_suffix(".json").read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"NPE metadata {str(path.with_suffix('.json'))!r} is not JSON: {err}") from None
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"NPE weights {str(path)!r}: format_version = {meta.get('format_version')!r}, which is not "
+                         f"allowed: this xcosmo reads version {FORMAT_VERSION} (train again with xcosmo sbi train)")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != meta.get("sha256"):
+        raise ValueError(f"NPE weights {str(path)!r} do not match their metadata's SHA-256: the file is truncated, "
+                         "altered, or from another training")
+    if binning is not None and json.loads(json.dumps(binning)) != meta["binning"]:
+        raise ValueError(f"NPE weights {str(path)!r} were trained on XODs of another survey or binning "
+                         f"({meta['binning']}), not {binning}: train them on this campaign")
+    compressor, mdns = _skeleton(meta)
+    compressor, mdns, log_weights = eqx.tree_deserialise_leaves(path, (compressor, mdns, jnp.zeros(len(mdns))))
+    scale = np.asarray(meta.pop("scale"))
+    return NPEPosterior(compressor, mdns, log_weights, scale, meta)
+
+
+def _vmim_loss(model: tuple[Compressor, MDN], batch) -> jax.Array:
+    compressor, mdn = model
+    x, u = batch
+    return -jnp.mean(jax.vmap(lambda xi, ui: mdn.log_prob(ui, compressor(xi)))(x, u))
+
+
+def _mse_loss(compressor: Compressor, batch) -> jax.Array:
+    x, u = batch
+    return jnp.mean((jax.vmap(compressor)(x) - u) ** 2)
+
+
+def _mdn_loss(mdn: MDN, batch) -> jax.Array:
+    y, u = batch
+    return -jnp.mean(jax.vmap(mdn.log_prob)(u, y))
+
+
+def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str | os.PathLike | None = None,
+            progress: bool = False) -> NPEPosterior:  # fmt: skip
+    """Train the compressor and the MDN(s) on ``data`` (module docstring); with ``out`` (a folder) the trainings
+    checkpoint there and resume from it, and the posterior is saved as ``out/npe.eqx``."""
+    check_type("data", data, SBIDataset, "an inference.sbi.SBIDataset (SBIDataset.from_store(path))")
+    settings = NPESettings() if settings is None else settings
+    splits = data.splits(settings.split_seed)
+    scale = XODScale.fit(data.counts[splits["train"]])
+    x = scale(data.counts)
+    u = data.unit.astype(np.float32)
+    p = u.shape[1]
+    folder = None if out is None else Path(out)
+    if folder is not None:
+        from xcosmo.io import ensure_writable_dir
+
+        ensure_writable_dir(folder)
+    ckpt = (lambda name: None) if folder is None else (lambda name: folder / f"{name}.ckpt")
+    key = jax.random.key(settings.seed)
+    compressor, mdns = _skeleton({"settings": settings.as_dict(), "names": data.names, "xod_shape": x.shape[1:]})
+    tr, va = splits["train"], splits["validation"]
+    if settings.loss == "vmim":
+        (compressor, _), c_history = train((compressor, mdns[0]), _vmim_loss, (x[tr], u[tr]), (x[va], u[va]),
+                                           settings.compressor_training, checkpoint=ckpt("compressor"),
+                                           progress=progress, desc="compressor (vmim)")  # fmt: skip
+    else:
+        compressor, c_history = train(compressor, _mse_loss, (x[tr], u[tr]), (x[va], u[va]),
+                                      settings.compressor_training, checkpoint=ckpt("compressor"), progress=progress,
+                                      desc="compressor (mse)")  # fmt: skip
+    y = np.asarray(jax.jit(jax.vmap(compressor))(jnp.asarray(x)))
+    trained, histories, val_logq = [], [], []
+    for i, mdn in enumerate(mdns):
+        mdn = MDN(p, p, key=jax.random.fold_in(key, 1000 + i), n_components=settings.n_components,
+                  width=settings.mdn_width, depth=settings.mdn_depth).with_standardisation(y[tr])  # fmt: skip
+        mdn, h = train(mdn, _mdn_loss, (y[tr], u[tr]), (y[va], u[va]),
+                       dataclasses.replace(settings.mdn_training, seed=settings.mdn_training.seed + i),
+                       checkpoint=ckpt(f"mdn{i}"), progress=progress, desc=f"mdn {i}")  # fmt: skip
+        trained.append(mdn)
+        histories.append(h)
+        val_logq.append(-float(_mdn_loss(mdn, (jnp.asarray(y[va]), jnp.asarray(u[va])))))
+    log_weights = jax.nn.log_softmax(jnp.asarray(val_logq))
+    meta = {"names": list(data.names), "xod_shape": list(x.shape[1:]), "spec": data.spec, "binning": data.binning,
+            "source": data.source, "settings": settings.as_dict(),
+            "splits": {k: data.index[v].tolist() for k, v in splits.items()},
+            "sizes": {k: int(v.size) for k, v in splits.items()},
+            "history": {"compressor": c_history, "mdn": histories}, "validation_log_q": val_logq}  # fmt: skip
+    posterior = NPEPosterior(compressor, tuple(trained), log_weights, scale.scale, meta)
+    if folder is not None:
+        posterior.save(folder / "npe.eqx")
+    return posterior
