@@ -7,8 +7,8 @@ between 0 and 1". Here:
 - **targets**: the parameters' coordinates in the prior's unit cube, u = F(theta) with F the prior's cumulative
   distribution per parameter (the simulator's ``to_unit``: linear or logarithmic for the paper's uniform and
   log-uniform priors of table 1, the Gaussian CDF for the analytical model's scaling-relation priors). The prior is
-  uniform on [0, 1]^p in u whatever the simulator, so the posterior estimators of :mod:`inference.sbi` learn and
-  sample u, and the bounds of the prior are those of the unit cube;
+  uniform on [0, 1]^p in u whatever the simulator: the compressor regresses u, and the posterior estimator models
+  z = Phi^-1(u), where the prior is a standard normal (:mod:`inference.sbi.mdn`);
 - **inputs**: ln(1 + counts) divided by its largest value in the training split, per redshift bin (the XOD's channels
   for the compressor): counts span four decades across an XOD, and the logarithm keeps the few-count bins visible
   beside the full ones;
@@ -116,6 +116,14 @@ class SBIDataset:
             names=tuple(attrs["param_names"]), index=done, spec=attrs["simulator"],
             binning={"survey": attrs["survey"], "binning": attrs["binning"]}, source=str(Path(path)),
         )  # fmt: skip
+
+    @property
+    def normal(self) -> np.ndarray:
+        """(n, p) the parameters' standard normal coordinates z = Phi^-1(u), where the prior is N(0, I) (the MDN's
+        variables, :mod:`inference.sbi.mdn`); u is clipped to [1e-6, 1 - 1e-6] first."""
+        from scipy.special import ndtri
+
+        return ndtri(np.clip(self.unit, 1e-6, 1 - 1e-6))
 
     @property
     def n(self) -> int:

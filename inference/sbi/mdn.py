@@ -1,16 +1,19 @@
-"""A mixture density network (Bishop 1994): the conditional density q(u | y) of the parameters u given a statistic y.
+"""A mixture density network (Bishop 1994): the conditional density q(z | y) of the parameters z given a statistic y.
 
 Paper 3.2: the posterior is learnt from the compressed statistic by neural posterior estimation (Papamakarios &
 Murray 2016) with an MDN of 10 Gaussian components,
 
-    q(u | y) = sum_k pi_k(y) N(u; mu_k(y), Sigma_k(y)),    Sigma_k = L_k L_k^T,
+    q(z | y) = sum_k pi_k(y) N(z; mu_k(y), Sigma_k(y)),    Sigma_k = L_k L_k^T,
 
 where a multi-layer perceptron of the standardised statistic (y - y_mean) / y_std gives the mixture's logits, the
 means and the Cholesky factors L_k (lower triangular, diagonal exp(s) > 0: full covariances). Trained by maximum
-likelihood on simulated pairs (u, y), q approaches the posterior p(u | y) under the simulations' prior.
+likelihood on simulated pairs (z, y), q approaches the posterior p(z | y) under the simulations' prior.
 
-u lives in the prior's unit cube (:mod:`inference.sbi.dataset`); the mixture is not truncated to it: posterior draws
-outside are rejected (:mod:`inference.sbi.posterior`), as the ``sbi`` package does with a bounded prior.
+The variables are the parameters' standard normal coordinates z = Phi^-1(u), u their coordinates in the prior's unit
+cube (:mod:`inference.sbi.dataset`), in which the prior is N(0, I): every draw of q maps to a point inside the prior
+(u = Phi(z)), so no draw is rejected, and a parameter the data do not constrain has the Gaussian posterior one
+component represents exactly. (In u, such a posterior is uniform on [0, 1], which a Gaussian mixture fits only roughly,
+and mixture draws outside the cube must be rejected, as the ``sbi`` package does with a bounded prior.)
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ _MIN_LOG_SCALE = -9.0
 
 
 class MDN(eqx.Module):
-    """q(u | y) of the module docstring: ``n_components`` Gaussians in ``dim`` dimensions, conditioned on a statistic
+    """q(z | y) of the module docstring: ``n_components`` Gaussians in ``dim`` dimensions, conditioned on a statistic
     of ``n_in`` numbers by an MLP of ``depth`` hidden layers of ``width``; ``y_mean``, ``y_std`` standardise the
     statistic (set by :meth:`with_standardisation` from the training statistics; never trained)."""
 
@@ -63,18 +66,18 @@ class MDN(eqx.Module):
         chol = chol - jax.vmap(jnp.diag)(jnp.diagonal(chol, axis1=1, axis2=2)) + jax.vmap(jnp.diag)(jnp.exp(diag))
         return jax.nn.log_softmax(logits), means.reshape(k, d), chol
 
-    def log_prob(self, u: jax.Array, y: jax.Array) -> jax.Array:
-        """ln q(u | y) for one point ``u`` (D,) and statistic ``y``."""
+    def log_prob(self, z: jax.Array, y: jax.Array) -> jax.Array:
+        """ln q(z | y) for one point ``z`` (D,) and statistic ``y``."""
         log_w, means, chol = self.mixture(y)
 
         def component(mean, l):
-            r = jax.scipy.linalg.solve_triangular(l, u - mean, lower=True)
+            r = jax.scipy.linalg.solve_triangular(l, z - mean, lower=True)
             return -0.5 * jnp.sum(r**2) - jnp.sum(jnp.log(jnp.diagonal(l))) - 0.5 * self.dim * math.log(2 * math.pi)
 
         return jax.nn.logsumexp(log_w + jax.vmap(component)(means, chol))
 
     def sample(self, key: jax.Array, y: jax.Array, n: int) -> jax.Array:
-        """``n`` draws (n, D) of q(. | y), untruncated."""
+        """``n`` draws (n, D) of q(. | y)."""
         log_w, means, chol = self.mixture(y)
         k_comp, k_eps = jax.random.split(key)
         which = jax.random.categorical(k_comp, log_w, shape=(n,))

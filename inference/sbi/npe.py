@@ -7,7 +7,8 @@
 3. train the compressor (:class:`inference.sbi.compressor.Compressor`) on the training split, early stopping on the
    validation split, by MSE regression (the paper) or VMIM (unbiased; module :mod:`inference.sbi.compressor`);
 4. compress every XOD, and train the mixture density network (:class:`inference.sbi.mdn.MDN`, 10 components) on the
-   training statistics, early stopping on the validation ones; with ``ensemble > 1``, several MDNs from different
+   training statistics, early stopping on the validation ones, as the density of the parameters' standard normal
+   coordinates z = Phi^-1(u) (:attr:`inference.sbi.dataset.SBIDataset.normal`); with ``ensemble > 1``, several MDNs from different
    seeds, mixed with weights proportional to exp(mean validation ln q) (sbi's ensemble rule, a softmax of the
    validation log-likelihoods).
 
@@ -27,18 +28,20 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 from inference.sbi.compressor import Compressor
 from inference.sbi.dataset import SBIDataset, XODScale
 from inference.sbi.mdn import MDN
 from inference.sbi.training import TrainSettings, train
-from xcosmo.checks import check_integer, check_number, check_shape, check_type, fail
+from xcosmo.checks import check_integer, check_shape, check_type, fail
 
-__all__ = ["NPESettings", "NPEPosterior", "fit_npe", "load_npe", "FORMAT_VERSION", "MIN_ACCEPTANCE"]
+__all__ = ["NPESettings", "NPEPosterior", "fit_npe", "load_npe", "FORMAT_VERSION", "OUTSIDE_MARGIN"]
 
 FORMAT_VERSION = 1
-MIN_ACCEPTANCE = 1e-3
-"""Smallest fraction of the mixture's draws inside the prior for which :meth:`NPEPosterior.sample` still answers."""
+OUTSIDE_MARGIN = 0.5
+"""How far, in units of the training statistics' range, a statistic may lie outside that range before
+:meth:`NPEPosterior.check_statistic` refuses its XOD."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,9 +73,8 @@ class NPESettings:
     seed: int = 0
 
     def __post_init__(self):
-        from xcosmo.checks import check_choice
-
         from inference.sbi.compressor import LOSSES
+        from xcosmo.checks import check_choice
 
         check_choice("NPESettings.loss", self.loss, LOSSES)
         for name in ("mlp_width", "mlp_depth", "n_components", "mdn_width", "mdn_depth", "ensemble"):
@@ -135,72 +137,84 @@ class NPEPosterior:
 
     def statistic(self, xod) -> jax.Array:
         """The compressed statistic y of one XOD (n_z, n_cr, n_hr) of counts."""
-        return self.compressor(jnp.asarray(XODScale(self.scale)(self._check_xod(xod))))
+        return self.statistics(self._check_xod(xod)[None])[0]
 
-    def log_prob_unit(self, unit: jax.Array, y: jax.Array) -> jax.Array:
-        """ln q(u | y), the ensemble's mixture, at points ``u`` (n, p) of the unit cube (untruncated)."""
-        per = jnp.stack([jax.vmap(lambda u: m.log_prob(u, y))(unit) for m in self.mdns])  # (ensemble, n)
+    def statistics(self, xods) -> jax.Array:
+        """The compressed statistics (n, p) of XODs (n, n_z, n_cr, n_hr) of counts."""
+        xods = np.asarray(xods, np.float64)
+        check_shape("xods", xods, (None, *self.xod_shape), " (n, n_z, n_cr, n_hr) of the weights' binning")
+        if not np.all(np.isfinite(xods)) or np.any(xods < 0):
+            fail("xods", "counts with NaN, infinite or negative values", "finite counts >= 0")
+        return _compress(self.compressor, jnp.asarray(XODScale(self.scale)(xods)))
+
+    def log_prob_normal(self, z: jax.Array, y: jax.Array) -> jax.Array:
+        """ln q(z | y), the ensemble's mixture, at points ``z`` (n, p) of the prior's standard normal coordinates."""
+        per = jnp.stack([_log_prob(m, jnp.asarray(z), y) for m in self.mdns])  # (ensemble, n)
         return jax.nn.logsumexp(per + self.log_weights[:, None], axis=0)
 
-    def sample_unit(self, key: jax.Array, y: jax.Array, n: int) -> jax.Array:
-        """``n`` untruncated draws (n, p) of the ensemble's mixture."""
+    def sample_normal(self, key: jax.Array, y: jax.Array, n: int) -> np.ndarray:
+        """``n`` draws (n, p) of the ensemble's mixture, in the prior's standard normal coordinates."""
+        if len(self.mdns) == 1:
+            return np.asarray(_sample(self.mdns[0], key, y, n))
         k_which, k_draw = jax.random.split(key)
         which = np.asarray(jax.random.categorical(k_which, self.log_weights, shape=(n,)))
-        keys = jax.random.split(k_draw, len(self.mdns))
-        out = np.zeros((n, len(self.names)))
-        for i, (m, k) in enumerate(zip(self.mdns, keys)):
-            count = int((which == i).sum())
-            if count:
-                out[which == i] = np.asarray(m.sample(k, y, count))
-        return jnp.asarray(out)
+        draws = [np.asarray(_sample(m, k, y, n)) for m, k in zip(self.mdns, jax.random.split(k_draw, len(self.mdns)))]
+        return np.stack(draws)[which, np.arange(n)]
 
-    def sample(self, xod, n: int = 10_000, *, seed: int = 0, min_acceptance: float = MIN_ACCEPTANCE) -> dict:
-        """``n`` posterior draws for one XOD, inside the prior: ``{"theta": (n, p) in the parameters' units, "unit": the
-        same in the unit cube, "acceptance": the fraction of the mixture's draws inside the prior}``.
+    def check_statistic(self, y: jax.Array, what: str = "xod") -> None:
+        """Refuse (``ValueError``) a statistic outside the training statistics' range widened by
+        :data:`OUTSIDE_MARGIN` of it on each side: an XOD unlike every training simulation, where the posterior is
+        an extrapolation."""
+        lo, hi = np.asarray(self.meta["statistic_range"]).T
+        margin = OUTSIDE_MARGIN * (hi - lo)
+        y = np.asarray(y)
+        bad = np.flatnonzero((y < lo - margin) | (y > hi + margin))
+        if bad.size:
+            j = int(bad[0])
+            fail(what, f"an XOD compressed to y[{j}] = {y[j]:.4g}", f"an XOD like the training simulations (their "
+                 f"y[{j}] spans {lo[j]:.4g} to {hi[j]:.4g}): check its survey, binning and flux cut, or that it comes "
+                 "from the campaign's simulator")  # fmt: skip
 
-        The mixture is drawn in batches and draws outside the unit cube rejected. If the fraction kept is below
-        ``min_acceptance`` (the XOD lies where the training set had no simulation), ``ValueError``."""
+    def sample(self, xod, n: int = 10_000, *, seed: int = 0) -> dict:
+        """``n`` posterior draws for one XOD: ``{"theta": (n, p) in the parameters' units, "unit": (n, p) the same in
+        the prior's unit cube}``. Every draw lies inside the prior (module :mod:`inference.sbi.mdn`); an XOD unlike
+        the training simulations is refused (:meth:`check_statistic`)."""
         n = check_integer("n", n, 1)
         check_integer("seed", seed, 0, 2**32)
-        check_number("min_acceptance", min_acceptance, 0.0, 1.0, open=True)
         y = self.statistic(xod)
-        key = jax.random.key(seed)
-        kept, drawn, total = [], 0, 0
-        batch = max(n, 1000)
-        while total < n:
-            key, k = jax.random.split(key)
-            u = np.asarray(self.sample_unit(k, y, batch))
-            inside = u[np.all((u >= 0) & (u <= 1), axis=1)]
-            kept.append(inside)
-            drawn, total = drawn + batch, total + inside.shape[0]
-            if drawn >= 10 * batch and total / drawn < min_acceptance:
-                fail("xod", f"an XOD whose posterior lies {100 * (1 - total / drawn):.2f}% outside the prior",
-                     f"an acceptance of at least {min_acceptance:g} (this XOD is unlike the training simulations: "
-                     "check its survey, binning and flux cut)")  # fmt: skip
-        unit = np.concatenate(kept)[:n]
-        return {"theta": self._simulator().from_unit(unit), "unit": unit, "acceptance": total / drawn}
+        self.check_statistic(y)
+        unit = self.sample_statistic(y, n, seed=seed)
+        return {"theta": self._simulator().from_unit(unit), "unit": unit}
+
+    def sample_statistic(self, y: jax.Array, n: int, *, seed: int = 0) -> np.ndarray:
+        """``n`` draws (n, p) in the prior's unit cube for a statistic ``y``."""
+        return np.asarray(ndtr(self.sample_normal(jax.random.key(seed), y, n)))
 
     def log_prob(self, theta, xod) -> np.ndarray:
-        """ln q(u(theta) | y(xod)) of parameters ``theta`` (n, p) in their units, as a density of the unit-cube
-        coordinates (the prior is uniform there); ``ValueError`` for a theta outside the prior, naming it."""
+        """ln q(u(theta) | y(xod)): the posterior density of parameters ``theta`` (n, p), in the prior's unit-cube
+        coordinates u (where the prior is uniform, so this is also ln of the posterior over the prior):
+        ln q_z(z) - ln N(z; 0, I) with z = Phi^-1(u). ``ValueError`` for a theta outside the prior, naming it."""
         theta = check_shape("theta", np.asarray(theta, np.float64), (None, len(self.names)), f" {self.names}")
         unit = np.asarray(self._simulator().to_unit(theta))
-        outside = ~((unit >= 0) & (unit <= 1))
+        outside = ~((unit > 0) & (unit < 1))
         if outside.any():
             row, col = np.argwhere(outside)[0]
             fail(self.names[col], float(theta[row, col]), "a value inside the prior the posterior was trained on")
-        return np.asarray(self.log_prob_unit(jnp.asarray(unit), self.statistic(xod)))
+        y = self.statistic(xod)
+        self.check_statistic(y)
+        z = ndtri(unit)
+        log_normal = -0.5 * np.sum(z**2, axis=1) - 0.5 * z.shape[1] * np.log(2 * np.pi)
+        return np.asarray(self.log_prob_normal(jnp.asarray(z), y)) - log_normal
 
     def posterior_dataset(self, xod, n: int = 10_000, *, seed: int = 0):
         """:meth:`sample` as an ArviZ-compatible ``xarray.Dataset`` (one chain, ``n`` draws, one variable per
-        parameter), with the acceptance rate and the training's provenance in its attributes."""
+        parameter), with the training's provenance in its attributes."""
         import xarray as xr
 
         out = self.sample(xod, n, seed=seed)
         data = {name: (("chain", "draw"), out["theta"][None, :, i]) for i, name in enumerate(self.names)}
         return xr.Dataset(data, coords={"chain": [0], "draw": np.arange(n)},
-                          attrs={"inference_library": "xcosmo.inference.sbi (NPE)", "acceptance": out["acceptance"],
-                                 "loss": self.meta["settings"]["loss"], "n_train": self.meta["sizes"]["train"],
+                          attrs={"inference_library": "xcosmo.inference.sbi (NPE)", "loss": self.meta["settings"]["loss"], "n_train": self.meta["sizes"]["train"],
                                  "source": self.meta["source"]})  # fmt: skip
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -217,6 +231,21 @@ class NPEPosterior:
         with atomic_path(path.with_suffix(".json")) as tmp:
             tmp.write_text(json.dumps(meta, indent=1, default=str))
         return path
+
+
+@eqx.filter_jit
+def _compress(compressor: Compressor, x: jax.Array) -> jax.Array:
+    return jax.vmap(compressor)(x)
+
+
+@eqx.filter_jit
+def _log_prob(mdn: MDN, z: jax.Array, y: jax.Array) -> jax.Array:
+    return jax.vmap(lambda zi: mdn.log_prob(zi, y))(z)
+
+
+@eqx.filter_jit
+def _sample(mdn: MDN, key: jax.Array, y: jax.Array, n: int) -> jax.Array:
+    return mdn.sample(key, y, n)
 
 
 def _skeleton(meta: dict) -> tuple[Compressor, tuple[MDN, ...]]:
@@ -258,8 +287,8 @@ def load_npe(path: str | os.PathLike, *, binning: dict | None = None) -> NPEPost
 
 def _vmim_loss(model: tuple[Compressor, MDN], batch) -> jax.Array:
     compressor, mdn = model
-    x, u = batch
-    return -jnp.mean(jax.vmap(lambda xi, ui: mdn.log_prob(ui, compressor(xi)))(x, u))
+    x, z = batch
+    return -jnp.mean(jax.vmap(lambda xi, zi: mdn.log_prob(zi, compressor(xi)))(x, z))
 
 
 def _mse_loss(compressor: Compressor, batch) -> jax.Array:
@@ -268,8 +297,8 @@ def _mse_loss(compressor: Compressor, batch) -> jax.Array:
 
 
 def _mdn_loss(mdn: MDN, batch) -> jax.Array:
-    y, u = batch
-    return -jnp.mean(jax.vmap(mdn.log_prob)(u, y))
+    y, z = batch
+    return -jnp.mean(jax.vmap(mdn.log_prob)(z, y))
 
 
 def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str | os.PathLike | None = None,
@@ -282,6 +311,7 @@ def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str |
     scale = XODScale.fit(data.counts[splits["train"]])
     x = scale(data.counts)
     u = data.unit.astype(np.float32)
+    z = data.normal.astype(np.float32)
     p = u.shape[1]
     folder = None if out is None else Path(out)
     if folder is not None:
@@ -293,7 +323,7 @@ def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str |
     compressor, mdns = _skeleton({"settings": settings.as_dict(), "names": data.names, "xod_shape": x.shape[1:]})
     tr, va = splits["train"], splits["validation"]
     if settings.loss == "vmim":
-        (compressor, _), c_history = train((compressor, mdns[0]), _vmim_loss, (x[tr], u[tr]), (x[va], u[va]),
+        (compressor, _), c_history = train((compressor, mdns[0]), _vmim_loss, (x[tr], z[tr]), (x[va], z[va]),
                                            settings.compressor_training, checkpoint=ckpt("compressor"),
                                            progress=progress, desc="compressor (vmim)")  # fmt: skip
     else:
@@ -305,17 +335,18 @@ def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str |
     for i, mdn in enumerate(mdns):
         mdn = MDN(p, p, key=jax.random.fold_in(key, 1000 + i), n_components=settings.n_components,
                   width=settings.mdn_width, depth=settings.mdn_depth).with_standardisation(y[tr])  # fmt: skip
-        mdn, h = train(mdn, _mdn_loss, (y[tr], u[tr]), (y[va], u[va]),
+        mdn, h = train(mdn, _mdn_loss, (y[tr], z[tr]), (y[va], z[va]),
                        dataclasses.replace(settings.mdn_training, seed=settings.mdn_training.seed + i),
                        checkpoint=ckpt(f"mdn{i}"), progress=progress, desc=f"mdn {i}")  # fmt: skip
         trained.append(mdn)
         histories.append(h)
-        val_logq.append(-float(_mdn_loss(mdn, (jnp.asarray(y[va]), jnp.asarray(u[va])))))
+        val_logq.append(-float(_mdn_loss(mdn, (jnp.asarray(y[va]), jnp.asarray(z[va])))))
     log_weights = jax.nn.log_softmax(jnp.asarray(val_logq))
     meta = {"names": list(data.names), "xod_shape": list(x.shape[1:]), "spec": data.spec, "binning": data.binning,
             "source": data.source, "settings": settings.as_dict(),
             "splits": {k: data.index[v].tolist() for k, v in splits.items()},
             "sizes": {k: int(v.size) for k, v in splits.items()},
+            "statistic_range": np.stack([y[tr].min(axis=0), y[tr].max(axis=0)], axis=1).tolist(),
             "history": {"compressor": c_history, "mdn": histories}, "validation_log_q": val_logq}  # fmt: skip
     posterior = NPEPosterior(compressor, tuple(trained), log_weights, scale.scale, meta)
     if folder is not None:

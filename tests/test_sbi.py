@@ -1,0 +1,201 @@
+"""inference.sbi (issue 18): splits, normalisation, the MDN against closed forms, the calibration tests on exact and on
+miscalibrated posteriors, resumable training, and the NPE pipeline on a small campaign of the analytical model
+(shapes, files, refusals). Accuracy against NUTS is the slow acceptance test (``tests/test_sbi_acceptance.py``)."""
+
+from __future__ import annotations
+
+import json
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+from inference.sbi import (
+    NPESettings,
+    SBIDataset,
+    TrainSettings,
+    XODScale,
+    fit_npe,
+    load_npe,
+    split_indices,
+)
+from inference.sbi.calibration import coverage, ranks, sbc_pvalues, tarp
+from inference.sbi.compressor import Compressor
+from inference.sbi.mdn import MDN
+from inference.sbi.training import train
+from xcosmo.analytic import phi_from_unit
+
+
+def test_splits_follow_the_paper_and_are_disjoint():
+    s = split_indices(480, seed=3)
+    assert {k: v.size for k, v in s.items()} == {"train": 320, "validation": 40, "test": 40, "heldout": 80}
+    every = np.concatenate(list(s.values()))
+    assert np.array_equal(np.sort(every), np.arange(480))
+    assert all(np.array_equal(a, b) for a, b in zip(s.values(), split_indices(480, seed=3).values()))
+    assert not np.array_equal(s["train"], split_indices(480, seed=4)["train"])
+    with pytest.raises(ValueError, match="n = 47"):
+        split_indices(47)
+
+
+def test_xod_scale_maps_the_training_maximum_to_one():
+    counts = np.random.default_rng(0).poisson(5.0, size=(10, 3, 4, 4)).astype(float)
+    scale = XODScale.fit(counts)
+    x = scale(counts)
+    assert x.dtype == np.float32 and x.min() >= 0
+    assert np.allclose(x.max(axis=(0, 2, 3)), 1.0)
+    assert np.allclose(scale(np.zeros((3, 4, 4))), 0.0)
+
+
+def test_compressor_maps_an_xod_to_one_number_per_parameter():
+    c = Compressor((8, 12, 12), 6, key=jax.random.key(0))
+    y = jax.vmap(c)(jnp.ones((3, 8, 12, 12)))
+    assert y.shape == (3, 6) and bool(jnp.all((y > 0) & (y < 1)))  # MSE head: a sigmoid, the targets are in [0, 1]
+    assert len(c.blocks) == 4 and all(len(b.convs) == 3 for b in c.blocks)  # the paper's 4 blocks of 3 convolutions
+    assert Compressor((8, 12, 12), 6, key=jax.random.key(0), loss="vmim")(jnp.ones((8, 12, 12))).shape == (6,)
+    with pytest.raises(ValueError, match="loss"):
+        Compressor((8, 12, 12), 6, key=jax.random.key(0), loss="l1")
+
+
+def test_mdn_density_is_the_gaussian_mixture_it_describes():
+    mdn = MDN(3, 2, key=jax.random.key(1), n_components=4)
+    y = jnp.array([0.3, -1.0, 2.0])
+    log_w, means, chol = mdn.mixture(y)
+    z = np.array([0.2, -0.4])
+    expected = np.log(sum(np.exp(lw) * multivariate_normal(m, l @ l.T).pdf(z)
+                          for lw, m, l in zip(np.asarray(log_w), np.asarray(means), np.asarray(chol))))  # fmt: skip
+    assert float(mdn.log_prob(jnp.asarray(z), y)) == pytest.approx(expected, rel=1e-5)
+    draws = np.asarray(mdn.sample(jax.random.key(2), y, 200_000))
+    w = np.exp(np.asarray(log_w))
+    mean = (w[:, None] * np.asarray(means)).sum(0)
+    assert np.allclose(draws.mean(0), mean, atol=0.02)
+
+
+def _linear_gaussian(n, rng):
+    """z ~ N(0, 1) (2-D), y = A z + N(0, 0.5^2): the posterior of z given y is Gaussian with known moments."""
+    a = np.array([[1.0, 0.5], [0.0, 1.5]])
+    z = rng.standard_normal((n, 2))
+    y = z @ a.T + 0.5 * rng.standard_normal((n, 2))
+    precision = np.eye(2) + a.T @ a / 0.25
+    cov = np.linalg.inv(precision)
+    return z.astype(np.float32), y.astype(np.float32), a, cov
+
+
+def test_mdn_learns_a_known_posterior():
+    rng = np.random.default_rng(0)
+    z, y, a, cov = _linear_gaussian(20_000, rng)
+    mdn = MDN(2, 2, key=jax.random.key(0), n_components=1, width=32).with_standardisation(y[:18_000])
+    loss = lambda m, b: -jnp.mean(jax.vmap(m.log_prob)(b[1], b[0]))  # noqa: E731
+    mdn, history = train(mdn, loss, (y[:18_000], z[:18_000]), (y[18_000:], z[18_000:]),
+                         TrainSettings(max_epochs=60, batch_size=128, learning_rate=3e-3, patience=10))  # fmt: skip
+    y0 = np.array([1.0, -2.0])
+    mean = cov @ a.T @ y0 / 0.25
+    draws = np.asarray(mdn.sample(jax.random.key(3), jnp.asarray(y0), 20_000))
+    sd = np.sqrt(np.diag(cov))
+    # a network fitted to 18 000 simulations, evaluated at one y: its errors are a few percent of the posterior's
+    assert np.all(np.abs(draws.mean(0) - mean) < 0.15 * sd), (draws.mean(0), mean)
+    assert np.allclose(draws.std(0), sd, rtol=0.1), (draws.std(0), sd)
+    assert history[-1]["epoch"] <= 60 and min(h["validation"] for h in history) < history[0]["validation"]
+
+
+def test_calibration_tests_pass_exact_posteriors_and_fail_overconfident_ones():
+    rng = np.random.default_rng(1)
+    n, n_draws = 500, 200
+    z, y, a, cov = _linear_gaussian(n, rng)
+    mean = y @ (cov @ a.T / 0.25).T
+    chol = np.linalg.cholesky(cov)
+    exact = mean[:, None, :] + rng.standard_normal((n, n_draws, 2)) @ chol.T
+    narrow = mean[:, None, :] + 0.5 * rng.standard_normal((n, n_draws, 2)) @ chol.T
+    r_exact, r_narrow = ranks(z, exact), ranks(z, narrow)
+    assert np.all(sbc_pvalues(r_exact, n_draws) > 0.01)
+    assert np.all(sbc_pvalues(r_narrow, n_draws) < 1e-4)
+    cov_exact, cov_narrow = coverage(r_exact, n_draws), coverage(r_narrow, n_draws)
+    assert np.allclose(cov_exact[10], 0.5, atol=0.07) and np.all(cov_narrow[14] < 0.5)  # alpha = 0.5, 0.7
+    # TARP works in the unit cube: map the standard normal coordinates there
+    from scipy.special import ndtr
+
+    assert tarp(ndtr(z), ndtr(exact))["max_deviation"] < 0.08
+    assert tarp(ndtr(z), ndtr(narrow))["max_deviation"] > 0.15
+
+
+def test_training_resumes_from_its_checkpoint_to_the_uninterrupted_result(tmp_path):
+    rng = np.random.default_rng(2)
+    z, y, _, _ = _linear_gaussian(600, rng)
+    loss = lambda m, b: -jnp.mean(jax.vmap(m.log_prob)(b[1], b[0]))  # noqa: E731
+    mdn = MDN(2, 2, key=jax.random.key(0), n_components=2, width=16).with_standardisation(y)
+    data = ((y[:500], z[:500]), (y[500:], z[500:]))
+    full = TrainSettings(max_epochs=6, batch_size=100, patience=100)
+    reference, _ = train(mdn, loss, *data, full)
+    ckpt = tmp_path / "mdn.ckpt"
+    train(mdn, loss, *data, TrainSettings(max_epochs=3, batch_size=100, patience=100), checkpoint=ckpt)
+    with pytest.raises(ValueError, match="another training"):
+        train(mdn, loss, *data, full, checkpoint=ckpt)  # settings differ: refused
+    info = json.loads(ckpt.read_bytes().split(b"\n", 1)[0])
+    info["settings"]["max_epochs"], info["done"] = 6, False  # the same run, stopped after 3 epochs
+    leaves = ckpt.read_bytes().split(b"\n", 1)[1]
+    ckpt.write_bytes(json.dumps(info).encode() + b"\n" + leaves)
+    resumed, history = train(mdn, loss, *data, full, checkpoint=ckpt)
+    assert [h["epoch"] for h in history] == list(range(1, 7))
+    arrays = lambda m: jax.tree.leaves(eqx.filter(m, eqx.is_array))  # noqa: E731
+    for a, b in zip(arrays(reference), arrays(resumed), strict=True):
+        assert np.allclose(a, b, atol=1e-6)
+    ckpt.write_bytes(ckpt.read_bytes()[:-100])
+    with pytest.raises(ValueError, match="cannot be resumed"):
+        train(mdn, loss, *data, full, checkpoint=ckpt)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A campaign of 96 Poisson XODs of the analytical model, simulated in this process."""
+    from xcosmo.campaign import campaign_preset
+    from xcosmo.campaign.runner import create_campaign
+
+    path = tmp_path_factory.mktemp("sbi") / "store"
+    config = campaign_preset("analytic", 96, seed=1)
+    simulator = config.simulator_object()
+    s = create_campaign(path, config, simulator)
+    for i, (theta, seed) in enumerate(zip(s.theta, s.seeds)):
+        out = simulator(theta, int(seed))
+        s.write_done(i, out.xod, out.n_clusters, out.wall_s, out.host, 1)
+    return path
+
+
+QUICK = NPESettings(loss="vmim", channels=(4, 4), mlp_width=16, n_components=2, mdn_width=16,
+                    compressor_training=TrainSettings(max_epochs=3, batch_size=32),
+                    mdn_training=TrainSettings(max_epochs=3, batch_size=32))  # fmt: skip
+
+
+def test_npe_pipeline_on_a_campaign_store(store, tmp_path):
+    data = SBIDataset.from_store(store)
+    assert data.n == 96 and data.names[:2] == ("omega_m", "sigma_8") and data.counts.shape == (96, 8, 12, 12)
+    assert np.all((data.unit > 0) & (data.unit < 1))
+    assert np.allclose(data.theta, phi_from_unit(data.unit))
+    post = fit_npe(data, QUICK, out=tmp_path / "npe")
+    assert post.meta["sizes"] == {"train": 64, "validation": 8, "test": 8, "heldout": 16}
+    draws = post.sample(data.counts[0], 500, seed=1)
+    assert draws["theta"].shape == (500, 8)
+    assert np.all((draws["theta"][:, 0] > 0.1) & (draws["theta"][:, 0] < 0.5))  # inside the prior
+    again = load_npe(tmp_path / "npe" / "npe.eqx", binning=data.binning)
+    assert np.allclose(again.log_prob(data.theta[:4], data.counts[0]), post.log_prob(data.theta[:4], data.counts[0]))
+    ds = again.posterior_dataset(data.counts[0], 100)
+    assert set(ds.data_vars) == set(data.names) and ds.sizes == {"chain": 1, "draw": 100}
+    # refusals
+    with pytest.raises(ValueError, match="xod"):
+        post.sample(data.counts[0][:4], 10)  # another binning's shape
+    with pytest.raises(ValueError, match="omega_m"):
+        post.log_prob(np.array([[0.6, *data.theta[0, 1:]]]), data.counts[0])  # Omega_m outside U(0.1, 0.5)
+    with pytest.raises(ValueError, match="like the training simulations"):
+        post.sample(100 * data.counts[0] + 1000, 10)
+    with pytest.raises(ValueError, match="another survey or binning"):
+        load_npe(tmp_path / "npe" / "npe.eqx", binning={"survey": {}, "binning": {}})
+    weights = tmp_path / "npe" / "npe.eqx"
+    weights.write_bytes(weights.read_bytes()[:-10])
+    with pytest.raises(ValueError, match="SHA-256"):
+        load_npe(weights)
+
+
+def test_a_store_with_too_few_simulations_is_refused(store):
+    with pytest.raises(ValueError, match="at least 200 finished simulations"):
+        SBIDataset.from_store(store, min_simulations=200)
