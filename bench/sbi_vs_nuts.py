@@ -1,0 +1,113 @@
+"""NPE against NUTS where the likelihood is known (issue 18's first acceptance): the analytical model's Poisson XODs.
+
+1. A campaign of ``--n`` Poisson XODs of the analytical model over its 2 + 6 parameters, drawn from the likelihood's
+   priors (Latin hypercube; ``xcosmo campaign`` on a local Dask cluster of ``--workers``), in ``OUT/store``;
+2. the NPE trained on it twice, with the VMIM compressor (unbiased) and the paper's MSE one (``OUT/vmim``, ``OUT/mse``);
+3. calibration of both on the held-out split (SBC Kolmogorov-Smirnov p-value per parameter, TARP; ``OUT/*/diagnose``);
+4. NUTS (numpyro, NeuTra, the defaults of :func:`inference.mcmc.run_nuts`; ``--chains`` x (``--warmup`` +
+   ``--samples``)) on the explicit likelihood of ``--xods`` held-out XODs, and the NPE posteriors of the same XODs:
+   for every parameter the difference of the means in units of NUTS's standard deviation and the ratio of the
+   standard deviations (goal: within 0.2 sigma and 20%).
+
+Every step resumes: the campaign and trainings from their stores and checkpoints, NUTS from the per-XOD results in
+``OUT/nuts.json``. Run: ``python bench/sbi_vs_nuts.py --out sbi-check/`` (hours on a 2-core CPU: the NUTS runs
+dominate, about 4 minutes per XOD).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def campaign(out: Path, n: int, workers: int) -> Path:
+    from xcosmo.campaign import campaign_preset, run_campaign
+
+    store = out / "store"
+    config = None if store.exists() else campaign_preset("analytic", n, seed=18)
+    run_campaign(store, config, workers=workers, progress=True)
+    return store
+
+
+def nuts_posteriors(out: Path, data, positions, args) -> dict:
+    """Posterior means and standard deviations of NUTS on each XOD, cached in ``out/nuts.json``."""
+    import jax
+
+    from inference.likelihood import numpyro_model
+    from inference.mcmc import run_nuts, summary
+    from xcosmo.analytic import PHI_NAMES
+
+    cache = out / "nuts.json"
+    done = json.loads(cache.read_text()) if cache.exists() else {}
+    for k, i in enumerate(positions):
+        key = str(int(data.index[i]))
+        if key in done:
+            continue
+        tree = run_nuts(numpyro_model, np.asarray(data.counts[i], np.float64), num_chains=args.chains,
+                        num_warmup=args.warmup, num_samples=args.samples, seed=k, neutra=True, dense_mass=True,
+                        progress=False)  # fmt: skip
+        s = summary(tree, list(PHI_NAMES))
+        done[key] = {"mean": [s["variables"][n]["mean"] for n in PHI_NAMES],
+                     "std": [s["variables"][n]["std"] for n in PHI_NAMES],
+                     "divergences": s["num_divergences"], "r_hat_max": s["r_hat_max"]}  # fmt: skip
+        cache.write_text(json.dumps(done, indent=1))
+        print(f"NUTS {k + 1}/{len(positions)} (store index {key}): r_hat {s['r_hat_max']:.3f}, "
+              f"divergences {s['num_divergences']}", flush=True)
+        jax.clear_caches()
+    return done
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--n", type=int, default=20_000, help="simulations in the campaign")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--xods", type=int, default=20, help="held-out XODs compared with NUTS")
+    parser.add_argument("--sbc-xods", type=int, default=500, help="held-out XODs of the calibration tests")
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--warmup", type=int, default=500)
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--draws", type=int, default=10_000, help="NPE draws per XOD")
+    args = parser.parse_args(argv)
+
+    from inference.sbi import NPESettings, SBIDataset, fit_npe
+    from inference.sbi.diagnose import diagnose
+    from xcosmo.analytic import PHI_NAMES
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    data = SBIDataset.from_store(campaign(args.out, args.n, args.workers))
+    posteriors = {}
+    for loss in ("vmim", "mse"):
+        posteriors[loss] = fit_npe(data, NPESettings(loss=loss), out=args.out / loss, progress=True)
+        report = diagnose(posteriors[loss], data, out=args.out / loss / "diagnose", max_xods=args.sbc_xods,
+                          progress=True)  # fmt: skip
+        p = report["sbc_ks_pvalue"]
+        print(f"{loss}: SBC on {report['n_xods']} held-out XODs, KS p-values "
+              + ", ".join(f"{n} {p[n]:.3g}" for n in PHI_NAMES)
+              + f"; TARP deviation {report['tarp']['max_deviation']:.3f}", flush=True)
+    heldout = np.flatnonzero(np.isin(data.index, posteriors["vmim"].meta["splits"]["heldout"]))[: args.xods]
+    nuts = nuts_posteriors(args.out, data, heldout, args)
+    rows = []
+    for i in heldout:
+        ref = nuts[str(int(data.index[i]))]
+        theta = posteriors["vmim"].sample(data.counts[i], args.draws)["theta"]
+        mean_dev = (theta.mean(0) - np.array(ref["mean"])) / np.array(ref["std"])
+        width = theta.std(0) / np.array(ref["std"])
+        rows.append({"index": int(data.index[i]), "mean_dev": mean_dev.tolist(), "width_ratio": width.tolist()})
+    dev = np.array([r["mean_dev"] for r in rows])
+    width = np.array([r["width_ratio"] for r in rows])
+    print(f"\nNPE (vmim, {posteriors['vmim'].meta['sizes']['train']} training XODs) against NUTS on {len(rows)} "
+          "held-out XODs: |mean difference| / NUTS sigma and sigma ratio, median and worst")
+    for j, n in enumerate(PHI_NAMES):
+        print(f"{n:>10}: |dmean| {np.median(np.abs(dev[:, j])):.3f} (max {np.abs(dev[:, j]).max():.3f}); "
+              f"width ratio {np.median(width[:, j]):.3f} (range {width[:, j].min():.3f}-{width[:, j].max():.3f})")
+    ok = np.mean((np.abs(dev) < 0.2) & (np.abs(width - 1) < 0.2))
+    print(f"fraction of (XOD, parameter) pairs within 0.2 sigma and 20%: {ok:.3f}")
+    (args.out / "npe_vs_nuts.json").write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
