@@ -199,3 +199,38 @@ def test_npe_pipeline_on_a_campaign_store(store, tmp_path):
 def test_a_store_with_too_few_simulations_is_refused(store):
     with pytest.raises(ValueError, match="at least 200 finished simulations"):
         SBIDataset.from_store(store, min_simulations=200)
+
+
+def test_sbi_command_line(store, tmp_path):
+    """train, sample and diagnose from the console script, on the small campaign; an XOD of another survey refused."""
+    import xarray as xr
+    from typer.testing import CliRunner
+
+    from xcosmo.cli import app
+    from xcosmo.xod import Binning, Survey, save_xod
+
+    runner = CliRunner()
+    npe = tmp_path / "npe"
+    result = runner.invoke(app, ["sbi", "train", str(store), "--out", str(npe), "--epochs", "2", "-q"])
+    assert result.exit_code == 0, result.output
+    data = SBIDataset.from_store(store)
+    xod = tmp_path / "xod.h5"
+    save_xod(xod, data.counts[0], Binning(), Survey())
+    result = runner.invoke(app, ["sbi", "sample", str(npe / "npe.eqx"), "--xod", str(xod), "--out",
+                                 str(tmp_path / "post.nc"), "-n", "200"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "omega_m" in result.output and "68% interval" in result.output
+    post = xr.open_dataset(tmp_path / "post.nc")
+    assert post.sizes == {"chain": 1, "draw": 200} and set(post.data_vars) == set(data.names)
+    other = tmp_path / "other.h5"
+    save_xod(other, data.counts[0], Binning(), Survey(area_deg2=50.0))
+    result = runner.invoke(app, ["sbi", "sample", str(npe / "npe.eqx"), "--xod", str(other), "--out",
+                                 str(tmp_path / "other.nc")])  # fmt: skip
+    assert result.exit_code == 2 and "area_deg2" in result.output, result.output
+    result = runner.invoke(app, ["sbi", "diagnose", str(npe / "npe.eqx"), "--store", str(store), "--out",
+                                 str(tmp_path / "diag"), "--draws", "50", "-q"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "diag" / "diagnostics.json").read_text())
+    assert report["n_xods"] == 16 and set(report["sbc_ks_pvalue"]) == set(data.names)
+    for name in ("sbc.png", "coverage.png", "regression.png", "gallery.png"):
+        assert (tmp_path / "diag" / name).stat().st_size > 0
