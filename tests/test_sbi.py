@@ -120,6 +120,20 @@ def test_calibration_tests_pass_exact_posteriors_and_fail_overconfident_ones():
     assert tarp(ndtr(z), ndtr(narrow))["max_deviation"] > 0.15
 
 
+def test_tarp_matches_the_tarp_package():
+    """Lemos et al.'s own implementation (``tarp.get_tarp_coverage``), same draws and reference points: the expected
+    coverage at its credibility edges (f < alpha, as ours; its last edge counts f = alpha too)."""
+    from tarp import get_tarp_coverage
+
+    rng = np.random.default_rng(5)
+    truth = rng.uniform(size=(300, 3))
+    draws = np.clip(truth[:, None, :] + 0.1 * rng.standard_normal((300, 400, 3)) + 0.03, 0, 1)
+    refs = rng.uniform(size=(300, 3))
+    ecp, alpha = get_tarp_coverage(draws.transpose(1, 0, 2), truth, references=refs, norm=False, num_alpha_bins=30)
+    ours = tarp(truth, draws, alphas=alpha[:-1], references=refs)["ecp"]
+    assert np.allclose(ours, ecp[:-1], atol=1e-12)
+
+
 def test_training_resumes_from_its_checkpoint_to_the_uninterrupted_result(tmp_path):
     rng = np.random.default_rng(2)
     z, y, _, _ = _linear_gaussian(600, rng)

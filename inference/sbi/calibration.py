@@ -45,9 +45,12 @@ def coverage(r: np.ndarray, n_draws: int, alphas: np.ndarray = ALPHAS) -> np.nda
     return np.array([np.mean(np.abs(q - 0.5) <= a / 2, axis=0) for a in alphas])
 
 
-def tarp(truth: np.ndarray, draws: np.ndarray, seed: int = 0, alphas: np.ndarray = ALPHAS) -> dict:
-    """TARP's expected coverage probability (module docstring): ``{"alpha", "ecp", "max_deviation"}``."""
-    ref = np.random.default_rng(seed).uniform(size=truth.shape)
+def tarp(truth: np.ndarray, draws: np.ndarray, seed: int = 0, alphas: np.ndarray = ALPHAS,
+         references: np.ndarray | None = None) -> dict:  # fmt: skip
+    """TARP's expected coverage probability (module docstring) of ``truth`` (n, p) and ``draws`` (n, L, p) in the unit
+    cube: ``{"alpha", "ecp", "max_deviation"}``; the reference points are uniform draws seeded by ``seed`` unless
+    given (``references``, (n, p))."""
+    ref = np.random.default_rng(seed).uniform(size=truth.shape) if references is None else np.asarray(references)
     d_draws = np.linalg.norm(draws - ref[:, None, :], axis=2)
     d_true = np.linalg.norm(truth - ref, axis=1)
     f = np.mean(d_draws < d_true[:, None], axis=1)
