@@ -371,9 +371,9 @@ def mcmc(
     backend: str = typer.Option("numpyro", help="NUTS implementation: numpyro or blackjax."),
     data: str = typer.Option("asimov", help="asimov (the expected XOD), poisson (one draw of it) or an XOD .h5 file "
                              "(the model is then built for the file's survey and binning)."),  # fmt: skip
-    warmup: int = typer.Option(1000, help="Warm-up steps per chain."),
-    samples: int = typer.Option(1000, help="Draws per chain."),
-    chains: int = typer.Option(4, help="Number of chains."),
+    warmup: Optional[int] = typer.Option(None, help="Warm-up steps per chain [default: inference.mcmc.NUTSSettings's]."),
+    samples: Optional[int] = typer.Option(None, help="Draws per chain [default: NUTSSettings's]."),
+    chains: Optional[int] = typer.Option(None, help="Number of chains [default: NUTSSettings's]."),
     seed: int = typer.Option(0, help="Random seed (Poisson data and sampler; 0 <= seed < 2^32)."),
     target_accept: Optional[float] = typer.Option(
         None, help="Target acceptance probability of the step-size adaptation [default: "
@@ -403,9 +403,9 @@ def mcmc(
 
     say = speaker(quiet)
     check_seed(seed)
-    given = {} if target_accept is None else {"target_accept": target_accept}
-    settings = NUTSSettings(backend=backend, num_warmup=warmup, num_samples=samples, num_chains=chains, seed=seed,
-                            dense_mass=True, progress=not quiet, neutra=neutra, **given)  # fmt: skip
+    given = {k: v for k, v in (("target_accept", target_accept), ("num_warmup", warmup), ("num_samples", samples),
+                               ("num_chains", chains)) if v is not None}  # fmt: skip
+    settings = NUTSSettings(backend=backend, seed=seed, dense_mass=True, progress=not quiet, neutra=neutra, **given)
     stored = None if data in ("asimov", "poisson") else load_xod(data)  # a bad file is refused before the model is built
     if stored is None or (stored.survey, stored.binning) == (Survey(), Binning()):
         forward = default_forward()
