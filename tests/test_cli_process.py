@@ -16,9 +16,12 @@ CLI = [sys.executable, "-c", "from xcosmo.cli import main; main()"]
 
 
 def _start_tiny_run(out):
-    """A tiny simulation in its own process, returned once it holds the folder (its staging folder exists)."""
+    """A tiny simulation in its own process, returned once it holds the folder (its staging folder exists). The
+    child gets SIGINT's default disposition, as from a terminal: a test suite started in the background by a
+    non-interactive shell inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
     proc = subprocess.Popen(CLI + ["simulate", "--preset", "tiny", "--out", str(out), "-q"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.monotonic() + 120
     while not glob.glob(str(out / ".xcosmo-staging-*")):
         assert proc.poll() is None, proc.communicate()
