@@ -97,7 +97,7 @@ def diagnose(posterior: NPEPosterior, data: SBIDataset, *, out: str | os.PathLik
         plot_sbc(r, n_draws, names, p_values, out / "sbc.png")
         plot_coverage(cov, joint, names, out / "coverage.png")
         plot_regression(report["regression"], names, out / "regression.png")
-        theta_draws = posterior._simulator().from_unit(draws[:16].reshape(-1, len(names))).reshape(*draws[:16].shape)
+        theta_draws = posterior.simulator.from_unit(draws[:16].reshape(-1, len(names))).reshape(*draws[:16].shape)
         plot_gallery(theta_draws, data.theta[pos[:16]], names, out / "gallery.png")
         with atomic_path(out / "diagnostics.json") as tmp:
             tmp.write_text(json.dumps(report, indent=1))
@@ -109,7 +109,7 @@ def _cosmology_widths(posterior: NPEPosterior, draws: np.ndarray, names: tuple[s
     if not {"omega_m", "sigma_8"} <= set(names):
         return {}
     i, j = names.index("omega_m"), names.index("sigma_8")
-    sim = posterior._simulator()
+    sim = posterior.simulator
     theta = sim.from_unit(draws.reshape(-1, len(names))).reshape(draws.shape)
     half = {n: np.median((np.percentile(theta[..., k], 84, axis=1) - np.percentile(theta[..., k], 16, axis=1)) / 2)
             for n, k in (("omega_m", i), ("sigma_8", j))}  # fmt: skip

@@ -123,7 +123,9 @@ class NPEPosterior:
     def xod_shape(self) -> tuple[int, ...]:
         return tuple(self.meta["xod_shape"])
 
-    def _simulator(self):
+    @property
+    def simulator(self):
+        """The campaign's simulator (its prior's unit-cube transform), rebuilt from the spec in the metadata."""
         from xcosmo.campaign.simulators import simulator_from_spec
 
         return simulator_from_spec(self.meta["spec"])
@@ -184,7 +186,7 @@ class NPEPosterior:
         y = self.statistic(xod)
         self.check_statistic(y)
         unit = self.sample_statistic(y, n, seed=seed)
-        return {"theta": self._simulator().from_unit(unit), "unit": unit}
+        return {"theta": self.simulator.from_unit(unit), "unit": unit}
 
     def sample_statistic(self, y: jax.Array, n: int, *, seed: int = 0) -> np.ndarray:
         """``n`` draws (n, p) in the prior's unit cube for a statistic ``y``."""
@@ -195,7 +197,7 @@ class NPEPosterior:
         coordinates u (where the prior is uniform, so this is also ln of the posterior over the prior):
         ln q_z(z) - ln N(z; 0, I) with z = Phi^-1(u). ``ValueError`` for a theta outside the prior, naming it."""
         theta = check_shape("theta", np.asarray(theta, np.float64), (None, len(self.names)), f" {self.names}")
-        unit = np.asarray(self._simulator().to_unit(theta))
+        unit = np.asarray(self.simulator.to_unit(theta))
         outside = ~((unit > 0) & (unit < 1))
         if outside.any():
             row, col = np.argwhere(outside)[0]
