@@ -130,16 +130,11 @@ class NPEPosterior:
 
         return simulator_from_spec(self.meta["spec"])
 
-    def _check_xod(self, xod) -> np.ndarray:
-        xod = np.asarray(xod, np.float64)
-        check_shape("xod", xod, self.xod_shape, " (n_z, n_cr, n_hr) of the binning these weights were trained on")
-        if not np.all(np.isfinite(xod)) or np.any(xod < 0):
-            fail("xod", "counts with NaN, infinite or negative values", "finite counts >= 0")
-        return xod
-
     def statistic(self, xod) -> jax.Array:
         """The compressed statistic y of one XOD (n_z, n_cr, n_hr) of counts."""
-        return self.statistics(self._check_xod(xod)[None])[0]
+        xod = check_shape("xod", np.asarray(xod, np.float64), self.xod_shape,
+                          " (n_z, n_cr, n_hr) of the binning these weights were trained on")  # fmt: skip
+        return self.statistics(xod[None])[0]
 
     def statistics(self, xods) -> jax.Array:
         """The compressed statistics (n, p) of XODs (n, n_z, n_cr, n_hr) of counts."""
