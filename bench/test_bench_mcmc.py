@@ -99,7 +99,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from inference.mcmc import DEFAULT_TARGET_ACCEPT
+from inference.mcmc import DEFAULT_TARGET_ACCEPT, NUTSSettings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,7 +229,7 @@ def run_nuts_row(target: Target, backend: str, latent: list[str], *, num_chains,
         "r_hat_max": s["r_hat_max"],
         "divergences": s["num_divergences"],
         "flow": (f"k {a['neutra_pareto_k']:.2f}, var ln w {a['neutra_log_weight_variance']:.2f}, ESS frac "
-                 f"{a['neutra_ess_fraction']:.2f}, {a['neutra_fits']} fit(s)") if neutra else "",
+                 f"{a['neutra_ess_fraction']:.2f}, {a['neutra_fits']} fit(s) in {a['neutra_wall_time_s']:.0f} s") if neutra else "",
     }
 
 
@@ -284,7 +284,11 @@ DEFAULT_SEEDS = (3, 4, 5, 6, 7)
 samplers' settings were chosen; 7 is the seed at which NeuTra's flow was poor and NUTS lost to emcee."""
 
 
-def compare(target: Target, *, num_chains=4, num_warmup=1000, num_samples=1000, n_walkers=32, n_steps=5000,
+_NUTS = NUTSSettings()
+
+
+def compare(target: Target, *, num_chains=_NUTS.num_chains, num_warmup=_NUTS.num_warmup,
+            num_samples=_NUTS.num_samples, n_walkers=32, n_steps=5000,
             burn=1000, seeds=DEFAULT_SEEDS, progress=True, backends=("numpyro", "blackjax"),
             dense_mass: bool | None = None, neutra: bool | None = None, report=None) -> list[dict]:
     """At every seed, run emcee, then NUTS with each backend; ``report(row)`` is called as each finishes.
@@ -412,9 +416,9 @@ def test_nuts_vs_emcee(benchmark):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--target", default="analytic", help="analytic, toy, or module:function returning a Target")
-    parser.add_argument("--chains", type=int, default=4)
-    parser.add_argument("--warmup", type=int, default=1000)
-    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--chains", type=int, default=_NUTS.num_chains)
+    parser.add_argument("--warmup", type=int, default=_NUTS.num_warmup)
+    parser.add_argument("--samples", type=int, default=_NUTS.num_samples)
     parser.add_argument("--walkers", type=int, default=32, help="0 skips emcee")
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--burn", type=int, default=1000)

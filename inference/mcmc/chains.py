@@ -13,7 +13,7 @@ Groups and variables (ArviZ's names):
   ``neutra`` (0/1), ``n_grad_evals_neutra`` (the flow fit's, included in ``n_grad_evals``), ``neutra_loss``,
   ``neutra_ess_fraction``, ``neutra_pareto_k`` and ``neutra_log_weight_variance`` (the flow's check,
   :func:`inference.neutra.flow_check`),
-  ``neutra_fits``,
+  ``neutra_fits``, ``neutra_wall_time_s`` (the fits and checks, compilation included; part of ``wall_time_s``),
   ``model``, ``device``, ``x64`` (1: the samplers run in float64), ``xcosmo_version``, ``inference_library`` and
   ``inference_library_version``, ``created_at`` (UTC, ISO 8601).
 
@@ -95,6 +95,7 @@ def run_attrs(
         "neutra_pareto_k": math.nan if flow is None else float(flow.check.get("pareto_k", math.nan)),
         "neutra_log_weight_variance": math.nan if flow is None else float(flow.check.get("log_weight_variance", math.nan)),
         "neutra_fits": 0 if flow is None else max(1, len(flow.checks)),
+        "neutra_wall_time_s": 0.0 if flow is None else float(flow.wall_time_s),
         "model": getattr(model, "__qualname__", type(model).__name__),
         "device": jax.default_backend(),
         "x64": int(jax.config.jax_enable_x64),
