@@ -28,14 +28,14 @@ for each NUTS backend the ESS/s and ESS/eval ratios against emcee seed by seed, 
 draws summed over seeds and the largest R-hat. Each row's "flow check" is the kept flow's Pareto k, variance of the log
 importance weights, effective sample fraction and number of fits (:mod:`inference.neutra`).
 
-Run: ``python bench/test_bench_mcmc.py [--target toy] [--seeds 3,4,5,6,7] [--chains 4 --warmup 1000 --samples 1000
+Run: ``python bench/test_bench_mcmc.py [--target toy] [--seeds 3,4,5,6,7] [--chains 4 --warmup 1000 --samples 2000
 --walkers 32 --steps 5000 --burn 1000] [--no-dense-mass]``, or ``python -m pytest bench/test_bench_mcmc.py --benchmark-enable -s``
 (skipped without ``--benchmark-enable``; the sizes, seeds, target and mass matrix then come from ``XCOSMO_BENCH_MCMC``,
 e.g. ``XCOSMO_BENCH_MCMC="target=analytic warmup=500 dense_mass=0 seeds=0,1"``; the default target is ``analytic`` on an
-accelerator and ``toy`` on a CPU). The analytical target costs about 2.4 ms per gradient on a 2-core CPU, so its
-full comparison (about 1.6e5 gradients per NUTS backend and 1.6e5 log densities for emcee, about 19 minutes in all)
-runs on a laptop (per seed: five seeds take about 1.5 hours here); the pytest entry point still defaults to the toy
-on a CPU.
+accelerator and ``toy`` on a CPU). The analytical target costs about 2.2 ms per gradient on a 2-core CPU, so its
+full comparison (about 2.3e5 gradients per NUTS backend with the defaults, 1.6e5 log densities for emcee, about 25
+minutes per seed) runs on a laptop, five seeds in about two hours here; the pytest entry point still defaults to the
+toy on a CPU.
 
 Over seeds (2026-12-05, commit 6871e2c, the flow checked and refitted when its Pareto k exceeds 0.7; stopped after two
 seeds), rows as printed:

@@ -291,7 +291,7 @@ def test_bad_arguments_raise_before_sampling(kwargs, error, message):
 
 def test_settings_defaults_frozen_and_checked():
     s = NUTSSettings()
-    assert (s.backend, s.num_warmup, s.num_samples, s.num_chains, s.seed) == ("numpyro", 1000, 1000, 4, 0)
+    assert (s.backend, s.num_warmup, s.num_samples, s.num_chains, s.seed) == ("numpyro", 1000, 2000, 4, 0)
     assert s.target_accept == DEFAULT_TARGET_ACCEPT == 0.97
     assert (s.dense_mass, s.progress, s.neutra, s.neutra_settings) == (False, True, False, None)
     assert NUTSSettings(neutra=True).neutra_settings == NeuTraSettings()
