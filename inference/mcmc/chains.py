@@ -13,7 +13,8 @@ Groups and variables (ArviZ's names):
   ``neutra`` (0/1), ``n_grad_evals_neutra`` (the flow fit's, included in ``n_grad_evals``), ``neutra_loss``,
   ``neutra_ess_fraction``, ``neutra_pareto_k`` and ``neutra_log_weight_variance`` (the flow's check,
   :func:`inference.neutra.flow_check`),
-  ``neutra_fits``, ``neutra_wall_time_s`` (the fits and checks, compilation included; part of ``wall_time_s``),
+  ``neutra_fits``, ``neutra_wall_time_s`` (the fits and checks with their compilation, which ``wall_time_s`` leaves
+  to ``compile_time_s``),
   ``model``, ``device``, ``x64`` (1: the samplers run in float64), ``xcosmo_version``, ``inference_library`` and
   ``inference_library_version``, ``created_at`` (UTC, ISO 8601).
 
