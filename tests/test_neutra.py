@@ -8,6 +8,7 @@ model's own sites and units in the DataTree, and the fit's cost counted.
 from __future__ import annotations
 
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -76,6 +77,18 @@ def test_a_poor_flow_is_refitted_and_the_user_warned():
     fitted = fit_neutra(correlated_gaussian, settings=good)
     assert fitted.checks == (fitted.check,) and good.misfit(fitted.check) <= 1
     assert fitted.check["log_weight_variance"] < 0.1 and fitted.check["ess_fraction"] > 0.9  # for Gaussian ln w, exp(-variance): the weights nearly constant
+
+
+def test_a_fit_above_the_refit_pareto_k_is_followed_by_another_without_a_warning():
+    """A Pareto k above ``refit_pareto_k`` (here an unreachable 1e-6) but below ``max_pareto_k`` asks for another fit,
+    up to ``max_fits``; the flow kept is the one with the smallest misfit, and it is good, so nobody is warned."""
+    strict = NeuTraSettings(num_steps=2000, num_particles=4, num_flows=2, hidden_dims=(32, 32), max_fits=2,
+                            refit_pareto_k=1e-6)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        fitted = fit_neutra(correlated_gaussian, settings=strict)
+    assert len(fitted.checks) == 2
+    assert strict.misfit(fitted.check) == min(strict.misfit(c) for c in fitted.checks) <= 1
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
