@@ -3,7 +3,8 @@
 * PM throughput of the light-cone generator (``xcosmo.nbody.evolve``, what the pipeline runs for every box:
   Gaussian initial conditions, 2LPT, kick-drift-kick leapfrog) against a bare jaxpm loop on the same box (jaxpm's
   README recipe: ``linear_field`` + ``lpt`` + diffrax ``LeapfrogMidpoint`` over ``make_diffrax_ode``, same number
-  of steps, same start). Goal: ratio of particle-steps per second >= 0.9.
+  of steps, same start). Goal: ratio of particle-steps per second >= 2.5 (issue 19; ``bench/pm_step.py`` measures
+  the same on a 128^3 box, with the forces alone and the peak memory).
 * The quickstart preset end to end, cold (a fresh process: compilation, X-ray tables, outputs): wall time, peak
   memory and the split across N-body / painting / emission / detection / output. Goal: under 5 minutes.
 
@@ -82,10 +83,10 @@ def test_pm_throughput_vs_bare_jaxpm(benchmark):
     ratio = t_bare / t_ours  # = throughput(ours) / throughput(bare)
     benchmark.extra_info.update(
         particle_steps_per_s_ours=steps / t_ours, particle_steps_per_s_bare_jaxpm=steps / t_bare,
-        throughput_ratio=ratio, goal_ratio=0.9,
+        throughput_ratio=ratio, goal_ratio=2.5,
     )  # fmt: skip
     print(f"\nPM {BOX.mesh_shape}, {SETTINGS.n_steps} steps: xcosmo {steps / t_ours:.3g} particle-steps/s, "
-          f"bare jaxpm {steps / t_bare:.3g}; ratio {ratio:.3f} (goal >= 0.9)")  # fmt: skip
+          f"bare jaxpm {steps / t_bare:.3g}; ratio {ratio:.3f} (goal >= 2.5)")  # fmt: skip
 
 
 @pytest.mark.benchmark(group="quickstart cold")

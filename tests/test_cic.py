@@ -24,3 +24,18 @@ def test_a_particle_on_a_node_and_between_nodes():
     assert float(mesh[3, 0, 0]) == 0.5 and float(mesh[0, 0, 0]) == 0.5  # wraps across the periodic boundary
     field = jnp.arange(64.0).reshape(4, 4, 4)
     np.testing.assert_allclose(cic.read(field, jnp.array([[1.0, 2.0, 3.0], [1.5, 2.0, 3.0]])), [27.0, 35.0])  # field = 16 i + 4 j + k
+
+
+def test_a_vector_field_is_read_in_one_go_as_its_components_one_by_one():
+    """Reading a (nx, ny, nz, 3) mesh gives the three scalar reads, for positions anywhere (wrapped periodically:
+    the indices are promised in bounds to the scatter and gather, so they must be)."""
+    key1, key2 = jax.random.split(jax.random.key(1))
+    pos = jax.random.uniform(key1, (500, 3), minval=-7.0, maxval=17.0)
+    field = jax.random.normal(key2, (5, 6, 7, 3))
+    joint = cic.read(field, pos)
+    assert joint.shape == (500, 3)
+    for c in range(3):
+        np.testing.assert_allclose(joint[:, c], cic.read(field[..., c], pos), rtol=1e-6, atol=1e-6)
+    wrapped = jnp.mod(pos, jnp.array([5.0, 6.0, 7.0]))
+    np.testing.assert_allclose(joint, cic.read(field, wrapped), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(cic.paint((5, 6, 7), pos), cic.paint((5, 6, 7), wrapped), atol=1e-4)

@@ -1,10 +1,12 @@
 """Cloud-in-cell painting and reading for any number of particles on any periodic mesh, in JAX.
 
 jaxpm's ``cic_paint`` and ``cic_read`` (0.1.x) reshape the particles to the mesh's shape, so they serve one particle
-per cell only. These serve any count, as a force mesh finer than the particle grid needs
-(:class:`xcosmo.nbody.PMSettings` ``force_mesh_factor``): the same kernel (mesh node i holds what lies at position i,
-weights 1 - |x - i| per axis), summed over the 8 corners one at a time with flat indices, so no (N, 8, 3) temporary
-is built. Positions are in mesh units (0 <= x < n, wrapped periodically).
+per cell only, and build an (N, 8, 3) index tensor on every call. These serve any count, as a force mesh finer than
+the particle grid needs (:class:`xcosmo.nbody.PMSettings` ``force_mesh_factor``), with the same kernel (mesh node i
+holds what lies at position i, weights 1 - |x - i| per axis), summed over the 8 corners one at a time with flat
+indices: one (N,) index and one (N,) weight live at a time. The indices are wrapped periodically before use, so the
+scatter and gather are told they are in bounds and skip XLA's bounds handling. Positions are in mesh units (any real
+value; wrapped periodically).
 """
 
 from __future__ import annotations
@@ -36,17 +38,21 @@ def paint(shape: tuple[int, int, int], positions: jax.Array, weights: jax.Array 
     positions = jnp.asarray(positions)
     size = shape[0] * shape[1] * shape[2]
     mesh = jnp.zeros(size, positions.dtype)
-    weights = jnp.broadcast_to(jnp.asarray(weights, positions.dtype), positions.shape[:1])
+    weights = jnp.asarray(weights, positions.dtype)
     for flat, w in _corners(positions, shape):
-        mesh = mesh.at[flat].add(w * weights)
+        mesh = mesh.at[flat].add(w * weights, mode="promise_in_bounds")
     return mesh.reshape(shape)
 
 
 def read(mesh: jax.Array, positions: jax.Array) -> jax.Array:
-    """CIC interpolation of ``mesh`` at ``positions`` (N, 3), mesh units: shape (N,) (the adjoint of :func:`paint`)."""
-    flat_mesh = mesh.reshape(-1)
-    out = jnp.zeros(positions.shape[:1], mesh.dtype)
-    for flat, w in _corners(jnp.asarray(positions), mesh.shape):
-        out = out + w * flat_mesh[flat]
-    return out
+    """CIC interpolation of ``mesh`` at ``positions`` (N, 3), mesh units (the adjoint of :func:`paint`).
 
+    ``mesh`` is a field of shape (nx, ny, nz), read as (N,), or of several channels, shape (nx, ny, nz, C), read as
+    (N, C) with one gather of C-value rows per corner (a vector field costs one read, not C)."""
+    shape = mesh.shape[:3]
+    flat_mesh = mesh.reshape(shape[0] * shape[1] * shape[2], *mesh.shape[3:])
+    out = jnp.zeros(positions.shape[:1] + mesh.shape[3:], mesh.dtype)
+    for flat, w in _corners(jnp.asarray(positions), shape):
+        w = w.reshape(w.shape + (1,) * (mesh.ndim - 3))
+        out = out + w * flat_mesh.at[flat].get(mode="promise_in_bounds")
+    return out

@@ -6,9 +6,10 @@ paper are 12 slabs, deeper or shallower than wide depending on Omega_m), one par
 1. the linear density field at z = 0, a Gaussian random field with the Eisenstein & Hu power spectrum of the
    cosmology (:func:`xcosmo.cosmology.linear_power`), drawn from an explicit ``jax.random`` key;
 2. first- or second-order Lagrangian perturbation theory displacements at ``z_start`` (paper: z = 99);
-3. jaxpm's particle-mesh equations of motion (those of ``jaxpm.pm.make_ode_fn``, with ``jaxpm.pm.pm_forces``: CIC
-   painting, FFT Poisson solver, CIC force interpolation), integrated by a kick-drift-kick leapfrog with ``n_steps`` constant steps in ln a from a_start
-   to the requested scale factor (:func:`kick_drift_kick`).
+3. jaxpm's particle-mesh equations of motion (those of ``jaxpm.pm.make_ode_fn``), with the forces of
+   ``jaxpm.pm.pm_forces`` (CIC painting, FFT Poisson solver, CIC force interpolation) computed by
+   :func:`xcosmo.forces.pm_forces` with a third of the memory traffic, integrated by a kick-drift-kick leapfrog with
+   ``n_steps`` constant steps in ln a from a_start to the requested scale factor (:func:`kick_drift_kick`).
 
 Positions are carried as displacements from the particles' initial grid points, in voxel units (jaxpm's relative
 painting): particle ``(i, j, k)`` sits at ``(i, j, k) + dx[i, j, k]``, periodic in the box. Everything is a pure
@@ -29,6 +30,8 @@ from jax.typing import ArrayLike
 
 from .checks import check_integer, check_number, check_shape, check_type, fail, is_traced
 from .cosmology import Cosmology, linear_power, to_jax_cosmo
+from .forces import pm_forces
+from .lpt import lpt
 
 __all__ = [
     "Box",
@@ -41,21 +44,23 @@ __all__ = [
     "density",
     "particle_positions",
     "particle_grid",
-    "fine_mesh_forces",
     "power_spectrum",
     "BYTES_PER_PARTICLE",
     "FINE_MESH_BYTES_PER_CELL",
 ]
 
-BYTES_PER_PARTICLE = 1000
-"""Peak memory of evolving one box, bytes per particle: measured with XLA on CPU (peak RSS above the interpreter's)
-as 1260 B at 96^3 and 1075 B at 128^3 with 2LPT, falling towards ~940 B for large boxes (displacements, momenta,
-complex FFT grids of 2LPT and of the forces, and the 8-neighbour CIC scatter/gather temporaries)."""
+BYTES_PER_PARTICLE = 200
+"""Peak memory of evolving one box, bytes per particle: the growth of the process's peak resident set from 64^3 to
+128^3 particles on CPU (``python bench/pm_step.py``: 192 B, 2026-12-05), which leaves out what does not grow with the
+box (interpreter, compiler, code). XLA's own account of the compiled run's buffers is 180 B per particle: the
+displacements, momenta and forces carried by the leapfrog (36 B), the density and its real-to-complex transform, the
+3-channel force mesh, and one corner's flat indices and weights at a time (:mod:`xcosmo.forces`)."""
 
 
 FINE_MESH_BYTES_PER_CELL = 40
-"""Memory per cell of a force mesh finer than the particle grid, bytes: the real density, its complex transform, a
-complex force component and its real inverse (float32 / complex64), with XLA's temporaries (an estimate)."""
+"""Memory per cell of a force mesh finer than the particle grid, bytes: the real density, its real-to-complex
+transform, the 3-channel force mesh and one component's complex temporary (float32 / complex64), with XLA's
+temporaries (an estimate, generous by about 10 B)."""
 
 
 @dataclass(frozen=True)
@@ -104,10 +109,10 @@ class PMSettings:
     z_start : redshift of the LPT initial conditions (paper: 99).
     n_steps : leapfrog steps, constant in ln a, from z_start to the box's redshift.
     lpt_order : 1 (Zel'dovich) or 2 (2LPT) initial displacements.
-    force_mesh_factor : the force mesh has this many cells per particle-grid cell along each axis. 1 (the pipeline's
-        and the paper's PM) uses jaxpm's ``pm_forces``; 2 or more resolves forces below the particle spacing, for
-        the more accurate runs the synthetic training suite uses as its "hydro" dark matter (paint and read with
-        :mod:`xcosmo.cic`, about factor^3 more memory for the mesh).
+    force_mesh_factor : the force mesh has this many cells per particle-grid cell along each axis. 1 is the
+        pipeline's and the paper's PM; 2 or more resolves forces below the particle spacing, for the more accurate
+        runs the synthetic training suite uses as its "hydro" dark matter (:func:`xcosmo.forces.pm_forces`, about
+        factor^3 more memory for the mesh).
     """
 
     z_start: float = 99.0
@@ -247,59 +252,29 @@ def _evolve(cosmo, key, a_final, box, settings):
 
 def _initial_state(cosmo, key, box, settings):
     """LPT displacements and momenta at a_start, and jaxpm's equations of motion for this box."""
-    from jaxpm.pm import lpt
-
     linear = initial_conditions(cosmo, key, box)
     jc = to_jax_cosmo(cosmo)  # a fresh jax_cosmo object: jaxpm caches its growth tables in it
-    a0 = settings.a_start
     # (jaxpm's LPT also returns an acceleration at a0, but starting the leapfrog from it instead of from the PM force
     # loses 6% of the large-scale power at z = 0.3: kick_drift_kick evaluates the first force)
-    dx, p, _ = lpt(jc, linear, a=a0, order=settings.lpt_order)
+    dx, p = lpt(jc, linear, settings.a_start, settings.lpt_order)
     return (dx, p) + _equations_of_motion(cosmo, box, settings.force_mesh_factor)
 
 
 def _equations_of_motion(cosmo, box, force_mesh_factor: int = 1):
-    """jaxpm's equations of motion (jaxpm.pm.make_ode_fn), split into the velocity and position updates."""
+    """jaxpm's equations of motion (jaxpm.pm.make_ode_fn), split into the velocity and position updates, with the
+    forces of :func:`xcosmo.forces.pm_forces`."""
     import jax_cosmo
-    from jaxpm.pm import pm_forces
 
     jc = to_jax_cosmo(cosmo)
 
-    def forces_of(x):
-        if force_mesh_factor == 1:
-            return pm_forces(x, mesh_shape=box.mesh_shape, paint_absolute_pos=False)
-        return fine_mesh_forces(x, box.mesh_shape, force_mesh_factor)
-
     def dp_da(x, a):
-        forces = forces_of(x)
+        forces = pm_forces(x, force_mesh_factor)
         return 1.5 * jc.Omega_m * forces / (a**2 * jnp.sqrt(jax_cosmo.background.Esqr(jc, a)))
 
     def dx_da(p, a):
         return p / (a**3 * jnp.sqrt(jax_cosmo.background.Esqr(jc, a)))
 
     return dp_da, dx_da
-
-
-def fine_mesh_forces(dx: jax.Array, mesh_shape: tuple[int, int, int], factor: int) -> jax.Array:
-    """jaxpm's particle-mesh forces (``jaxpm.pm.pm_forces``: FFT Poisson solver, gradient kernel) on a mesh ``factor``
-    times finer than the particle grid, in the particle grid's units: shape ``(*mesh_shape, 3)``.
-
-    Positions scale by ``factor``; painting each particle with weight ``factor`` keeps the potential in the particle
-    grid's units (the Laplacian scales as factor^2 and the density per cell as factor^-3), and the force, a gradient
-    in the fine mesh's units, is multiplied by ``factor``. With ``factor = 1`` this is ``pm_forces`` itself.
-    """
-    from jaxpm.distributed import fft3d, ifft3d
-    from jaxpm.kernels import fftk, gradient_kernel, invlaplace_kernel
-
-    from . import cic
-
-    fine = tuple(n * factor for n in mesh_shape)
-    positions = (particle_grid(mesh_shape, dx.dtype) + dx).reshape(-1, 3) * factor
-    delta_k = fft3d(cic.paint(fine, positions, jnp.asarray(factor, dx.dtype)))
-    kvec = fftk(delta_k)
-    pot_k = delta_k * invlaplace_kernel(kvec)
-    forces = [cic.read(ifft3d(-gradient_kernel(kvec, i) * pot_k).real, positions) for i in range(3)]
-    return factor * jnp.stack(forces, axis=-1).reshape(*mesh_shape, 3)
 
 
 def particle_grid(mesh_shape: tuple[int, ...], dtype=jnp.float32) -> jax.Array:

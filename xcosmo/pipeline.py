@@ -53,10 +53,10 @@ along the line of sight, dimensionless) and the column mass of voxels above 200 
 FIELD_CENTRE = (35.0, -4.5)
 """Default (RA, Dec) of the first light cone's centre, degrees (the XXL-North field); further light cones are placed
 side by side in RA."""
-BASE_MEMORY = 1.6 * 2**30
+BASE_MEMORY = 1.8 * 2**30
 """Memory of the process before the first box (JAX, compiled programs, X-ray tables, sep, the output writers), bytes:
-the peak RSS of a whole ``tiny`` run on CPU (1.73 GiB, jax 0.10) less its boxes' share of the estimate. Checked
-against real runs by ``tests/test_cli_process.py`` (tiny) and ``bench/memory_plan.py`` (tiny, quickstart)."""
+the peak RSS of a whole ``tiny`` run on CPU (1.80 GiB, jax 0.10, 2026-12-05) less its boxes' share of the estimate
+(0.04 GiB). Checked against real runs by ``tests/test_cli_process.py`` (tiny) and ``bench/memory_plan.py`` (tiny, quickstart)."""
 BYTES_PER_VOXEL_MAPS = 48
 """Per-voxel memory of painting and emission on top of the N-body state: n_e, kT, two band rates, rho and the
 projection temporaries (float32)."""

@@ -52,8 +52,8 @@ def displace(positions: jax.Array, mesh_shape: tuple[int, int, int], gamma, alph
     source_k = fft3d(source)
     kvec = fftk(source_k)
     filtered = source_k * radial_filter(xi, jnp.sqrt(sum(k**2 for k in kvec)))
-    shift = [cic.read(ifft3d(gradient_kernel(kvec, i) * filtered).real, positions) for i in range(3)]
-    return positions + alpha * jnp.stack(shift, axis=-1)
+    gradient = jnp.stack([ifft3d(gradient_kernel(kvec, i) * filtered).real for i in range(3)], axis=-1)
+    return positions + alpha * cic.read(gradient, positions)
 
 
 def activate(positions: jax.Array, mesh_shape: tuple[int, int, int], b0, b1, mu) -> jax.Array:
