@@ -60,7 +60,7 @@ class NeuTraSettings:
         tried. Below 0.5 importance sampling from the flow converges at the Monte Carlo rate; between 0.5 and 0.7 it
         still works, more slowly (Vehtari et al. 2024), and NUTS in the flow's latent space may meet its walls: on the
         analytical Asimov posterior, the flow of seed 6 (k = 0.57, effective sample fraction 0.42) made both backends
-        diverge (20 and 5 of 8000 draws) where the best of three fits (k = 0.55, fraction 0.59) gave none and four
+        diverge (20 and 5 of 8000 draws) where the best of three fits (k = 0.55, fraction 0.59) gave none and 2.4-4
         times the effective sample size. A fit costs 2-3 minutes there.
     max_pareto_k : the Pareto k above which a flow is poor, and the user warned if no fit does better. Above 0.7
         the weights' tail is too heavy for importance sampling (Vehtari et al. 2024): the flow is narrower than the
