@@ -72,8 +72,12 @@ def poisson_log_likelihood(lam: jax.Array, counts: jax.Array) -> jax.Array:
     The floor matters in the far tails of the model, where the error functions of the CR bins underflow to exactly
     0 (they reach 1e-69 at the fiducial already): without it, NUTS trajectories meet walls of -inf a few sigma from
     the fiducial (seen as ~90% divergent transitions). Its gradient there is zero.
+
+    ``counts`` may be integers (a catalogue's histogram, :func:`poisson_draw`): they are converted to lambda's float
+    type, as the derivative rule of ``xlogy`` cannot take an integer argument's (float0) tangent.
     """
-    lam, counts = jnp.asarray(lam), jnp.asarray(counts)
+    lam = jnp.asarray(lam)
+    counts = jnp.asarray(counts, dtype=lam.dtype if jnp.issubdtype(lam.dtype, jnp.floating) else None)
     return jnp.sum(xlogy(counts, jnp.maximum(lam, LAMBDA_FLOOR)) - lam - gammaln(counts + 1.0))
 
 

@@ -155,6 +155,12 @@ def test_poisson_log_likelihood_matches_scipy():
         assert float(poisson_log_likelihood(np.array([0.0]), np.array([2.0]))) == pytest.approx(floored)
         g = jax.grad(lambda x: poisson_log_likelihood(x, jnp.array([0.0, 3.0])))(jnp.array([0.0, 2.0]))
         np.testing.assert_allclose(g, [-1.0, 0.5])
+        # integer counts, as a Poisson draw or a catalogue's histogram gives them: same value and gradient
+        for counts in (np.array([0, 3]), poisson_draw(jax.random.key(0), np.array([0.5, 2.0]))):
+            as_float = counts.astype(np.float64)
+            g_int = jax.grad(poisson_log_likelihood)(jnp.array([0.7, 2.0]), counts)  # counts an argument, as in numpyro
+            g_float = jax.grad(poisson_log_likelihood)(jnp.array([0.7, 2.0]), as_float)
+            np.testing.assert_allclose(g_int, g_float, rtol=1e-12)
 
 
 def test_asimov_data_is_the_maximum_likelihood_point():
