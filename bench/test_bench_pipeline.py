@@ -14,60 +14,18 @@ Run: ``make bench`` or ``python -m pytest bench/test_bench_pipeline.py --benchma
 import json
 import math
 import resource
-import statistics
 import subprocess
 import sys
-import time
 
-import diffrax
 import jax
-import jax.numpy as jnp
 import pytest
 
-from xcosmo.cosmology import linear_power, make_cosmology, to_jax_cosmo
+from xcosmo.cosmology import make_cosmology
+from pm_step import A_FINAL, bare_jaxpm_run, interleaved_medians  # bench/ is on the path (its conftest)
 from xcosmo.nbody import Box, PMSettings, evolve
 
 BOX = Box((96, 96, 80), 1.0)  # the shape of a quickstart-like slab box
 SETTINGS = PMSettings(z_start=19.0, n_steps=20, lpt_order=2)
-A_FINAL = 1.0 / 1.3
-
-
-def _bare_jaxpm(cosmo, box: Box, settings: PMSettings):
-    """The jaxpm README loop on the same box and the same number of steps (steps constant in a)."""
-    from jaxpm.pm import linear_field, lpt, make_diffrax_ode
-
-    k = jnp.logspace(-4, 1, 256)
-    pk = linear_power(cosmo, k)
-
-    @jax.jit
-    def run(key):
-        pk_fn = lambda x: jnp.interp(x.reshape([-1]), k, pk).reshape(x.shape)  # noqa: E731
-        ic = linear_field(box.mesh_shape, box.box_size, pk_fn, seed=key)
-        jc = to_jax_cosmo(cosmo)
-        a0 = settings.a_start
-        dx, p, _ = lpt(jc, ic, a=a0, order=settings.lpt_order)
-        term = diffrax.ODETerm(make_diffrax_ode(box.mesh_shape, paint_absolute_pos=False))
-        sol = diffrax.diffeqsolve(
-            term, diffrax.LeapfrogMidpoint(), t0=a0, t1=A_FINAL, dt0=(A_FINAL - a0) / settings.n_steps,
-            y0=jnp.stack([dx, p], axis=0), args=jc, saveat=diffrax.SaveAt(t1=True),
-            stepsize_controller=diffrax.ConstantStepSize(), max_steps=settings.n_steps + 1,
-        )  # fmt: skip
-        return sol.ys[-1]
-
-    return run
-
-
-def _interleaved_medians(fns, repeats=5):
-    """Median wall time of each function, run alternately so that machine noise hits all of them alike."""
-    for fn in fns:
-        jax.block_until_ready(fn())  # compile
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, ts in zip(fns, times):
-            t = time.perf_counter()
-            jax.block_until_ready(fn())
-            ts.append(time.perf_counter() - t)
-    return [statistics.median(ts) for ts in times]
 
 
 @pytest.mark.benchmark(group="PM throughput")
@@ -75,9 +33,9 @@ def test_pm_throughput_vs_bare_jaxpm(benchmark):
     cosmo = make_cosmology(0.3, 0.8)
     key = jax.random.key(0)
     ours = lambda: evolve(cosmo, key, BOX, A_FINAL, SETTINGS)  # noqa: E731
-    bare_run = _bare_jaxpm(cosmo, BOX, SETTINGS)
+    bare_run = bare_jaxpm_run(cosmo, BOX, SETTINGS.n_steps)
     bare = lambda: bare_run(key)  # noqa: E731
-    t_ours, t_bare = _interleaved_medians([ours, bare])
+    t_ours, t_bare = interleaved_medians([ours, bare], repeats=5)
     benchmark.pedantic(lambda: jax.block_until_ready(ours()), rounds=3, iterations=1)
     steps = BOX.n_particles * SETTINGS.n_steps
     ratio = t_bare / t_ours  # = throughput(ours) / throughput(bare)
