@@ -164,3 +164,9 @@ def test_non_finite_fit_is_an_error():
         fit_neutra(nan_in_the_tails, settings=tiny)
     with pytest.raises(ValueError, match="NeuTra: the log density or its gradient is not finite at the start"):
         fit_neutra(nan_everywhere, settings=tiny)
+
+
+@pytest.mark.parametrize("field", ["refit_pareto_k", "max_pareto_k"])
+def test_a_non_positive_pareto_threshold_is_refused_naming_it(field):
+    with pytest.raises(ValueError, match=f"NeuTraSettings.{field} = -0.5"):
+        NeuTraSettings(**{field: -0.5})
