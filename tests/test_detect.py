@@ -251,6 +251,25 @@ def test_detect_mass_sums_mass_over_pixels_above_200():
         assert math.hypot(xs[k] - x, ys[k] - y) < 0.5
 
 
+def test_detect_mass_keeps_every_pixel_above_the_threshold_in_some_halo():
+    """A clumpy field (many small bumps on the wings of big ones, where sep's cleaning would act): with the default
+    settings the masks cover exactly the pixels above 200 and the haloes' masses add up to theirs."""
+    rng = np.random.default_rng(3)
+    ny, nx = 120, 120
+    yy, xx = np.mgrid[0:ny, 0:nx]
+    delta = np.full((ny, nx), 20.0)
+    for _ in range(60):
+        x, y = rng.uniform(0, nx), rng.uniform(0, ny)
+        peak, sig = 10 ** rng.uniform(2.0, 3.5), rng.uniform(0.7, 4.0)
+        delta += peak * np.exp(-0.5 * ((xx - x) ** 2 + (yy - y) ** 2) / sig**2)
+    mass = np.where(delta >= 200.0, delta * 1e11, 0.0)
+    table, seg = detect_mass(delta, mass)
+    np.testing.assert_array_equal(seg > 0, delta >= 200.0)
+    assert table["mass"].value.sum() == pytest.approx(mass.sum(), rel=1e-12)
+    cleaned, seg_cleaned = detect_mass(delta, mass, Detection(threshold=200.0, min_area=1, clean=True))
+    assert (seg_cleaned > 0).sum() < (seg > 0).sum()  # why the default does not clean
+
+
 def test_match_by_overlap():
     a = np.zeros((6, 8), dtype=np.int32)
     b = np.zeros((6, 8), dtype=np.int32)
@@ -359,3 +378,49 @@ def test_bad_detection_settings(kwargs, match):
 def test_detection_settings_of_the_wrong_type(kwargs, match):
     with pytest.raises(TypeError, match=match):
         Detection(**kwargs)
+
+
+def test_projected_haloes_sum_the_rates_of_each_halo_along_every_axis():
+    """Two cubic haloes above 200 rho_c in an empty box, each with its own count rate per voxel: seen along any axis,
+    each is one detection whose mass and rates are its own voxels' totals (computed here from the construction), and
+    a faint sheet below the threshold in front of one adds its rate to that halo's mask only."""
+    from xcosmo.detect import projected_haloes
+
+    shape = (24, 20, 16)
+    rho_c = np.zeros(shape)
+    mass = np.zeros(shape)
+    soft, hard = np.zeros(shape), np.zeros(shape)
+    haloes = [((3, 3, 3), (4, 4, 4), 500.0, 1e12, 2e-4, 1e-4), ((15, 12, 9), (3, 3, 3), 300.0, 5e11, 1e-5, 3e-5)]
+    for corner, size, delta, m_voxel, r_soft, r_hard in haloes:
+        sl = tuple(slice(c, c + s) for c, s in zip(corner, size))
+        rho_c[sl], mass[sl], soft[sl], hard[sl] = delta, m_voxel, r_soft, r_hard
+    expected = [(np.prod(size) * m, np.prod(size) * rs, np.prod(size) * rh) for _, size, _, m, rs, rh in haloes]
+    for axis in range(3):
+        table = projected_haloes(rho_c, mass, {"cr_05_1": soft, "cr_1_2": hard}, axis)
+        assert len(table) == 2
+        got = sorted(zip(table["mass"].value, table["cr_05_1"].value, table["cr_1_2"].value), reverse=True)
+        np.testing.assert_allclose(got, sorted(expected, reverse=True), rtol=1e-12)
+        assert table["cr_05_1"].unit == u.ct / u.s
+    # a sheet of 10 rho_c (below 200) covering the first halo's columns along axis 2, outside the halo itself
+    sheet = np.zeros(shape)
+    sheet[3:7, 3:7, 12] = 1e-6
+    rho_sheet = rho_c.copy()
+    rho_sheet[3:7, 3:7, 12] = 10.0
+    table = projected_haloes(rho_sheet, mass, {"cr_05_1": soft + sheet}, 2)
+    rates = sorted(table["cr_05_1"].value, reverse=True)
+    np.testing.assert_allclose(rates, [expected[0][1] + 16e-6, expected[1][1]], rtol=1e-12)
+
+
+@pytest.mark.parametrize(("field", "value", "match"), [
+    ("axis", 3, "axis"),
+    ("mass", np.zeros((4, 4, 5)), "mass has shape"),
+    ("rates", {"cr": np.zeros((4, 4))}, "rates\\['cr'\\] has shape"),
+    ("overdensity", np.zeros((4, 4)), "overdensity"),
+])  # fmt: skip
+def test_projected_haloes_refuses_bad_input_naming_the_field(field, value, match):
+    from xcosmo.detect import projected_haloes
+
+    args = {"overdensity": np.zeros((4, 4, 4)), "mass": np.zeros((4, 4, 4)), "rates": {}, "axis": 0}
+    args[field] = value
+    with pytest.raises(ValueError, match=match):
+        projected_haloes(**args)

@@ -25,6 +25,7 @@ code: :func:`paint` makes them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Union
 
@@ -114,7 +115,7 @@ def cluster_rates(sample: Sample, painted: Fields, voxel_mpc_h: float = 0.39,
                   threshold: float = DETECTION_OVERDENSITY) -> dict[str, np.ndarray]:  # fmt: skip
     """Masses (Msun/h) and CR_[0.5-2] (counts/s) of the target and the ``painted`` fields for the haloes detected on
     the three projections of one box (module docstring; ``threshold`` in rho_DM / rho_c, the paper's 200)."""
-    from xcosmo.detect import Detection, detect_mass
+    from xcosmo.detect import DEFAULT_MASS_DETECTION, projected_haloes
     from xcosmo.xray import voxel_count_rates
 
     cosmo = Cosmology.from_params(Params.from_array(sample.theta))
@@ -125,15 +126,12 @@ def cluster_rates(sample: Sample, painted: Fields, voxel_mpc_h: float = 0.39,
     rho_c = rho_over_rho_c(sample)
     mass = np.where(rho_c >= threshold, np.asarray(density(sample.dx)), 0.0) * (
         float(cosmo.omega_m) * RHO_CRIT_0 * voxel_mpc_h**3)  # fmt: skip
-    out = {"mass": [], "target": [], "painter": []}
-    for axis in range(3):
-        table, seg = detect_mass(rho_c.max(axis=axis), mass.sum(axis=axis), Detection(threshold=threshold, min_area=1))
-        labels = np.arange(1, len(table) + 1)
-        out["mass"].append(np.asarray(table["mass"]))
-        for name in ("target", "painter"):
-            projected = rates[name].sum(axis=axis)
-            out[name].append(np.bincount(seg.ravel(), weights=projected.ravel(), minlength=len(table) + 1)[labels])
+    detection = dataclasses.replace(DEFAULT_MASS_DETECTION, threshold=threshold)
+    tables = [projected_haloes(rho_c, mass, rates, axis, detection) for axis in range(3)]
+    out = {k: [np.asarray(t[k]) for t in tables] for k in ("mass", "target", "painter")}
     return {k: np.concatenate(v) for k, v in out.items()}
+
+
 def cluster_comparison(rates: dict[str, np.ndarray], m_min: float = M_MIN) -> dict:
     """CR-M relations of target and painter over the clusters of ``rates`` (:func:`cluster_rates`, concatenated)
     above ``m_min``, the correlation of their deviations from the target's relation, and the prediction errors."""

@@ -108,6 +108,9 @@ class SBIDataset:
             fail("store", str(path), f"a campaign with at least {min_simulations} finished simulations (it has "
                                      f"{done.size} of {store.n}: run `xcosmo campaign run` further)")  # fmt: skip
         attrs = store.attrs
+        if "binning" not in attrs:
+            fail("store", str(path), f"a campaign of XODs (this one's simulator, {attrs['simulator']['name']!r}, "
+                                     "stores something else)")  # fmt: skip
         theta = store.theta[done]
         counts = store.xods(done)
         simulator = simulator_from_spec(attrs["simulator"])

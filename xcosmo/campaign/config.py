@@ -6,6 +6,8 @@
 ``gpu``        the light cone of the ``paper`` preset (ten 20 deg^2 light cones, the eLDL), one GPU per Dask worker
                (dask-jobqueue or dask-cuda; README)
 ``analytic``   Poisson draws of the analytical model over its 2 + 6 parameters: thousands per minute, for SBI tests
+``scaling``    the cluster catalogues of one 150 x 150 x 50 (Mpc/h)^3 eLDL box per design point (theta, z), for the
+               scaling-relation emulator (:mod:`emulators.scaling`)
 =============  ==========================================================================================================
 """
 
@@ -31,8 +33,9 @@ class CampaignConfig:
     Attributes
     ----------
     n : number of simulations.
-    simulator : ``lightcone`` or ``analytic`` (:mod:`xcosmo.campaign.simulators`).
-    preset, painter : the light-cone preset (name or YAML file) and painter (default: the preset's) of ``lightcone``.
+    simulator : ``lightcone``, ``analytic`` or a registered one such as ``scaling`` (:mod:`xcosmo.campaign.simulators`).
+    preset, painter : the light-cone preset (name or YAML file) and painter (default: the preset's) of ``lightcone``;
+        the volumes preset (``cpu``, ``paper``) and painter (default: the eLDL) of ``scaling``.
     seed : campaign seed: the design's draws and every simulation's seed (:func:`xcosmo.campaign.store.
         simulation_seed`) come from it.
     design : ``random`` (independent prior draws) or ``lhs`` (a Latin hypercube of the prior's unit cube).
@@ -48,10 +51,10 @@ class CampaignConfig:
     max_attempts: int = 3
 
     def __post_init__(self):
-        from xcosmo.campaign.simulators import SIMULATOR_NAMES
+        from xcosmo.campaign.simulators import simulator_names
 
         check_integer("n", self.n, 1)
-        check_choice("simulator", self.simulator, SIMULATOR_NAMES)
+        check_choice("simulator", self.simulator, simulator_names())
         check_type("preset", self.preset, str, "a preset name or the path of a .yaml file")
         check_integer("seed", self.seed, 0, 2**32)
         check_choice("design", self.design, DESIGNS)
@@ -59,11 +62,13 @@ class CampaignConfig:
 
     def simulator_object(self):
         """The simulator this config names (checked on the driver before any work)."""
-        from xcosmo.campaign.simulators import AnalyticSimulator, LightConeSimulator
+        from xcosmo.campaign.simulators import AnalyticSimulator, LightConeSimulator, simulator_class
 
         if self.simulator == "analytic":
             return AnalyticSimulator()
-        return LightConeSimulator.named(self.preset, self.painter)
+        if self.simulator == "lightcone":
+            return LightConeSimulator.named(self.preset, self.painter)
+        return simulator_class(self.simulator).named(self.preset, self.painter)
 
     def unit_design(self, n_params: int) -> np.ndarray:
         """(n, n_params) points of the unit cube: independent uniforms, or a Latin hypercube
@@ -83,6 +88,7 @@ CAMPAIGN_PRESETS = {
     "cpu": dict(simulator="lightcone", preset="quickstart"),
     "gpu": dict(simulator="lightcone", preset="paper"),
     "analytic": dict(simulator="analytic"),
+    "scaling": dict(simulator="scaling", preset="cpu"),
 }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from xcosmo.campaign.store import DONE, CampaignStore
+from xcosmo.checks import fail
 
 __all__ = ["campaign_dataset", "export_campaign"]
 
@@ -24,6 +25,9 @@ def campaign_dataset(store: CampaignStore):
     import xarray as xr
 
     attrs = store.attrs
+    if "binning" not in attrs:
+        fail("store", str(store.path), f"a campaign of XODs (this one's simulator, {attrs['simulator']['name']!r}, "
+                                       "stores something else)")  # fmt: skip
     rec = store.records()
     done = np.flatnonzero(rec[:, 0].astype(int) == DONE)
     edges = {k: np.asarray(v) for k, v in attrs["binning"].items()}

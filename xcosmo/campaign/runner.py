@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -72,11 +71,8 @@ def campaign_attrs(config: CampaignConfig, simulator) -> dict:
     """The store attributes that identify a campaign (a store is resumed only by the same ones)."""
     from xcosmo import __version__
 
-    b = simulator.binning
     return {"config": config.as_dict(), "simulator": simulator.spec(), "param_names": list(simulator.param_names),
-            "survey": asdict(simulator.survey),
-            "binning": {"z_edges": list(b.z_edges), "cr_edges": list(b.cr_edges), "hr_edges": list(b.hr_edges)},
-            "xcosmo_version": __version__}  # fmt: skip
+            **simulator.store_attrs(), "xcosmo_version": __version__}  # fmt: skip
 
 
 def create_campaign(out, config: CampaignConfig, simulator=None) -> CampaignStore:
@@ -86,7 +82,7 @@ def create_campaign(out, config: CampaignConfig, simulator=None) -> CampaignStor
     theta = simulator.from_unit(config.unit_design(len(simulator.param_names)))
     seeds = np.array([simulation_seed(config.seed, i) for i in range(config.n)], np.uint64)
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return CampaignStore.create(out, theta=theta, seeds=seeds, xod_shape=simulator.binning.shape,
+    return CampaignStore.create(out, theta=theta, seeds=seeds, xod_shape=simulator.output_shape,
                                 attrs={**campaign_attrs(config, simulator), "created_utc": created})  # fmt: skip
 
 

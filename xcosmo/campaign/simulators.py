@@ -6,10 +6,16 @@
 ``analytic``   one Poisson draw of the analytical model's expected XOD (:class:`xcosmo.analytic.AnalyticModel`) over its
                2 + 6 parameters phi, drawn from the likelihood's priors (:func:`inference.likelihood.numpyro_model`):
                cheap, and its truth is known, for the SBI tests
+``scaling``    the cluster catalogue of flat eLDL volumes at a design point (theta, z), for the scaling-relation
+               emulator (:mod:`emulators.scaling.simulator`, registered as an entry point of :data:`SIMULATOR_GROUP`)
 =============  =========================================================================================================
 
 A simulator is described by a plain dict (:meth:`spec`), which is what travels to the Dask workers and what the
 campaign store keeps; each worker builds the simulator from it once (:func:`simulator_from_spec`) and reuses it.
+Besides its ``spec``, a simulator has ``param_names``, ``from_unit`` and ``to_unit`` (its prior over the unit cube),
+``output_shape`` (what the store keeps per simulation: an XOD's bins) and ``store_attrs()`` (what the store records
+about it: the survey and binning of an XOD), and is called with a parameter vector and a seed. Simulators of other
+packages are entry points of :data:`SIMULATOR_GROUP`: classes with ``named(preset, painter)`` and ``from_spec(spec)``.
 """
 
 from __future__ import annotations
@@ -28,15 +34,43 @@ from xcosmo.precision import float64
 from xcosmo.presets import Preset, load_preset
 from xcosmo.xod import Binning, Survey
 
-__all__ = ["SIMULATOR_NAMES", "Simulated", "LightConeSimulator", "AnalyticSimulator", "simulator_from_spec"]
+__all__ = ["SIMULATOR_GROUP", "simulator_names", "simulator_class", "Simulated", "LightConeSimulator",
+           "AnalyticSimulator", "simulator_from_spec"]
 
-SIMULATOR_NAMES = ("lightcone", "analytic")
+BUILT_IN = ("lightcone", "analytic")
+SIMULATOR_GROUP = "xcosmo.simulators"
+"""Entry-point group of the simulators other packages provide (``scaling``: :mod:`emulators.scaling.simulator`)."""
+
+
+def _plugins() -> dict:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=SIMULATOR_GROUP) if ep.name not in BUILT_IN}
+
+
+def simulator_names() -> tuple[str, ...]:
+    """The built-in simulators and those registered in :data:`SIMULATOR_GROUP`."""
+    return (*BUILT_IN, *sorted(_plugins()))
+
+
+def simulator_class(name: str):
+    """The class of a registered (not built-in) simulator."""
+    plugins = _plugins()
+    check_choice("simulator", name, simulator_names())
+    return plugins[name].load()
+
+
+def xod_attrs(survey: Survey, binning: Binning) -> dict:
+    """What a campaign store records about XODs: the survey and the bin edges."""
+    return {"survey": asdict(survey),
+            "binning": {"z_edges": list(binning.z_edges), "cr_edges": list(binning.cr_edges),
+                        "hr_edges": list(binning.hr_edges)}}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Simulated:
-    """One simulation's outputs: the XOD (counts per (z, CR, HR) bin), its number of clusters, the wall time in
-    seconds and the host that ran it."""
+    """One simulation's outputs: the XOD (counts per (z, CR, HR) bin; or what else the simulator's ``output_shape``
+    says), its number of clusters, the wall time in seconds and the host that ran it."""
 
     xod: np.ndarray
     n_clusters: int
@@ -74,6 +108,13 @@ class LightConeSimulator:
     @property
     def binning(self) -> Binning:
         return Binning().with_flux_cut(self.preset.cr_min)
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        return self.binning.shape
+
+    def store_attrs(self) -> dict:
+        return xod_attrs(self.survey, self.binning)
 
     def spec(self) -> dict:
         return {"name": "lightcone", "preset": self.preset.as_nested(), "painter": self.painter}
@@ -120,6 +161,13 @@ class AnalyticSimulator:
     @property
     def binning(self) -> Binning:
         return Binning()
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        return self.binning.shape
+
+    def store_attrs(self) -> dict:
+        return xod_attrs(self.survey, self.binning)
 
     def spec(self) -> dict:
         return {"name": "analytic", "survey": asdict(self.survey)}
@@ -170,7 +218,9 @@ def _build(spec: dict):
         return LightConeSimulator(Preset.from_dict(spec["preset"], "campaign simulator preset"), spec["painter"])
     if name == "analytic":
         return AnalyticSimulator()
-    fail("simulator", name, f"one of {SIMULATOR_NAMES}")
+    if name in _plugins():
+        return simulator_class(name).from_spec(spec)
+    fail("simulator", name, f"one of {simulator_names()}")
 
 
 @functools.lru_cache(maxsize=4)

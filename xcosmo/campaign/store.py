@@ -7,8 +7,8 @@ array         shape, chunks        contents
 ============  ===================  =======================================================================================
 ``theta``     (n, p), (n, p)       parameters, drawn when the store is created (the simulator's ``param_names``)
 ``seed``      (n,), (n,)           each simulation's seed, from the campaign seed and its index (:func:`simulation_seed`)
-``xod``       (n, z, cr, hr),      counts per bin, one chunk per simulation (NaN until done)
-              (1, z, cr, hr)
+``xod``       (n, z, cr, hr),      counts per bin, one chunk per simulation (NaN until done); for a simulator whose
+              (1, z, cr, hr)       output is not an XOD, its ``output_shape`` instead of (z, cr, hr)
 ``record``    (n, 5), (1, 5)       status (0 pending, 1 done, 2 failed), attempts, clusters in the XOD, wall seconds,
                                    UTC time of the last attempt's end (Unix seconds): one chunk per simulation
 ``host``      (n,), (1,)           host of the last attempt
@@ -16,7 +16,8 @@ array         shape, chunks        contents
 ============  ===================  =======================================================================================
 
 The group's attributes hold the campaign's config, the simulator's spec (preset and painter included), the parameter
-names, the survey and binning, the format version and the package version.
+names, the survey and binning (or what else the simulator's ``store_attrs`` say about its outputs), the format version
+and the package version.
 
 **Atomicity.** zarr's local store writes every chunk to a temporary file and renames it into place, so a chunk is
 either the old one or the new one. A simulation's chunks are written XOD and host first and its ``record`` last: a
@@ -68,7 +69,7 @@ class CampaignStore:
 
     # --- opening -------------------------------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: str | os.PathLike, *, theta: np.ndarray, seeds: np.ndarray, xod_shape: tuple[int, int, int],
+    def create(cls, path: str | os.PathLike, *, theta: np.ndarray, seeds: np.ndarray, xod_shape: tuple[int, ...],
                attrs: dict) -> "CampaignStore":  # fmt: skip
         """A new store at ``path`` (which must not exist, or be an empty folder), built aside and renamed into place."""
         import zarr
@@ -200,7 +201,7 @@ class CampaignStore:
         """Refuse (naming the first field that differs) to resume a store made by another config."""
         mine = json.loads(json.dumps(self.attrs))
         theirs = json.loads(json.dumps({"xcosmo_campaign": FORMAT_VERSION, **attrs}))
-        for key in ("config", "simulator", "param_names", "survey", "binning"):
+        for key in ("config", "simulator", "param_names", "survey", "binning", "catalogue"):
             field, there, here = key, mine.get(key), theirs.get(key)
             if there == here:
                 continue
