@@ -42,7 +42,7 @@ from xcosmo.quadrature import nodes_and_weights
 from xcosmo.scaling import BANDS, DEFAULT_RELATIONS, NUISANCE_NAMES, RelationSet, ScalingRelations, relation_set
 from xcosmo.xod import Binning, Survey, check_survey_binning
 
-__all__ = ["AnalyticModel", "expected_counts", "dndz", "sample_catalogue", "PHI_NAMES", "fiducial_phi", "phi_from_std",
+__all__ = ["AnalyticModel", "expected_counts", "dndz", "sample_catalogue", "interval_probabilities", "PHI_NAMES", "fiducial_phi", "phi_from_std",
            "phi_from_unit", "std_from_phi", "phi_to_unit"]
 
 PHI_NAMES: tuple[str, ...] = ("omega_m", "sigma_8") + NUISANCE_NAMES
@@ -248,7 +248,7 @@ class AnalyticModel(eqx.Module):
         chi_cm = comoving_distance(cosmo, z) / cosmo.h * MPC_CM
         ln_l = sr.mean_ln_l(cosmo, jnp.exp(self.ln_t), z[..., None, None]) - 2.0 * jnp.log(cosmo.h)
         mu_cr = ln_l + self.ln_conv - 2.0 * jnp.log(chi_cm)[..., None, None]
-        p_cr = _interval_probabilities((self.ln_cr_edges - mu_cr[..., None]) / sr.sigma_lnl_t)  # (Z,nz,hr,t,n_cr)
+        p_cr = interval_probabilities((self.ln_cr_edges - mu_cr[..., None]) / sr.sigma_lnl_t)  # (Z,nz,hr,t,n_cr)
         per_node = jnp.einsum("zqht,zqhtc->zqch", a, p_cr)  # (Z, nz, cr, hr)
         return self.area_sr * jnp.einsum("zq,zqch->zch", self.z_weights * dvdz, per_node)
 
@@ -280,7 +280,7 @@ class AnalyticModel(eqx.Module):
         return self.expected_counts(params, nuisance).sum(axis=(1, 2))
 
 
-def _interval_probabilities(t: jax.Array) -> jax.Array:
+def interval_probabilities(t: jax.Array) -> jax.Array:
     """P(t_i < x < t_{i+1}) for a standard normal x, for the lower edges ``t`` (last axis, increasing) of adjacent
     intervals, the last one open: [t_0, t_1), ..., [t_{n-1}, inf).
 

@@ -22,6 +22,7 @@ from xcosmo.cli_errors import RefusalsGroup
 from xcosmo.cli_options import OUT_HELP, OVERWRITE, QUIET, check_seed, speaker
 from xcosmo.cli_campaign import campaign_app
 from xcosmo.cli_sbi import sbi_app
+from xcosmo.cli_scaling import emulate_sr, scaling_app
 from xcosmo.cli_training import make_training_set, train_ldl, validate_ldl, validate_suite
 
 app = typer.Typer(
@@ -440,6 +441,8 @@ app.command("train-ldl")(train_ldl)
 app.command("validate-ldl")(validate_ldl)
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(sbi_app, name="sbi")
+app.add_typer(scaling_app, name="scaling")
+app.command("emulate-sr")(emulate_sr)
 
 
 def main() -> None:  # pragma: no cover - console entry point
