@@ -91,6 +91,6 @@ def fisher_comparison(forward: EmulatedRelationModel, theta=None) -> dict:
                "analytical (2 + 6)": analytic_fisher(analytic, prior_sigma=nuisance_prior_sigma_phi(analytic))}  # fmt: skip
     out = {}
     for label, f in results.items():
-        out[label] = {"names": list(f.names), "errors": f.marginal_errors().tolist(),
-                      "correlation": f.correlation().tolist(), "fom": float(f.figure_of_merit())}  # fmt: skip
+        out[label] = {"names": list(f.names), "errors": f.marginal_errors.tolist(),
+                      "correlation": f.correlation.tolist(), "fom": float(f.figure_of_merit())}  # fmt: skip
     return out
