@@ -1,0 +1,52 @@
+"""The emulated relations at the fiducial against a fresh measurement there (issue 20's second acceptance item).
+
+Measures the cluster catalogues of ``--boxes`` new volumes (seeds the design never used, the default volumes of
+:class:`emulators.scaling.measure.Volumes`) at the fiducial theta and ``--z``, fits their pooled relations
+(:func:`emulators.scaling.relations.fit_relations`) and prints, for each quantity, the measured value with its
+bootstrap error, the emulator's prediction with its error, and their difference in units of the two errors combined
+(goal: within 1 for the CR-M relation's normalisation, slope and scatter; about 2 in 3 quantities are within 1 by
+chance alone). Run: ``python bench/scaling_fiducial.py [--emulator PATH --boxes 3 --z 0.21]`` (a few minutes per box
+on a 2-core CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--emulator", type=Path, default=None, help="weights (default: the shipped emulator)")
+    parser.add_argument("--boxes", type=int, default=3)
+    parser.add_argument("--z", type=float, default=0.21)
+    parser.add_argument("--seed", type=int, default=10_000, help="first box's seed (the campaigns' are below 2^32)")
+    args = parser.parse_args(argv)
+
+    from emulators.scaling.emulator import PRETRAINED, load_emulator
+    from emulators.scaling.measure import Volumes, measure_clusters
+    from emulators.scaling.relations import RELATION_NAMES, fit_relations
+    from xcosmo.params import Params
+
+    emulator, meta = load_emulator(PRETRAINED if args.emulator is None else args.emulator)
+    params = Params.fiducial()
+    catalogues = []
+    for b in range(args.boxes):
+        t = time.perf_counter()
+        catalogues.append(measure_clusters(params, args.z, 2**32 + args.seed + b, Volumes()))
+        print(f"box {b + 1}/{args.boxes}: {len(catalogues[-1])} haloes, {time.perf_counter() - t:.0f} s", flush=True)
+    measured = fit_relations(np.concatenate(catalogues))
+    predicted = emulator.predict(params, args.z)
+    print(f"\nfiducial, z = {args.z:g}: {measured['n_clusters']} clusters above 5e12 Msun/h in {args.boxes} box(es)")
+    print(f"{'quantity':>12} {'measured':>18} {'emulated':>18} {'difference / error':>20}")
+    for j, name in enumerate(RELATION_NAMES):
+        mean, std = (float(v) for v in predicted[name])
+        value, err = measured["value"][j], measured["error"][j]
+        print(f"{name:>12} {value:9.4f} +- {err:6.4f} {mean:9.4f} +- {std:6.4f} {(value - mean) / np.hypot(err, std):20.2f}")
+
+
+if __name__ == "__main__":
+    main()
