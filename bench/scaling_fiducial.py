@@ -23,7 +23,7 @@ def main(argv=None) -> None:
     parser.add_argument("--emulator", type=Path, default=None, help="weights (default: the shipped emulator)")
     parser.add_argument("--boxes", type=int, default=3)
     parser.add_argument("--z", type=float, default=0.21)
-    parser.add_argument("--seed", type=int, default=10_000, help="first box's seed (the campaigns' are below 2^32)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the boxes' seeds (a stream no campaign draws from)")
     args = parser.parse_args(argv)
 
     from emulators.scaling.emulator import PRETRAINED, load_emulator
@@ -36,7 +36,9 @@ def main(argv=None) -> None:
     catalogues = []
     for b in range(args.boxes):
         t = time.perf_counter()
-        catalogues.append(measure_clusters(params, args.z, 2**32 + args.seed + b, Volumes()))
+        # three-number entropy: campaigns seed their simulations from two numbers (xcosmo.campaign.store)
+        seed = int(np.random.SeedSequence([20, args.seed, b]).generate_state(1, np.uint32)[0])
+        catalogues.append(measure_clusters(params, args.z, seed, Volumes()))
         print(f"box {b + 1}/{args.boxes}: {len(catalogues[-1])} haloes, {time.perf_counter() - t:.0f} s", flush=True)
     measured = fit_relations(np.concatenate(catalogues))
     predicted = emulator.predict(params, args.z)
