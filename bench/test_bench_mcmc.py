@@ -37,20 +37,13 @@ full comparison (about 2.3e5 gradients per NUTS backend with the defaults, 1.6e5
 minutes per seed) runs on a laptop, five seeds in about two hours here; the pytest entry point still defaults to the
 toy on a CPU.
 
-Over the five default seeds with the defaults of commit 7634d60 (4 chains x (1000 + 2000), flows refitted above
-Pareto k 0.7; the README's performance section has every row): ESS/s against emcee, numpyro median x2.02 (range
-x0.73-x4.41), blackjax median x1.55 (x0.82-x4.90); R-hat <= 1.003; no divergent draw except at seed 6, whose flow
-(k 0.57) made numpyro diverge 20 times and blackjax 5 times in 8000 draws. Flows are now refitted above k 0.5
-(``NeuTraSettings.refit_pareto_k``); at seed 6 that gives no divergence (ESS 5294 with numpyro and 4653 with
-blackjax, against 1337 and 1908). The clean
-seed 7 as printed:
+Over the 5 default seeds at commit 9657823 (4 chains x (1000 + 2000), flows refitted while their Pareto k exceeds
+0.5; the README's performance section has every row): ESS/s against emcee, numpyro median x2.25 (range
+x1.42-x3.81), blackjax median x2.01 (x0.81-x4.23); no divergent draw; R-hat <= 1.003. With flows
+refitted only above k 0.7 (commit 7634d60) seed 6 diverged (numpyro 20, blackjax 5 of 8000 draws) and lost to
+emcee.
 
-    seed sampler                              wall s    evals  ESS(tau)  ESS/s   r_hat  div  flow check
-       7 emcee (32 walkers)                   201.47   160000    643.9    3.2      -     0
-       7 NUTS numpyro + NeuTra (sequential)   607.23   265301   3915.4    6.45   1.001   0  k 0.55, 2 fit(s) in 256 s
-       7 NUTS blackjax + NeuTra (sequential)  562.72   243389   2782.8    4.95   1.003   0  k 0.55, 2 fit(s) in 247 s
-
-With 1000 draws per chain (commit 6871e2c) the same seed gave numpyro 2.59 and blackjax 3.98 ESS/s against emcee's
+With 1000 draws per chain (commit 6871e2c) seed 7 gave numpyro 2.59 and blackjax 3.98 ESS/s against emcee's
 3.94: NUTS's fixed cost (flow fits, warm-up) is paid once, so its lead grows with the draws.
 
 Measured on this project's 2-core CPU (2026-11-26, quiet machine; jax 0.10.2, numpyro 0.22.0, blackjax 1.7.1,
