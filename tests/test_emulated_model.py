@@ -23,13 +23,17 @@ THETA = np.array([0.3, 0.8, 1.0, 1.0, 1.0, 1.0])
 
 
 class StandIn(eqx.Module):
-    """Relations (A_CR, B_CR, sigma_CR, A_HR, B_HR, sigma_HR, rho) that vary with z and with theta smoothly."""
+    """Relations (A_CR, B_CR, sigma_CR, A_HR, B_HR, sigma_HR, rho) that vary with z and with each parameter of theta
+    smoothly."""
 
     def relations(self, theta, z):
         z = jnp.ravel(jnp.asarray(z))
         base = jnp.array([-0.9, 1.4, 0.25, -0.25, 0.25, 0.08, 0.45])
         dz = jnp.array([-2.0, 0.1, 0.0, 0.1, 0.0, 0.0, 0.0])
-        dtheta = jnp.array([0.3, 0.0, 0.05, 0.0, 0.05, 0.0, -0.2]) * jnp.log(theta[2])
+        dtheta = (jnp.array([0.3, 0.0, 0.05, 0.0, 0.05, 0.0, -0.2]) * jnp.log(theta[2])
+                  + jnp.array([0.0, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0]) * jnp.log(theta[3])
+                  + jnp.array([0.0, 0.0, 0.0, 0.15, 0.0, 0.0, 0.0]) * jnp.log(theta[4])
+                  + jnp.array([0.0, 0.0, 0.1, 0.0, 0.0, 0.03, 0.0]) * jnp.log(theta[5]))
         mean = base + z[:, None] * dz + dtheta + 0.5 * (theta[0] - 0.3) * jnp.array([1.0, 0, 0, 0, 0, 0, 0])
         return mean, jnp.full_like(mean, 0.02)
 
@@ -122,3 +126,30 @@ def test_refuses_bad_shapes_naming_the_field(model):
         model.from_theta(THETA, np.zeros(6))
     with pytest.raises(ValueError, match="m_min"):
         EmulatedRelationModel.build(StandIn(), m_min=-1.0)
+
+
+def test_fisher_agrees_with_the_posterior_curvature_and_the_comparison_table_is_complete(model):
+    """The Fisher matrix of the emulated model without emulator errors equals minus the Hessian of the Poisson
+    log-likelihood of its Asimov XOD (an identity for Poisson counts at the truth), and the comparison with the
+    analytical model names every parameter of both."""
+    from inference.emulated import EPS_NAMES, asimov_data, emulated_fisher, fisher_comparison
+    from inference.likelihood import poisson_log_likelihood
+    from xcosmo.cli_scaling import fisher_table
+
+    data = asimov_data(model, THETA)
+    fisher = emulated_fisher(model, THETA, marginalise=False)
+    with jax.enable_x64(True):
+        hessian = np.asarray(jax.hessian(lambda p: poisson_log_likelihood(model.from_theta(p), data))(jnp.asarray(THETA)))
+    np.testing.assert_allclose(fisher.matrix, -hessian, rtol=1e-6, atol=1e-9 * np.abs(hessian).max())
+    marginalised = emulated_fisher(model, THETA)
+    assert marginalised.names[6:] == EPS_NAMES
+    # the emulator's errors, marginalised, can only widen the cosmological constraints
+    cosmology = ("omega_m", "sigma_8")
+    assert np.all(marginalised.marginalise(cosmology).marginal_errors >= fisher.marginalise(cosmology).marginal_errors)
+    table = fisher_comparison(model, THETA)
+    assert set(table) == {"emulated (2 + 4)", "analytical (2 + 6)"}
+    assert len(table["emulated (2 + 4)"]["names"]) == 6 and len(table["analytical (2 + 6)"]["names"]) == 8
+    text = fisher_table(table)
+    assert text.count("FoM") == 2
+    for name in ("a_agn2", "a_mt", "gamma_lt"):
+        assert f"| {name} |" in text

@@ -19,7 +19,6 @@ parameters' own units; it is saved as ``NAME.eqx`` + ``NAME.json`` (:meth:`NPEPo
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -215,19 +214,12 @@ class NPEPosterior:
                                  "source": self.meta["source"]})  # fmt: skip
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write ``path`` (.eqx, the weights) and its metadata beside it (.json, with their SHA-256), atomically."""
-        from xcosmo import __version__
-        from xcosmo.io import atomic_path, ensure_writable_dir
+        """Write ``path`` (.eqx, the weights) and its metadata beside it (.json, with their SHA-256), atomically
+        (:func:`xcosmo.weights.save_weights`)."""
+        from xcosmo.weights import save_weights
 
-        path = Path(path).with_suffix(".eqx")
-        ensure_writable_dir(path.parent)
-        with atomic_path(path) as tmp:
-            eqx.tree_serialise_leaves(tmp, (self.compressor, self.mdns, self.log_weights))
-        meta = {**self.meta, "format_version": FORMAT_VERSION, "scale": self.scale.tolist(), "xcosmo_version": __version__,
-                "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}  # fmt: skip
-        with atomic_path(path.with_suffix(".json")) as tmp:
-            tmp.write_text(json.dumps(meta, indent=1, default=str))
-        return path
+        return save_weights((self.compressor, self.mdns, self.log_weights), path,
+                            {**self.meta, "scale": self.scale.tolist()}, format_version=FORMAT_VERSION)  # fmt: skip
 
 
 @eqx.filter_jit
@@ -259,25 +251,15 @@ def _skeleton(meta: dict) -> tuple[Compressor, tuple[MDN, ...]]:
 def load_npe(path: str | os.PathLike, *, binning: dict | None = None) -> NPEPosterior:
     """The posterior saved at ``path`` (.eqx or .json); refuses a file of another format, a damaged one (SHA-256), and
     with ``binning`` (a store's ``{"survey", "binning"}`` attributes) weights trained on another survey or binning."""
-    path = Path(path).with_suffix(".eqx")
-    for p in (path, path.with_suffix(".json")):
-        if not p.is_file():
-            raise FileNotFoundError(f"NPE weights {str(p)!r} not found (train them with xcosmo sbi train)")
-    try:
-        meta = json.loads(path.with_suffix(".json").read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"NPE metadata {str(path.with_suffix('.json'))!r} is not JSON: {err}") from None
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"NPE weights {str(path)!r}: format_version = {meta.get('format_version')!r}, which is not "
-                         f"allowed: this xcosmo reads version {FORMAT_VERSION} (train again with xcosmo sbi train)")
-    if hashlib.sha256(path.read_bytes()).hexdigest() != meta.get("sha256"):
-        raise ValueError(f"NPE weights {str(path)!r} do not match their metadata's SHA-256: the file is truncated, "
-                         "altered, or from another training")
+    from xcosmo.weights import load_weights, read_weights_meta
+
+    path, meta = read_weights_meta(path, what="NPE", format_version=FORMAT_VERSION, required=("settings", "scale"),
+                                   remedy="train them again with xcosmo sbi train")  # fmt: skip
     if binning is not None and json.loads(json.dumps(binning)) != meta["binning"]:
         raise ValueError(f"NPE weights {str(path)!r} were trained on XODs of another survey or binning "
                          f"({meta['binning']}), not {binning}: train them on this campaign")
     compressor, mdns = _skeleton(meta)
-    compressor, mdns, log_weights = eqx.tree_deserialise_leaves(path, (compressor, mdns, jnp.zeros(len(mdns))))
+    compressor, mdns, log_weights = load_weights(path, (compressor, mdns, jnp.zeros(len(mdns))), what="NPE")
     scale = np.asarray(meta.pop("scale"))
     return NPEPosterior(compressor, mdns, log_weights, scale, meta)
 
