@@ -19,7 +19,7 @@ import typer
 
 from xcosmo.checks import check_integer
 from xcosmo.cli_errors import RefusalsGroup
-from xcosmo.cli_options import OUT_HELP, OVERWRITE, QUIET, check_seed, speaker
+from xcosmo.cli_options import OMEGA_M, SIGMA_8, A_SN1, A_SN2, A_AGN1, A_AGN2, OUT_HELP, OVERWRITE, QUIET, check_seed, speaker
 from xcosmo.cli_campaign import campaign_app
 from xcosmo.cli_sbi import sbi_app
 from xcosmo.cli_scaling import emulate_sr, scaling_app
@@ -54,8 +54,8 @@ def quickstart(
     out: str = typer.Option("quickstart-output", help=OUT_HELP),
     preset: str = typer.Option("quickstart", help="Simulation preset: tiny, quickstart, paper, or a .yaml file."),
     seed: int = typer.Option(0, help="Random seed of the initial conditions (0 <= seed < 2^32)."),
-    omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
-    sigma_8: float = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0)."),
+    omega_m: float = OMEGA_M,
+    sigma_8: float = SIGMA_8,
     overwrite: bool = OVERWRITE,
     quiet: bool = QUIET,
 ):
@@ -117,12 +117,12 @@ def simulate(
     out: str = typer.Option("simulation-output", help=OUT_HELP),
     preset: str = typer.Option("quickstart", help="tiny, quickstart, paper, or a .yaml preset file."),
     seed: int = typer.Option(0, help="Random seed of the initial conditions (0 <= seed < 2^32)."),
-    omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
-    sigma_8: float = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0)."),
-    a_sn1: float = typer.Option(1.0, help="A_SN1 (prior 0.25-4)."),
-    a_sn2: float = typer.Option(1.0, help="A_SN2 (prior 0.5-2)."),
-    a_agn1: float = typer.Option(1.0, help="A_AGN1 (prior 0.25-4)."),
-    a_agn2: float = typer.Option(1.0, help="A_AGN2 (prior 0.5-2)."),
+    omega_m: float = OMEGA_M,
+    sigma_8: float = SIGMA_8,
+    a_sn1: float = A_SN1,
+    a_sn2: float = A_SN2,
+    a_agn1: float = A_AGN1,
+    a_agn2: float = A_AGN2,
     area: Optional[float] = typer.Option(None, help="Override the light-cone area, deg^2."),
     voxel: Optional[float] = typer.Option(None, help="Override the voxel size, Mpc/h."),
     lightcones: Optional[int] = typer.Option(None, help="Override the number of light cones per XOD."),
@@ -160,8 +160,8 @@ HMF_BYTES_PER_POINT = 160
 
 @app.command()
 def hmf(
-    omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
-    sigma_8: float = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0)."),
+    omega_m: float = OMEGA_M,
+    sigma_8: float = SIGMA_8,
     z: str = typer.Option("0.1,0.3,0.5", help="Comma-separated redshifts."),
     mdef: str = typer.Option("500c", help="Mass definition: 200m, 200c or 500c."),
     m_lo: float = typer.Option(1e13, help="Lowest mass, Msun/h."),
@@ -244,8 +244,8 @@ z = 2)."""
 @app.command()
 def counts(
     out: str = typer.Option("counts-output", help=OUT_HELP),
-    omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
-    sigma_8: float = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0)."),
+    omega_m: float = OMEGA_M,
+    sigma_8: float = SIGMA_8,
     area: float = typer.Option(200.0, help="Survey area in deg^2."),
     cr_min: float = typer.Option(0.02, help="Flux cut on CR[0.5-2] keV, counts/s (pn+MOS1+MOS2); below 0.02 the "
                                  "lowest CR bin edge moves down to it."),  # fmt: skip

@@ -31,3 +31,11 @@ def speaker(quiet: bool):
 def check_seed(seed: int) -> int:
     """``seed`` if it is an integer in :data:`SEED_RANGE`, else a ``ValueError`` naming it."""
     return check_integer("seed", seed, *SEED_RANGE)
+
+# the six parameters theta, one option each (commands that take a parameter point)
+OMEGA_M = typer.Option(0.3, help="Omega_m (prior 0.1-0.5).")
+SIGMA_8 = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0).")
+A_SN1 = typer.Option(1.0, help="A_SN1 (prior 0.25-4).")
+A_SN2 = typer.Option(1.0, help="A_SN2 (prior 0.5-2).")
+A_AGN1 = typer.Option(1.0, help="A_AGN1 (prior 0.25-4).")
+A_AGN2 = typer.Option(1.0, help="A_AGN2 (prior 0.5-2).")

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from xcosmo.cli_options import OVERWRITE, QUIET, speaker
+from xcosmo.cli_options import OMEGA_M, SIGMA_8, A_SN1, A_SN2, A_AGN1, A_AGN2, OVERWRITE, QUIET, speaker
 
 __all__ = ["scaling_app", "emulate_sr"]
 
@@ -143,12 +143,12 @@ def fisher_table(table: dict) -> str:
 
 
 def emulate_sr(
-    omega_m: float = typer.Option(0.3, help="Omega_m (prior 0.1-0.5)."),
-    sigma_8: float = typer.Option(0.8, help="sigma_8 (prior 0.6-1.0)."),
-    a_sn1: float = typer.Option(1.0, help="A_SN1 (prior 0.25-4)."),
-    a_sn2: float = typer.Option(1.0, help="A_SN2 (prior 0.5-2)."),
-    a_agn1: float = typer.Option(1.0, help="A_AGN1 (prior 0.25-4)."),
-    a_agn2: float = typer.Option(1.0, help="A_AGN2 (prior 0.5-2)."),
+    omega_m: float = OMEGA_M,
+    sigma_8: float = SIGMA_8,
+    a_sn1: float = A_SN1,
+    a_sn2: float = A_SN2,
+    a_agn1: float = A_AGN1,
+    a_agn2: float = A_AGN2,
     z: float = typer.Option(0.21, help="Redshift (0.1-0.5)."),
     emulator_path: Optional[Path] = typer.Option(None, "--emulator", help="Emulator weights (default: the shipped)."),
     plot: Optional[Path] = typer.Option(None, help="PNG of the CR-M relation with its band."),
