@@ -208,7 +208,9 @@ def test_status_command_prints_counts_rate_and_failures(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "4 simulations: 2 done, 1 pending, 1 failed" in out.stdout
     assert "failed #2 after 3 attempt(s): ValueError: omega_m = 0.9 is not allowed" in out.stdout
-    assert "1152.0 clusters per XOD" in out.stdout
+    assert "1152.0 clusters per simulation" in out.stdout
+    # two simulations of 0.5 s each, written together: as if run side by side, about 2 per 0.5 s
+    assert 2 / 5.5 * 3600 < store.summary()["rate_per_hour"] <= 2 / 0.5 * 3600
 
 
 @pytest.mark.parametrize("args, message", [

@@ -39,3 +39,13 @@ def test_a_vector_field_is_read_in_one_go_as_its_components_one_by_one():
     wrapped = jnp.mod(pos, jnp.array([5.0, 6.0, 7.0]))
     np.testing.assert_allclose(joint, cic.read(field, wrapped), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(cic.paint((5, 6, 7), pos), cic.paint((5, 6, 7), wrapped), atol=1e-4)
+
+
+def test_the_density_of_displaced_particles_is_jaxpms():
+    """:func:`xcosmo.nbody.density` paints as jaxpm's ``cic_paint_dx`` does, on a mesh small enough for jaxpm."""
+    from jaxpm.painting import cic_paint_dx
+
+    from xcosmo.nbody import density
+
+    dx = 3.0 * jax.random.normal(jax.random.key(1), (12, 10, 8, 3))
+    np.testing.assert_allclose(density(dx), cic_paint_dx(dx), atol=1e-5)

@@ -58,7 +58,7 @@ def _describe(s: dict) -> str:
     lines = [f"{s['n']} simulations: {s['done']} done, {s['pending']} pending, {s['failed']} failed"]
     if "rate_per_hour" in s:
         lines.append(f"rate {s['rate_per_hour']:.1f} simulations per hour; mean wall time {s['mean_wall_s']:.2f} s "
-                     f"per simulation; mean {s['mean_clusters']:.1f} clusters per XOD")  # fmt: skip
+                     f"per simulation; mean {s['mean_clusters']:.1f} clusters per simulation")  # fmt: skip
     for f in s["failures"]:
         lines.append(f"  failed #{f['index']} after {f['attempts']} attempt(s): {f['error']}")
     return "\n".join(lines)

@@ -318,10 +318,13 @@ def particle_positions(dx: jax.Array) -> jax.Array:
 
 
 def density(dx: jax.Array) -> jax.Array:
-    """1 + delta on the mesh: CIC deposit of the particles (one per voxel, so the mean is exactly 1)."""
-    from jaxpm.painting import cic_paint_dx
+    """1 + delta on the mesh: CIC deposit of the particles (one per voxel, so the mean is exactly 1).
 
-    return cic_paint_dx(dx)
+    Painted by :func:`xcosmo.cic.paint`, not jaxpm's ``cic_paint_dx``: jaxpm 0.1.6 fails on meshes of more than 2^24
+    voxels that are not a multiple of 2^24 (its remainder chunk is scattered with an integer offset)."""
+    from xcosmo import cic
+
+    return cic.paint(dx.shape[:-1], particle_positions(dx))
 
 
 def power_spectrum(field: np.ndarray, box: Box, n_bins: int = 24) -> tuple[np.ndarray, np.ndarray]:

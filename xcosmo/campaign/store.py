@@ -174,11 +174,14 @@ class CampaignStore:
         out = {"n": self.n, **counts, "failures": [{"index": int(i), "attempts": int(rec[i, _ATTEMPTS]),
                                                     "error": str(errors[int(i)])} for i in failed]}  # fmt: skip
         if done.any():
-            finished = np.sort(rec[done, _FINISHED])
-            out["mean_wall_s"] = float(rec[done, _WALL].mean())
+            finished, wall = rec[done, _FINISHED], rec[done, _WALL]
+            out["mean_wall_s"] = float(wall.mean())
             out["mean_clusters"] = float(rec[done, _CLUSTERS].mean())
-            if finished.size > 1 and finished[-1] > finished[0]:
-                out["rate_per_hour"] = float((finished.size - 1) / (finished[-1] - finished[0]) * 3600.0)
+            # From the first start to the last finish: parallel workers finish together, so the gaps between
+            # finishing times alone say nothing of the rate.
+            span = finished.max() - (finished - wall).min()
+            if span > 0:
+                out["rate_per_hour"] = float(done.sum() / span * 3600.0)
         return out
 
     # --- writing (the driver only) ---------------------------------------------------------------------------------
