@@ -64,8 +64,8 @@ def test_measurements_recover_the_relations_of_every_point(store):
 def test_validation_is_calibrated_on_held_out_points(store):
     from emulators.scaling.training import measurements, validate
 
-    report = validate(measurements(store), holdout=0.25, seed=1, steps=600)
-    assert report["n_test"] == 9
+    report = validate(measurements(store), folds=4, seed=1, steps=600)
+    assert report["n_points"] == N_POINTS and np.bincount(report["fold"]).tolist() == [9, 9, 9, 9]
     pooled = np.asarray(report["pulls"]).ravel()
     assert 0.6 < pooled.std() < 1.5, report["pull_std"]
 

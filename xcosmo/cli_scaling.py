@@ -25,8 +25,8 @@ def fit_command(
     store: Path = typer.Argument(..., help="A scaling measurement (xcosmo campaign run STORE --preset scaling)."),
     out: str = typer.Option("scaling-fit-output", help="Folder of the run: scaling.eqx + scaling.json, "
                             "measurements.json, validation.json, validation.png."),  # fmt: skip
-    holdout: float = typer.Option(0.2, help="Fraction of the design points held out by the validation."),
-    seed: int = typer.Option(0, help="Seeds the held-out choice."),
+    folds: int = typer.Option(5, help="Groups of the cross-validation (each point held out once)."),
+    seed: int = typer.Option(0, help="Seeds the split into folds."),
     ship: bool = typer.Option(False, help="Then install the emulator as the package's shipped one "
                               "(emulators/scaling/pretrained)."),  # fmt: skip
     overwrite: bool = OVERWRITE,
@@ -52,10 +52,10 @@ def fit_command(
     say(f"{len(data['index'])} design points measured ({len(data['skipped'])} with too few clusters); median "
         f"{int(np.median(data['n_clusters']))} clusters per point")  # fmt: skip
     with run_folder(out, command="scaling fit", overwrite=overwrite, metadata={"store": str(store)}) as stage:
-        emulator, report = fit_and_validate(data, holdout=holdout, seed=seed)
+        emulator, report = fit_and_validate(data, folds=folds, seed=seed)
         meta = {"store": str(store), "campaign": campaign.attrs["config"], "simulator": campaign.attrs["simulator"],
                 "n_points": int(len(data["index"])), "validation": {k: report[k] for k in
-                ("n_train", "n_test", "pull_std", "pull_mean", "error_ratio_median", "nugget")},
+                ("folds", "n_points", "pull_std", "pull_mean", "error_ratio_median", "nugget")},
                 "command": " ".join(["xcosmo", *sys.argv[1:]]), "seconds": time.perf_counter() - start}  # fmt: skip
         save_emulator(emulator, stage / "scaling.eqx", meta)
         with atomic_path(stage / "measurements.json") as tmp:
@@ -64,7 +64,7 @@ def fit_command(
             tmp.write_text(json.dumps(report, indent=1))
         plot_validation(report, stage / "validation.png")
     for name in report["pull_std"]:
-        say(f"{name:>12}: held-out residual std {report['pull_std'][name]:.2f}, emulator / measurement error "
+        say(f"{name:>12}: cross-validated residual std {report['pull_std'][name]:.2f}, emulator / measurement error "
             f"{report['error_ratio_median'][name]:.2f}")  # fmt: skip
     if ship:
         path = save_emulator(emulator, PRETRAINED, meta)

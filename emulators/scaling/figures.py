@@ -1,5 +1,5 @@
 """Figures of the scaling-relation emulator: the paper's figure 13 and figure B.1, a relation with its band, and the
-leave-out validation.
+cross-validation.
 
 - :func:`plot_feedback_dependence` (figure 13): the CR-M slope and scatter against A_SN1 for several A_SN2, the other
   parameters at the fiducial and z = 0.21, the emulator's mean and 1-sigma band, with the measured design points
@@ -7,7 +7,7 @@ leave-out validation.
 - :func:`plot_four_feedbacks` (figure B.1): the same quantity over the (A_SN1, A_SN2) plane for a 3 x 3 grid of
   (A_AGN1, A_AGN2);
 - :func:`plot_relation`: the CR-M relation at one point, mean and band of the normalisation and slope;
-- :func:`plot_validation`: the held-out points' standardised residuals per quantity.
+- :func:`plot_validation`: the cross-validated standardised residuals per quantity.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def plot_relation(emulator, theta, z: float, path, m_range=(5e12, 1e15)) -> Path
 
 
 def plot_validation(report: dict, path) -> Path:
-    """Histograms of the held-out points' standardised residuals per quantity (:func:`~emulators.scaling.training.
+    """Histograms of the cross-validated standardised residuals per quantity (:func:`~emulators.scaling.training.
     validate`), with the unit normal."""
     pulls = np.asarray(report["pulls"])
     fig = figure((12.0, 5.0))
@@ -134,6 +134,7 @@ def plot_validation(report: dict, path) -> Path:
         ax.hist(pulls[:, j], bins=np.linspace(-4, 4, 17), density=True, color="tab:blue", alpha=0.6)
         ax.plot(grid, np.exp(-0.5 * grid**2) / np.sqrt(2 * np.pi), "k--", lw=1)
         ax.set_title(f"{name}: std {report['pull_std'][name]:.2f}", fontsize=8)
-    fig.suptitle(f"held-out design points ({report['n_test']}, emulator fitted on {report['n_train']})", fontsize=9)
+    fig.suptitle(f"{report['n_points']} design points, each held out once ({report['folds']}-fold cross-validation)",
+                 fontsize=9)
     fig.tight_layout()
     return save_png(fig, path, 110)
