@@ -40,6 +40,7 @@ def fit_command(
 
     from emulators.scaling.emulator import PRETRAINED, save_emulator
     from emulators.scaling.figures import plot_validation
+    from emulators.scaling.simulator import painter_weights
     from emulators.scaling.training import fit_and_validate, measurements
     from xcosmo.campaign.store import CampaignStore
     from xcosmo.io import atomic_path
@@ -56,6 +57,10 @@ def fit_command(
         meta = {"store": str(store), "campaign": campaign.attrs["config"], "simulator": campaign.attrs["simulator"],
                 "n_points": int(len(data["index"])), "validation": {k: report[k] for k in
                 ("folds", "n_points", "pull_std", "pull_mean", "error_ratio_median", "nugget")},
+                "painter_weights": campaign.attrs.get("painter_weights") or {
+                    **(painter_weights(campaign.attrs["simulator"]["painter"]) or {}),
+                    "note": "the campaign store did not record its painter's weights: these are the package's at the fit"},
+                "campaign_summary": {k: v for k, v in campaign.summary().items() if k != "failures"},
                 "command": " ".join(["xcosmo", *sys.argv[1:]]), "seconds": time.perf_counter() - start}  # fmt: skip
         save_emulator(emulator, stage / "scaling.eqx", meta)
         with atomic_path(stage / "measurements.json") as tmp:

@@ -58,13 +58,25 @@ def plot_feedback_dependence(emulator, path, data: dict | None = None, z: float 
             ax.errorbar(t[:, 2], data["value"][:, j], yerr=data["error"][:, j], fmt="none", ecolor="grey", alpha=0.5)
             ax.scatter(t[:, 2], data["value"][:, j], c=cm.viridis(0.9 * norm), s=12, edgecolors="k", linewidths=0.3,
                        label="measured (all design points)")  # fmt: skip
-        ax.set_xscale("log")
+        _feedback_axis(ax, "x", b1)
         ax.set_xlabel("A_SN1")
         ax.set_ylabel(LABELS[name])
         ax.legend(fontsize=7)
     fig.suptitle(f"emulated relations at z = {z:g}, other parameters fiducial", fontsize=9)
     fig.tight_layout()
     return save_png(fig, path, 120)
+
+
+def _feedback_axis(ax, which: str, bound) -> None:
+    """A feedback amplitude's axis (``which``: "x" or "y"): logarithmic, labelled at the powers of two inside its
+    prior ``bound``."""
+    from matplotlib.ticker import NullFormatter
+
+    getattr(ax, f"set_{which}scale")("log")
+    axis = getattr(ax, f"{which}axis")
+    ticks = [t for t in (0.25, 0.5, 1.0, 2.0, 4.0) if bound.low <= t <= bound.high]
+    axis.set_ticks(ticks, [f"{t:g}" for t in ticks])
+    axis.set_minor_formatter(NullFormatter())
 
 
 def plot_four_feedbacks(emulator, path, name: str = "cr_slope", z: float = FIGURE_Z) -> Path:
@@ -85,8 +97,8 @@ def plot_four_feedbacks(emulator, path, name: str = "cr_slope", z: float = FIGUR
     for (r, c), grid in grids.items():
         ax = fig.add_subplot(3, 3, 3 * r + c + 1)
         im = ax.pcolormesh(sn1, sn2, grid, vmin=lo, vmax=hi, cmap="viridis", shading="auto")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        _feedback_axis(ax, "x", b["a_sn1"])
+        _feedback_axis(ax, "y", b["a_sn2"])
         ax.set_title(f"A_AGN1 = {agn1[c]:.2f}, A_AGN2 = {agn2[::-1][r]:.2f}", fontsize=8)
         if r == 2:
             ax.set_xlabel("A_SN1")

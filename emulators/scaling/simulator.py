@@ -28,7 +28,7 @@ from emulators.scaling.measure import CATALOGUE_COLUMNS, PAPER_VOLUMES, Volumes,
 from xcosmo.checks import check_choice, check_shape, fail
 from xcosmo.params import PARAM_NAMES, PRIOR, Params
 
-__all__ = ["Z_RANGE", "VOLUME_PRESETS", "MAX_CLUSTERS_PER_BOX", "STORED_M_MIN", "ScalingSimulator"]
+__all__ = ["Z_RANGE", "VOLUME_PRESETS", "MAX_CLUSTERS_PER_BOX", "STORED_M_MIN", "ScalingSimulator", "painter_weights"]
 
 Z_RANGE = (0.1, 0.5)
 """Redshifts of the design (the survey's, paper 2.3)."""
@@ -41,6 +41,18 @@ MAX_CLUSTERS_PER_BOX = 4096
 
 STORED_M_MIN = 1e12
 """Haloes below this mass (Msun/h) are not stored: at 0.39 Mpc/h one voxel above 200 rho_c already weighs 3e12."""
+
+
+def painter_weights(painter: str) -> dict | None:
+    """The identity of the shipped eLDL weights (SHA-256, creation date, how they were made) when ``painter`` is the
+    eLDL; None for a painter without weights."""
+    if painter != "eldl":
+        return None
+    from emulators.eldl.weights import FORMAT_VERSION, PRETRAINED
+    from xcosmo.weights import read_weights_meta
+
+    _, meta = read_weights_meta(PRETRAINED, what="eLDL", format_version=FORMAT_VERSION)
+    return {"path": "emulators/eldl/pretrained/eldl.eqx", **{k: meta.get(k) for k in ("sha256", "created", "command")}}
 
 
 @dataclass(frozen=True)
@@ -76,9 +88,11 @@ class ScalingSimulator:
         return {"name": "scaling", "volumes": self.volumes.as_dict(), "painter": self.painter, "z_range": list(Z_RANGE)}
 
     def store_attrs(self) -> dict:
-        """What the campaign store records about the outputs: the catalogue's columns and units."""
+        """What the campaign store records about the outputs: the catalogue's columns and units, and the painter's
+        weights (:func:`painter_weights`)."""
         return {"catalogue": {"columns": list(CATALOGUE_COLUMNS), "units": ["Msun/h", "counts/s", "counts/s"],
-                              "stored_m_min": STORED_M_MIN}}  # fmt: skip
+                              "stored_m_min": STORED_M_MIN},
+                "painter_weights": painter_weights(self.painter)}  # fmt: skip
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
         """(theta, z) at points ``u`` (n, 7) of the unit cube: the prior's transform, z uniform in :data:`Z_RANGE`."""
