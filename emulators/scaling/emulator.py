@@ -185,10 +185,17 @@ class ScalingRelationEmulator(eqx.Module):
         if np.any((z < Z_RANGE[0]) | (z > Z_RANGE[1])):
             fail("z", z, f"inside the emulator's training domain {Z_RANGE[0]:g} <= z <= {Z_RANGE[1]:g}")
         u = np.concatenate([np.asarray(PRIOR.to_unit(theta)), ((z - Z_RANGE[0]) / (Z_RANGE[1] - Z_RANGE[0]))[..., None]], -1)
-        mean, std = self.predict_unit(u.reshape(-1, 7))
+        mean, std = _predict_unit(self, jnp.asarray(u.reshape(-1, 7)))
         shape = theta.shape[:-1]
         return {n: (np.asarray(mean[:, j]).reshape(shape), np.asarray(std[:, j]).reshape(shape))
                 for j, n in enumerate(RELATION_NAMES)}  # fmt: skip
+
+
+@eqx.filter_jit
+def _predict_unit(emulator: ScalingRelationEmulator, u: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """:meth:`ScalingRelationEmulator.predict_unit` compiled once per number of points: a query is then a few
+    matrix-vector products rather than hundreds of dispatched operations."""
+    return emulator.predict_unit(u)
 
 
 def fit_emulator(u: np.ndarray, values: np.ndarray, errors: np.ndarray, **settings) -> ScalingRelationEmulator:
