@@ -70,6 +70,16 @@ def test_validation_is_calibrated_on_held_out_points(store):
     assert 0.6 < pooled.std() < 1.5, report["pull_std"]
 
 
+def test_bad_folds_are_refused(store, tmp_path):
+    from emulators.scaling.training import measurements, validate
+
+    with pytest.raises(ValueError, match="folds"):
+        validate(measurements(store), folds=N_POINTS + 1)
+    refused = CliRunner().invoke(app, ["scaling", "fit", str(store), "--out", str(tmp_path / "f"), "--folds", "1"])
+    assert refused.exit_code == 2 and "error: folds" in refused.output, refused.output
+    assert not (tmp_path / "f").exists()
+
+
 def test_commands_fit_query_and_draw(store, tmp_path):
     runner = CliRunner()
     fit = runner.invoke(app, ["scaling", "fit", str(store), "--out", str(tmp_path / "fit"), "--quiet"])

@@ -43,9 +43,11 @@ def fit_command(
     from emulators.scaling.simulator import painter_weights
     from emulators.scaling.training import fit_and_validate, measurements
     from xcosmo.campaign.store import CampaignStore
+    from xcosmo.checks import check_integer
     from xcosmo.io import atomic_path
     from xcosmo.runs import run_folder
 
+    check_integer("folds", folds, 2)
     say = speaker(quiet)
     start = time.perf_counter()
     campaign = CampaignStore.open(store)
