@@ -42,7 +42,7 @@ from xcosmo.quadrature import nodes_and_weights
 from xcosmo.scaling import BANDS, DEFAULT_RELATIONS, NUISANCE_NAMES, RelationSet, ScalingRelations, relation_set
 from xcosmo.xod import Binning, Survey, check_survey_binning
 
-__all__ = ["AnalyticModel", "expected_counts", "dndz", "sample_catalogue", "interval_probabilities", "PHI_NAMES", "fiducial_phi", "phi_from_std",
+__all__ = ["AnalyticModel", "expected_counts", "dndz", "sample_catalogue", "interval_probability", "upper_edges", "PHI_NAMES", "fiducial_phi", "phi_from_std",
            "phi_from_unit", "std_from_phi", "phi_to_unit"]
 
 PHI_NAMES: tuple[str, ...] = ("omega_m", "sigma_8") + NUISANCE_NAMES
@@ -248,7 +248,9 @@ class AnalyticModel(eqx.Module):
         chi_cm = comoving_distance(cosmo, z) / cosmo.h * MPC_CM
         ln_l = sr.mean_ln_l(cosmo, jnp.exp(self.ln_t), z[..., None, None]) - 2.0 * jnp.log(cosmo.h)
         mu_cr = ln_l + self.ln_conv - 2.0 * jnp.log(chi_cm)[..., None, None]
-        p_cr = interval_probabilities((self.ln_cr_edges - mu_cr[..., None]) / sr.sigma_lnl_t)  # (Z,nz,hr,t,n_cr)
+        ln_cr_lo, ln_cr_hi = self.ln_cr_edges, upper_edges(self.ln_cr_edges)  # the top bin open
+        p_cr = interval_probability((ln_cr_lo - mu_cr[..., None]) / sr.sigma_lnl_t,
+                                    (ln_cr_hi - mu_cr[..., None]) / sr.sigma_lnl_t)  # (Z, nz, hr, t, n_cr)
         per_node = jnp.einsum("zqht,zqhtc->zqch", a, p_cr)  # (Z, nz, cr, hr)
         return self.area_sr * jnp.einsum("zq,zqch->zch", self.z_weights * dvdz, per_node)
 
@@ -280,22 +282,44 @@ class AnalyticModel(eqx.Module):
         return self.expected_counts(params, nuisance).sum(axis=(1, 2))
 
 
-def interval_probabilities(t: jax.Array) -> jax.Array:
-    """P(t_i < x < t_{i+1}) for a standard normal x, for the lower edges ``t`` (last axis, increasing) of adjacent
-    intervals, the last one open: [t_0, t_1), ..., [t_{n-1}, inf).
+OPEN_EDGE = 1e3
+"""Distance (standard deviations) of the stand-in upper edge of an open interval: the probability above it is 0 in
+float64, and its derivative too (an infinite edge would make higher derivatives NaN: inf * 0 in the chain rule)."""
 
-    Each probability is a difference of lower-tail probabilities Phi(t_{i+1}) - Phi(t_i) below the mean and of
-    upper-tail ones Phi(-t_i) - Phi(-t_{i+1}) above it, so that intervals far in either tail keep their full
-    relative precision (a plain difference of CDFs cancels to 0 above ~8 sigma) and no edge is infinite (an infinite
-    edge makes higher derivatives NaN: inf * 0 in the chain rule). One ``erfc`` per edge: the smaller tail
-    probability q = Phi(-|t|) = erfc(|t| / sqrt 2) / 2 gives both Phi(t) and Phi(-t) (``ndtr`` would evaluate
-    both erf and erfc everywhere; the branch at t = 0 keeps the derivative exact).
-    """
+
+def _normal_tails(t: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(Phi(t), Phi(-t)), each exact where it is small: one ``erfc`` for the smaller tail q = Phi(-|t|)."""
     q = 0.5 * erfc(jnp.where(t < 0.0, -t, t) / math.sqrt(2.0))
-    cdf = jnp.where(t < 0.0, q, 1.0 - q)  # Phi(t), exact where it is small
-    sf = jnp.where(t < 0.0, 1.0 - q, q)  # Phi(-t), exact where it is small
-    inner = jnp.where(t[..., :-1] > 0.0, sf[..., :-1] - sf[..., 1:], cdf[..., 1:] - cdf[..., :-1])
-    return jnp.concatenate([inner, sf[..., -1:]], axis=-1)
+    return jnp.where(t < 0.0, q, 1.0 - q), jnp.where(t < 0.0, 1.0 - q, q)
+
+
+@jax.custom_jvp
+def interval_probability(t_lo: jax.Array, t_hi: jax.Array) -> jax.Array:
+    """P(t_lo < x < t_hi) for a standard normal x, elementwise (finite t_lo <= t_hi).
+
+    A difference of lower-tail probabilities Phi(t_hi) - Phi(t_lo) below the mean and of upper-tail ones
+    Phi(-t_lo) - Phi(-t_hi) above it, so that intervals far in either tail keep their full relative precision (a
+    plain difference of CDFs cancels to 0 above ~8 sigma). The derivative is written out, phi(t_hi) dt_hi -
+    phi(t_lo) dt_lo, rather than traced through the branches: in reverse mode that halves the cost of a large grid.
+    Both bounds are arrays of the same shape, never slices of one array: XLA's CPU loops over a sliced operand do
+    not vectorise (x5 slower here).
+    """
+    cdf_lo, sf_lo = _normal_tails(t_lo)
+    cdf_hi, sf_hi = _normal_tails(t_hi)
+    return jnp.where(t_lo > 0.0, sf_lo - sf_hi, cdf_hi - cdf_lo)
+
+
+@interval_probability.defjvp
+def _interval_probability_jvp(primals, tangents):
+    (t_lo, t_hi), (dt_lo, dt_hi) = primals, tangents
+    density = lambda t: jnp.exp(-0.5 * t**2) / math.sqrt(2.0 * math.pi)  # noqa: E731
+    return interval_probability(t_lo, t_hi), density(t_hi) * dt_hi - density(t_lo) * dt_lo
+
+
+def upper_edges(lower: jax.Array) -> jax.Array:
+    """The upper edges of adjacent intervals with the lower edges ``lower`` (last axis, increasing), the last one
+    open: its upper edge stands :data:`OPEN_EDGE` above its lower."""
+    return jnp.concatenate([lower[..., 1:], lower[..., -1:] + OPEN_EDGE], axis=-1)
 
 
 @eqx.filter_jit

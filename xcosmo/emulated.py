@@ -10,11 +10,9 @@ theta_sim (paper 5.3, table 2's simulation-based model as an explicit likelihood
   with scatters sigma_CR, sigma_HR (dex) and correlation rho, all seven from the emulator at (theta, z)
   (``emulator.relations(theta, z)``: :class:`emulators.scaling.ScalingRelationEmulator`; any object with that method
   will do). CR is the [0.5-2] keV count rate of a cluster at z, so distance and K-correction are in the relation.
-- P over a bin: log10 HR is integrated with :data:`N_HR_NODES` Gauss-Legendre nodes over the part of each HR bin
-  within :data:`HR_SIGMAS` sigma_HR of its mean (the first and last HR bins open below and above, as the XOD's clip);
-  given HR = h, log10 CR is normal with mean mu_CR + rho sigma_CR / sigma_HR (h - mu_HR) and width
-  sigma_CR sqrt(1 - rho^2), and the CR bins (lowest edge raised to the survey's flux cut, top bin open) are its
-  intervals (:func:`xcosmo.analytic.interval_probabilities`).
+- P over a bin: the bivariate normal's probability over the rectangle of the CR bin (lowest edge raised to the
+  survey's flux cut, top bin open) and the HR bin (the first and last open below and above, as the XOD's clip), by
+  :func:`xcosmo.bivariate.rectangle_probabilities` (quadrature over HR, derivatives in closed form).
 
 **The emulator's uncertainty.** :meth:`EmulatedRelationModel.from_theta` takes ``eps`` (7,): the relations used are
 mean + std * eps, with eps = 0 the emulator's mean. Sampling eps as seven standard normals marginalises the emulator's
@@ -36,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from xcosmo.analytic import interval_probabilities
+from xcosmo.bivariate import rectangle_probabilities
 from xcosmo.checks import check_number, check_shape, is_traced
 from xcosmo.constants import M_MAX
 from xcosmo.cosmology import Cosmology, LagrangianWindows, comoving_volume_element
@@ -45,13 +43,9 @@ from xcosmo.precision import float64
 from xcosmo.quadrature import nodes_and_weights
 from xcosmo.xod import Binning, Survey, check_survey_binning
 
-__all__ = ["EmulatedRelationModel", "N_HR_NODES", "HR_SIGMAS", "MIN_SCATTER_DEX", "MAX_CORRELATION"]
+__all__ = ["EmulatedRelationModel", "MIN_SCATTER_DEX", "MAX_CORRELATION"]
 
 _N_Z, _N_M = 4, 32  # Gauss-Legendre nodes per z bin and over ln M, as the analytical model
-N_HR_NODES = 16
-"""Gauss-Legendre nodes over log10 HR in each HR bin."""
-HR_SIGMAS = 7.0
-"""Half-width (in sigma_HR) of the log10 HR range integrated over: the rest holds < 3e-12 of the probability."""
 MIN_SCATTER_DEX = 1e-3
 """Smallest scatter (dex) the model uses."""
 MAX_CORRELATION = 0.99
@@ -122,20 +116,8 @@ def _counts(model: EmulatedRelationModel, theta: jax.Array, eps: jax.Array) -> j
     rho = jnp.clip(r[..., 6, None], -MAX_CORRELATION, MAX_CORRELATION)
     x = (model.ln_m - math.log(model.pivot)) / math.log(10.0)  # (M,)
     mu_cr, mu_hr = a_cr + b_cr * x, a_hr + b_hr * x  # (Z, q, M)
-    # HR bins: the part of each within HR_SIGMAS of the mean, the outer bins open
-    inf = jnp.full((1,), jnp.inf)
-    lo = jnp.concatenate([-inf, model.log_hr_edges])  # (H,)
-    hi = jnp.concatenate([model.log_hr_edges, inf])
-    lo = jnp.maximum(lo, (mu_hr - HR_SIGMAS * s_hr)[..., None])  # (Z, q, M, H)
-    hi = jnp.minimum(hi, (mu_hr + HR_SIGMAS * s_hr)[..., None])
-    hi = jnp.maximum(hi, lo)  # an empty part integrates to zero
-    h, w = nodes_and_weights(lo, hi, N_HR_NODES)  # (Z, q, M, H, t)
-    dh = (h - mu_hr[..., None, None]) / s_hr[..., None, None]
-    density = jnp.exp(-0.5 * dh**2) / (math.sqrt(2 * math.pi) * s_hr[..., None, None]) * w
-    cond_mu = mu_cr[..., None, None] + rho[..., None, None] * s_cr[..., None, None] * dh
-    cond_s = (s_cr * jnp.sqrt(1.0 - rho**2))[..., None, None, None]
-    p_cr = interval_probabilities((model.log_cr_edges - cond_mu[..., None]) / cond_s)  # (Z, q, M, H, t, C)
+    prob = rectangle_probabilities(mu_cr, mu_hr, s_cr, s_hr, rho, model.log_cr_edges, model.log_hr_edges)
     dndlnm = mass_function_at(cosmo, model.windows, z[..., None], "200c") * model.ln_m_weights  # (Z, q, M)
-    per_z = jnp.einsum("zqm,zqmht,zqmhtc->zqch", dndlnm, density, p_cr)
+    per_z = jnp.einsum("zqm,zqmch->zqch", dndlnm, prob)
     dvdz = comoving_volume_element(cosmo, z)
     return model.survey.area_sr * jnp.einsum("zq,zqch->zch", model.z_weights * dvdz, per_z)
