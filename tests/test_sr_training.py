@@ -110,3 +110,22 @@ def test_measurements_refuse_a_campaign_of_xods(tmp_path):
                          xod_shape=sim.output_shape, attrs=campaign_attrs(config, sim))  # fmt: skip
     with pytest.raises(ValueError, match="scaling-relation measurement"):
         measurements(tmp_path / "xods")
+
+
+def test_measurements_pool_stores_of_one_simulator_and_refuse_others(store, tmp_path):
+    from emulators.scaling.training import measurements
+
+    one, two = measurements(store), measurements([store, store])
+    assert len(two["index"]) == 2 * len(one["index"])
+    assert two["store"].tolist() == [0] * N_POINTS + [1] * N_POINTS
+    np.testing.assert_array_equal(two["theta_z"][N_POINTS:], one["theta_z"])
+    np.testing.assert_array_equal(two["value"][:N_POINTS], one["value"])  # the first store's bootstrap unchanged
+    assert not np.array_equal(two["error"][N_POINTS:], one["error"])  # the second's resampled with other seeds
+
+    config = CampaignConfig(n=2, simulator="scaling", preset="paper", seed=4)
+    sim = ScalingSimulator.named("paper")
+    other = CampaignStore.create(tmp_path / "paper", theta=sim.from_unit(config.unit_design(7)),
+                                 seeds=np.arange(2, dtype=np.uint64), xod_shape=sim.output_shape,
+                                 attrs=campaign_attrs(config, sim))  # fmt: skip
+    with pytest.raises(ValueError, match="volumes and painter"):
+        measurements([store, other.path])

@@ -22,7 +22,8 @@ scaling_app = typer.Typer(help="The scaling-relation emulator: fit it on a measu
 
 @scaling_app.command("fit")
 def fit_command(
-    store: Path = typer.Argument(..., help="A scaling measurement (xcosmo campaign run STORE --preset scaling)."),
+    stores: list[Path] = typer.Argument(..., help="Scaling measurements (xcosmo campaign run STORE --preset scaling), "
+                                        "one or several pooled (same volumes and painter, other --seed)."),  # fmt: skip
     out: str = typer.Option("scaling-fit-output", help="Folder of the run: scaling.eqx + scaling.json, "
                             "measurements.json, validation.json, validation.png."),  # fmt: skip
     folds: int = typer.Option(5, help="Groups of the cross-validation (each point held out once)."),
@@ -43,26 +44,31 @@ def fit_command(
     from emulators.scaling.simulator import painter_weights
     from emulators.scaling.training import fit_and_validate, measurements
     from xcosmo.campaign.store import CampaignStore
-    from xcosmo.checks import check_integer
+    from xcosmo.checks import check_integer, fail
     from xcosmo.io import atomic_path
     from xcosmo.runs import run_folder
 
     check_integer("folds", folds, 2)
     say = speaker(quiet)
     start = time.perf_counter()
-    campaign = CampaignStore.open(store)
-    data = measurements(campaign)
+    campaigns = [CampaignStore.open(store) for store in stores]
+    weights = [c.attrs.get("painter_weights") for c in campaigns]
+    if any(w != weights[0] for w in weights):
+        fail("stores", [str(s) for s in stores], f"measurements painted with one set of eLDL weights, not {weights}")
+    data = measurements(campaigns)
     say(f"{len(data['index'])} design points measured ({len(data['skipped'])} with too few clusters); median "
         f"{int(np.median(data['n_clusters']))} clusters per point")  # fmt: skip
-    with run_folder(out, command="scaling fit", overwrite=overwrite, metadata={"store": str(store)}) as stage:
+    names = [str(s) for s in stores]
+    with run_folder(out, command="scaling fit", overwrite=overwrite, metadata={"stores": names}) as stage:
         emulator, report = fit_and_validate(data, folds=folds, seed=seed)
-        meta = {"store": str(store), "campaign": campaign.attrs["config"], "simulator": campaign.attrs["simulator"],
+        meta = {"stores": names, "campaigns": [c.attrs["config"] for c in campaigns],
+                "simulator": campaigns[0].attrs["simulator"],
                 "n_points": int(len(data["index"])), "validation": {k: report[k] for k in
                 ("folds", "n_points", "pull_std", "pull_mean", "error_ratio_median", "nugget")},
-                "painter_weights": campaign.attrs.get("painter_weights") or {
-                    **(painter_weights(campaign.attrs["simulator"]["painter"]) or {}),
+                "painter_weights": weights[0] or {
+                    **(painter_weights(campaigns[0].attrs["simulator"]["painter"]) or {}),
                     "note": "the campaign store did not record its painter's weights: these are the package's at the fit"},
-                "campaign_summary": {k: v for k, v in campaign.summary().items() if k != "failures"},
+                "campaign_summaries": [{k: v for k, v in c.summary().items() if k != "failures"} for c in campaigns],
                 "command": " ".join(["xcosmo", *sys.argv[1:]]), "seconds": time.perf_counter() - start}  # fmt: skip
         save_emulator(emulator, stage / "scaling.eqx", meta)
         with atomic_path(stage / "measurements.json") as tmp:

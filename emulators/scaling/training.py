@@ -15,6 +15,8 @@ and the emulator fitted on all points.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from emulators.scaling.emulator import ScalingRelationEmulator, fit_emulator
@@ -28,36 +30,44 @@ FOLDS = 5
 """Groups of the cross-validation: each point is predicted by an emulator fitted on the other 80% of them."""
 
 
-def measurements(store, *, n_boot: int = 200, min_points: int = 5) -> dict:
-    """The relations of every finished design point of the ``scaling`` campaign ``store`` (path or
-    :class:`xcosmo.campaign.CampaignStore`): ``{"index", "theta_z", "unit", "value", "error", "n_clusters"}``,
-    arrays over the points (points with too few clusters to fit are left out and listed in ``"skipped"``)."""
+def measurements(stores, *, n_boot: int = 200, min_points: int = 5) -> dict:
+    """The relations of every finished design point of one ``scaling`` campaign store, or of several pooled (paths or
+    :class:`xcosmo.campaign.CampaignStore`; their volumes and painter must be the same, their designs should differ:
+    another ``--seed``): ``{"store", "index", "theta_z", "unit", "value", "error", "n_clusters"}``, arrays over the
+    points, ``"store"`` the position of each point's store in ``stores`` (points with too few clusters to fit are
+    left out and listed in ``"skipped"`` as (store, index))."""
     from xcosmo.campaign.simulators import simulator_from_spec
     from xcosmo.campaign.store import DONE, CampaignStore
 
-    store = store if isinstance(store, CampaignStore) else CampaignStore.open(store)
-    spec = store.attrs["simulator"]
-    if spec.get("name") != "scaling":
-        fail("store", str(store.path), f"a scaling-relation measurement (campaign simulator 'scaling'), not a "
-                                       f"{spec.get('name')!r} campaign")  # fmt: skip
-    done = np.flatnonzero(store.status() == DONE)
+    stores = [stores] if isinstance(stores, (str, os.PathLike, CampaignStore)) else list(stores)
+    stores = [s if isinstance(s, CampaignStore) else CampaignStore.open(s) for s in stores]
+    if not stores:
+        fail("stores", "none", "at least one scaling campaign store")
+    spec = stores[0].attrs["simulator"]
+    for store in stores:
+        if store.attrs["simulator"].get("name") != "scaling":
+            fail("store", str(store.path), f"a scaling-relation measurement (campaign simulator 'scaling'), not a "
+                                           f"{store.attrs['simulator'].get('name')!r} campaign")  # fmt: skip
+        if store.attrs["simulator"] != spec:
+            fail("store", str(store.path), f"the volumes and painter of {str(stores[0].path)!r} to be pooled with it "
+                                           f"({spec}, not {store.attrs['simulator']})")  # fmt: skip
     rows, skipped = [], []
-    catalogues = store.xods(done)
-    for i, cat in zip(done, catalogues):
-        try:
-            fit = fit_relations(cat, n_boot=n_boot, seed=int(i))
-        except ValueError:
-            skipped.append(int(i))
-            continue
-        rows.append((int(i), fit["value"], fit["error"], fit["n_clusters"]))
+    for k, store in enumerate(stores):
+        done = np.flatnonzero(store.status() == DONE)
+        for i, cat in zip(done, store.xods(done)):
+            try:
+                fit = fit_relations(cat, n_boot=n_boot, seed=int(i) + 1_000_003 * k)
+            except ValueError:
+                skipped.append((k, int(i)))
+                continue
+            rows.append((k, int(i), store.theta[i], fit["value"], fit["error"], fit["n_clusters"]))
     if len(rows) < min_points:
-        fail("store", str(store.path), f"at least {min_points} measured design points ({len(rows)} of {store.n} "
-                                       "are finished with enough clusters: run the campaign further)")  # fmt: skip
-    index = np.array([r[0] for r in rows])
-    theta_z = store.theta[index]
-    return {"index": index, "theta_z": theta_z, "unit": simulator_from_spec(spec).to_unit(theta_z),
-            "value": np.stack([r[1] for r in rows]), "error": np.stack([r[2] for r in rows]),
-            "n_clusters": np.array([r[3] for r in rows]), "skipped": skipped}  # fmt: skip
+        fail("stores", ", ".join(str(s.path) for s in stores),
+             f"at least {min_points} measured design points ({len(rows)} of {sum(s.n for s in stores)} are finished "
+             "with enough clusters: run the campaign further)")  # fmt: skip
+    store_of, index, theta_z, value, error, n_clusters = (np.array(c) for c in zip(*rows))
+    return {"store": store_of, "index": index, "theta_z": theta_z, "unit": simulator_from_spec(spec).to_unit(theta_z),
+            "value": value, "error": error, "n_clusters": n_clusters, "skipped": skipped}  # fmt: skip
 
 
 @float64
