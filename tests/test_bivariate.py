@@ -70,3 +70,37 @@ def test_forward_and_reverse_mode_agree_on_a_batch():
         np.testing.assert_allclose(np.asarray(fwd), np.asarray(rev), rtol=1e-10, atol=1e-14)
         above_cut = stats.norm.sf(X_LOWER[0], mu_x, s_x)  # everything above the lowest x edge is in some cell
         np.testing.assert_allclose(np.asarray(f(p)).sum(axis=(1, 2)), above_cut, rtol=1e-9, atol=1e-12)
+
+
+def test_log_probability_derivatives_hold_in_the_far_tails():
+    """Cells far in the tails (y edges beyond SIGMAS): the derivatives of ln R, as a likelihood uses them, against
+    finite differences of ln R (the derivatives of an unclipped R were off there by up to 1e15)."""
+    args = [np.float64(v) for v in (2.0, -1.2, 0.12, 0.06, 0.3)]
+    with jax.enable_x64(True):
+        edges = jnp.asarray(X_LOWER), jnp.asarray(Y_INNER)
+
+        def total(p):
+            r = rectangle_probabilities(p[0], p[1], p[2], p[3], p[4], *edges)
+            return jnp.sum(jnp.log(jnp.maximum(r, 1e-300)) * (r > 1e-15))  # what any count can see
+
+        p = jnp.asarray(args)
+        grad = np.asarray(jax.grad(total)(p))
+        for k in range(5):
+            h = 1e-6 * max(abs(args[k]), 0.1)
+            e = np.zeros(5)
+            e[k] = h
+            fd = (float(total(p + e)) - float(total(p - e))) / (2 * h)
+            assert grad[k] == pytest.approx(fd, rel=1e-4, abs=1e-6), k
+
+
+def test_cells_beyond_the_integrated_range_have_no_derivative():
+    """A y bin wholly beyond SIGMAS has R = 0 in the value: its derivatives are 0 too (nonzero ones divided by the
+    tiny lambda of such a bin made likelihood gradients 1e15 too large)."""
+    with jax.enable_x64(True):
+        p = jnp.asarray([2.0, -1.2, 0.12, 0.06, 0.3])
+        edges = jnp.asarray(X_LOWER), jnp.asarray(Y_INNER)
+        r = np.asarray(rectangle_probabilities(*p, *edges))
+        jac = np.asarray(jax.jacfwd(lambda q: rectangle_probabilities(*q, *edges))(p))
+    empty = r == 0.0
+    assert empty.sum() >= 10
+    assert np.abs(jac[empty]).max() < 1e-50  # 2e-28 before the clipping of the derivatives

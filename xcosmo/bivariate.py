@@ -21,7 +21,9 @@ F(a, b) = P(X' < a, Y' < b) for the standardised pair, r = sqrt(1 - rho^2) (e.g.
 
 so that dR_cj/da_k = +-phi(a_k) P(Y' in bin j | X' = a_k), dR_cj/db_l = +-phi(b_l) P(X' in bin c | Y' = b_l) and
 dR_cj/drho is the alternating sum of phi_2 over the cell's four corners; da_k = (dx_k - dmu_x - a_k ds_x) / s_x and
-likewise for b. They are the derivatives of the exact R, which the value matches to its quadrature error.
+likewise for b, with the y edges clipped to |b_l| <= SIGMAS as the value's are (there they do not move): they are
+the derivatives of the R the value computes, to its quadrature error, also in the far tails, where the derivatives of
+the unclipped R would not be (with ln R in a likelihood, their ratio to R there reached 1e15).
 
 Open edges stand :data:`xcosmo.analytic.OPEN_EDGE` out (in data units for the value, where it is as many standard
 deviations while s_x <= 1, and standardised for the derivatives), so every number stays finite.
@@ -81,9 +83,12 @@ def _rectangle_probabilities_jvp(primals, tangents):
     r = jnp.sqrt(1.0 - rho**2)
     a, b = (x_lower - mu_x) / s_x, (y_inner - mu_y) / s_y  # S + (C,), S + (H - 1,)
     da, db = (dx_lower - dmu_x - a * ds_x) / s_x, (dy_inner - dmu_y - b * ds_y) / s_y
-    far, none = jnp.full(shape + (1,), OPEN_EDGE), jnp.zeros(shape + (1,))
-    a, da = jnp.concatenate([a, far], -1), jnp.concatenate([da, none], -1)  # S + (C + 1,)
-    b, db = jnp.concatenate([-far, b, far], -1), jnp.concatenate([none, db, none], -1)  # S + (H + 1,)
+    # the value integrates Y over |b| <= SIGMAS only: its y edges are clipped there, where they do not move
+    db = jnp.where(jnp.abs(b) < SIGMAS, db, 0.0)
+    b = jnp.clip(b, -SIGMAS, SIGMAS)
+    far, none = jnp.ones(shape + (1,)), jnp.zeros(shape + (1,))
+    a, da = jnp.concatenate([a, OPEN_EDGE * far], -1), jnp.concatenate([da, none], -1)  # S + (C + 1,)
+    b, db = jnp.concatenate([-SIGMAS * far, b, SIGMAS * far], -1), jnp.concatenate([none, db, none], -1)  # S + (H + 1,)
     rho_, r_ = rho[..., None], r[..., None]  # S + (1, 1)
 
     def conditional_bins(edges, given):  # P(bin of `edges` | the other variable = each of `given`): S + (K, bins)
