@@ -312,8 +312,12 @@ def interval_probability(t_lo: jax.Array, t_hi: jax.Array) -> jax.Array:
 @interval_probability.defjvp
 def _interval_probability_jvp(primals, tangents):
     (t_lo, t_hi), (dt_lo, dt_hi) = primals, tangents
-    density = lambda t: jnp.exp(-0.5 * t**2) / math.sqrt(2.0 * math.pi)  # noqa: E731
-    return interval_probability(t_lo, t_hi), density(t_hi) * dt_hi - density(t_lo) * dt_lo
+    return interval_probability(t_lo, t_hi), normal_density(t_hi) * dt_hi - normal_density(t_lo) * dt_lo
+
+
+def normal_density(t: jax.Array) -> jax.Array:
+    """phi(t), the standard normal density."""
+    return jnp.exp(-0.5 * t**2) / math.sqrt(2.0 * math.pi)
 
 
 def upper_edges(lower: jax.Array) -> jax.Array:

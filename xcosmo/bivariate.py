@@ -36,7 +36,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from xcosmo.analytic import OPEN_EDGE, interval_probability
+from xcosmo.analytic import OPEN_EDGE, interval_probability, normal_density as _phi, upper_edges
 from xcosmo.quadrature import nodes_and_weights
 
 __all__ = ["rectangle_probabilities", "N_NODES", "SIGMAS"]
@@ -45,10 +45,6 @@ N_NODES = 16
 """Gauss-Legendre nodes over Y in each y bin."""
 SIGMAS = 7.0
 """Half-width (in s_y) of the range of Y integrated over: the rest holds < 3e-12 of the probability."""
-
-
-def _phi(t):
-    return jnp.exp(-0.5 * t**2) / math.sqrt(2.0 * math.pi)
 
 
 @jax.custom_jvp
@@ -62,12 +58,12 @@ def rectangle_probabilities(mu_x, mu_y, s_x, s_y, rho, x_lower, y_inner):
     hi = jnp.minimum(jnp.concatenate([y_inner, inf]), mu_y + SIGMAS * s_y)
     y, w = nodes_and_weights(lo, jnp.maximum(hi, lo), N_NODES)  # S + (H, t); an empty part integrates to zero
     u = (y - mu_y[..., None]) / s_y[..., None]
-    density = _phi(u) / s_y[..., None] * w
+    density = _phi(u) * w  # normalised to each part's exact probability (module docstring)
     exact = interval_probability((lo - mu_y) / s_y, (jnp.maximum(hi, lo) - mu_y) / s_y)  # S + (H,)
     density = density * (exact / jnp.maximum(density.sum(-1), jnp.finfo(density.dtype).tiny))[..., None]
     cond_mu = mu_x[..., None] + (rho * s_x)[..., None] * u  # S + (H, t)
     inv_s = (1.0 / (s_x * jnp.sqrt(1.0 - rho**2)))[..., None, None]
-    x_upper = jnp.concatenate([x_lower[1:], x_lower[-1:] + OPEN_EDGE])
+    x_upper = upper_edges(x_lower)
     p_x = interval_probability((x_lower - cond_mu[..., None]) * inv_s, (x_upper - cond_mu[..., None]) * inv_s)
     return jnp.einsum("...ht,...htc->...ch", density, p_x)
 
