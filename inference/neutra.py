@@ -335,7 +335,7 @@ def _mode(svi, key: jax.Array, max_steps: int, progress: bool, data, model_kwarg
     def step(p, opt_state):
         value, grad = value_and_grad(p, state=opt_state)
         updates, opt_state = solver.update(grad, opt_state, p, value=value, grad=grad, value_fn=loss)
-        return optax.apply_updates(p, updates), opt_state, value, optax.tree_utils.tree_l2_norm(grad)
+        return optax.apply_updates(p, updates), opt_state, value, optax.tree_utils.tree_norm(grad)
 
     opt_state, losses, n_evals = solver.init(params), [], 1
     for _ in tqdm(range(max_steps), desc="Laplace mode", disable=not progress, leave=False):

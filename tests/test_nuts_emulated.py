@@ -1,8 +1,8 @@
 """Acceptance of issue 20: NUTS (numpyro and blackjax) on an Asimov XOD of the emulated-relation model at a
 non-fiducial point, with the shipped scaling-relation emulator.
 
-Slow: ``pytest -m slow tests/test_nuts_emulated.py`` (each backend about an hour here). 4 chains x (500 + 1000),
-dense mass, the emulator's errors marginalised. Checks: no divergent transition, R-hat < 1.01, every parameter's
+Slow: ``pytest -m slow tests/test_nuts_emulated.py`` (each backend one to two hours here; ``XCOSMO_KEEP_CHAINS=1``
+keeps the chains in /tmp). 4 chains x (500 + 1000), dense mass, the emulator's errors marginalised. Checks: no divergent transition, R-hat < 1.01, every parameter's
 posterior mean within 1 sigma of the truth, and the posterior widths of the six parameters within 25% of the Fisher
 errors of the same model (emulator errors marginalised in both).
 
@@ -11,16 +11,19 @@ prior, before its first mass matrix is adapted, takes 1023 steps of size 3e-3 pe
 it runs in the coordinates of the Laplace approximation (``NeuTraSettings(flow="laplace")``: the mode by L-BFGS,
 whitened by the Hessian there), where it starts inside the posterior with its shape nearly removed (steps of size
 0.2-0.4); one fit, because another seed only starts L-BFGS elsewhere towards the same mode. The target acceptance is
-Stan's 0.9 rather than the analytical model's 0.97: that model's walls are not in this posterior, and the
-trajectories are half as long.
+run_nuts's default 0.97: at Stan's 0.9, blackjax made 10 divergent transitions in 4000 draws (R-hat 1.003, minimum
+ESS 2600; 2026-12-06), as on the analytical model, whose walls (cells whose expected counts fall steeply in the
+tails of the relations' log-normal scatter) this model shares.
 """
+
+import os
 
 import numpy as np
 import pytest
 
 from emulators.scaling.emulator import PRETRAINED, load_emulator
 from inference.emulated import asimov_data, emulated_fisher, numpyro_model
-from inference.mcmc import run_nuts, summary
+from inference.mcmc import run_nuts, save_chains, summary
 from inference.neutra import NeuTraSettings
 from xcosmo.emulated import EmulatedRelationModel
 from xcosmo.params import PARAM_NAMES
@@ -42,7 +45,9 @@ def test_nuts_recovers_a_non_fiducial_point(backend):
     forward = EmulatedRelationModel.build(load_emulator(PRETRAINED)[0])
     data = asimov_data(forward, TRUTH)
     tree = run_nuts(numpyro_model, data, backend=backend, num_warmup=500, num_samples=1000, num_chains=4, seed=3,
-                    dense_mass=True, target_accept=0.9, neutra=LAPLACE, progress=False, forward=forward)  # fmt: skip
+                    dense_mass=True, neutra=LAPLACE, progress=False, forward=forward)  # fmt: skip
+    if os.environ.get("XCOSMO_KEEP_CHAINS"):
+        save_chains(tree, f"/tmp/xcosmo-nuts-emulated-{backend}.nc")
     result = summary(tree, list(PARAM_NAMES))
     fisher = emulated_fisher(forward, TRUTH).marginalise(PARAM_NAMES)
     print(backend, {k: v for k, v in result.items() if k != "variables"})
