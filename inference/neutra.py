@@ -23,9 +23,8 @@ The flow is numpyro's :class:`~numpyro.infer.autoguide.AutoIAFNormal` (inverse a
 For a posterior that is nearly Gaussian but narrow and correlated far beyond its prior (the emulated-relation
 model: sigma(Omega_m) ~ 0.003), the flow can be the affine map of the Laplace approximation instead
 (``NeuTraSettings(flow="laplace")``, numpyro's :class:`~numpyro.infer.autoguide.AutoLaplaceApproximation`): the
-maximum a posteriori point x* found by SVI with a point-mass guide (one gradient per step), and
-T(z) = x* + L z with L L^T the inverse Hessian of -ln p at x*. NUTS starts inside the posterior with its shape
-already whitened, instead of spending its first warm-up window, before any mass matrix is adapted, on trajectories of
+maximum a posteriori point x* found by L-BFGS, and T(z) = x* + L z with L L^T the inverse Hessian of -ln p at x*.
+NUTS starts inside the posterior with its shape already whitened, instead of spending its first warm-up window, before any mass matrix is adapted, on trajectories of
 a thousand steps of the size the narrowest direction allows.
 """
 
@@ -50,7 +49,8 @@ CHECK_BATCH = 64
 """Flow draws evaluated together by :func:`flow_check`: the emulated-relation model holds ~24 MB per evaluation."""
 
 FLOWS = ("iaf", "laplace")
-"""The maps :class:`NeuTraSettings` can fit: an inverse autoregressive flow, or the Laplace approximation's affine map."""
+"""The maps :class:`NeuTraSettings` can fit: an inverse autoregressive flow, or the Laplace approximation's affine
+map."""
 
 SHARED_LATENT = "auto_shared_latent"
 """Name of the flow's latent sample site in the reparametrised model (numpyro's autoguide prefix ``auto``)."""
@@ -66,8 +66,9 @@ class NeuTraSettings:
         ``"laplace"`` (the affine map of the Laplace approximation at the posterior's mode,
         :class:`~numpyro.infer.autoguide.AutoLaplaceApproximation`, the mode found by L-BFGS: ``num_particles``,
         ``learning_rate``, ``num_flows`` and ``hidden_dims`` do not apply); one of :data:`FLOWS`.
-    num_steps : SVI (Adam) steps; for the Laplace map, L-BFGS iterations at most. The default is long enough for the analytical model: a closer flow (smaller
-        variance of the log importance weights log p/q) buys more ESS per gradient than the fit costs.
+    num_steps : SVI (Adam) steps; for the Laplace map, L-BFGS iterations at most. The default is long enough for
+        the analytical model: a closer flow (smaller variance of the log importance weights log p/q) buys more ESS
+        per gradient than the fit costs.
     num_particles : Monte Carlo draws per ELBO estimate; each costs one gradient of the model's log density.
     learning_rate : initial Adam learning rate, decayed exponentially to a tenth of it over ``num_steps``.
     num_flows : IAF layers.
@@ -137,7 +138,7 @@ class NeuTra:
         :data:`SHARED_LATENT` (standard normal, dimension = the original unconstrained dimension), and every original
         site is recomputed from it (so posterior draws keep their names and units).
     guide, params : the trained :class:`~numpyro.infer.autoguide.AutoIAFNormal` and its parameters.
-    losses : the negative ELBO at every SVI step.
+    losses : the negative ELBO at every SVI step (the Laplace map: -ln p at every L-BFGS iteration).
     settings : the :class:`NeuTraSettings` used.
     n_grad_evals : evaluations of the model's log density spent fitting and checking: per fit ``num_steps *
         num_particles`` gradients (the Laplace map: those of its L-BFGS iterations and line searches) and
@@ -272,7 +273,8 @@ def _fit_once(model, data, settings: NeuTraSettings, seed: int, init_strategy, p
             hidden_dims=list(settings.hidden_dims),
         )
     schedule = optax.exponential_decay(settings.learning_rate, settings.num_steps, 0.1)
-    svi = SVI(model, guide, optax.adam(schedule), Trace_ELBO(num_particles=1 if settings.flow == "laplace" else settings.num_particles))
+    particles = 1 if settings.flow == "laplace" else settings.num_particles  # a point mass: one draw is exact
+    svi = SVI(model, guide, optax.adam(schedule), Trace_ELBO(num_particles=particles))  # Laplace: its loss only
     t0 = time.perf_counter()
     try:
         if settings.flow == "laplace":

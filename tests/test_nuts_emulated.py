@@ -2,8 +2,9 @@
 non-fiducial point, with the shipped scaling-relation emulator.
 
 Slow: ``pytest -m slow tests/test_nuts_emulated.py`` (each backend one to two hours here; ``XCOSMO_KEEP_CHAINS=1``
-keeps the chains in /tmp). 4 chains x (500 + 1000), dense mass, the emulator's errors marginalised. Checks: no divergent transition, R-hat < 1.01, every parameter's
-posterior mean within 1 sigma of the truth, and the posterior widths of the six parameters within 25% of the Fisher
+keeps the chains in /tmp). 4 chains x (500 + 1000), dense mass, the emulator's errors marginalised. Checks: no
+divergent transition, R-hat < 1.01, every parameter's posterior mean within 1 sigma of the truth, and the posterior
+widths of the six parameters within 25% of the Fisher
 errors of the same model (emulator errors marginalised in both).
 
 The posterior is a thousand times narrower than the prior in Omega_m and strongly correlated: NUTS started from the
