@@ -4,14 +4,13 @@ non-fiducial point, with the shipped scaling-relation emulator.
 Slow: ``pytest -m slow tests/test_nuts_emulated.py`` (each backend one to two hours here; ``XCOSMO_KEEP_CHAINS=1``
 keeps the chains in /tmp). 4 chains x (500 + 1000), dense mass, the emulator's errors marginalised. Checks: no
 divergent transition, R-hat < 1.01, every parameter's posterior mean within 1 sigma of the truth, and the posterior
-widths of the six parameters within 25% of the Fisher
-errors of the same model (emulator errors marginalised in both).
+widths of the six parameters within 25% of the Fisher errors of the same model (emulator errors marginalised in both).
 
 The posterior is a thousand times narrower than the prior in Omega_m and strongly correlated: NUTS started from the
 prior, before its first mass matrix is adapted, takes 1023 steps of size 3e-3 per iteration (46 s each here). So
 it runs in the coordinates of the Laplace approximation (``NeuTraSettings(flow="laplace")``: the mode by L-BFGS,
 whitened by the Hessian there), where it starts inside the posterior with its shape nearly removed (steps of size
-0.2-0.4); one fit, because another seed only starts L-BFGS elsewhere towards the same mode. The target acceptance is
+about 0.2); one fit, because another seed only starts L-BFGS elsewhere towards the same mode. The target acceptance is
 run_nuts's default 0.97: at Stan's 0.9, blackjax made 10 divergent transitions in 4000 draws (R-hat 1.003, minimum
 ESS 2600; 2026-12-06), as on the analytical model, whose walls (cells whose expected counts fall steeply in the
 tails of the relations' log-normal scatter) this model shares.
