@@ -129,3 +129,14 @@ def test_measurements_pool_stores_of_one_simulator_and_refuse_others(store, tmp_
                                  attrs=campaign_attrs(config, sim))  # fmt: skip
     with pytest.raises(ValueError, match="volumes and painter"):
         measurements([store, other.path])
+
+
+def test_fit_refuses_stores_painted_with_other_eldl_weights(store, tmp_path):
+    source = CampaignStore.open(store)
+    attrs = {**source.attrs, "painter_weights": {"path": "emulators/eldl/pretrained/eldl.eqx", "sha256": "0" * 64}}
+    other = CampaignStore.create(tmp_path / "other", theta=source.theta, seeds=np.arange(N_POINTS, dtype=np.uint64),
+                                 xod_shape=ScalingSimulator.named("cpu").output_shape, attrs=attrs)  # fmt: skip
+    refused = CliRunner().invoke(app, ["scaling", "fit", str(store), str(other.path), "--out", str(tmp_path / "f")])
+    assert refused.exit_code == 2, refused.output
+    assert "error: stores" in refused.output and "one set of eLDL weights" in refused.output, refused.output
+    assert not (tmp_path / "f").exists()
