@@ -21,15 +21,18 @@ campaign_app = typer.Typer(help="Simulation campaigns: XODs at parameters drawn 
 def run(
     out: Path = typer.Argument(..., help="The campaign's zarr store (created; an existing one is resumed)."),
     preset: Optional[str] = typer.Option(None, help="Campaign preset: cpu (quickstart light cones), gpu (the paper's "
-                                         "light cones), analytic (Poisson draws of the analytical model) or scaling "
+                                         "light cones), analytic (Poisson draws of the analytical model), scaling "
                                          "(cluster catalogues of eLDL volumes at (theta, z), for the scaling-relation "
-                                         "emulator). Needed to start a campaign; a resumed one keeps its own."),  # fmt: skip
+                                         "emulator) or emulated (Poisson draws of the emulated-relation model). "
+                                         "Needed to start a campaign; a resumed one keeps its own."),  # fmt: skip
     n: Optional[int] = typer.Option(None, help="Number of simulations (to start a campaign)."),
     seed: int = typer.Option(0, help="Campaign seed: the design and every simulation's seed."),
     design: str = typer.Option("lhs", help="Parameters: lhs (Latin hypercube of the prior) or random (prior draws)."),
     lightcone_preset: Optional[str] = typer.Option(None, help="Light-cone preset (name or YAML file) in place of the "
                                                    "campaign preset's; for --preset scaling, the volumes: cpu (one "
-                                                   "150x150x50 (Mpc/h)^3 box per point) or paper (sixteen)."),  # fmt: skip
+                                                   "150x150x50 (Mpc/h)^3 box per point) or paper (sixteen); for "
+                                                   "--preset emulated, the emulator: shipped or the path of a "
+                                                   "scaling.eqx."),  # fmt: skip
     painter: Optional[str] = typer.Option(None, help="Baryon painter (default: the light-cone preset's)."),
     max_attempts: int = typer.Option(3, help="Attempts of a simulation that raises before it is left failed."),
     workers: int = typer.Option(2, help="Worker processes of the local Dask cluster (one thread each)."),

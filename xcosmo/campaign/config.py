@@ -8,6 +8,8 @@
 ``analytic``   Poisson draws of the analytical model over its 2 + 6 parameters: thousands per minute, for SBI tests
 ``scaling``    the cluster catalogues of one 150 x 150 x 50 (Mpc/h)^3 eLDL box per design point (theta, z), for the
                scaling-relation emulator (:mod:`emulators.scaling`)
+``emulated``   Poisson draws of the emulated-relation model (the shipped scaling-relation emulator) over the six
+               parameters, the emulator's error drawn with each (:mod:`emulators.scaling.xods`): thousands per minute
 =============  ==========================================================================================================
 """
 
@@ -35,7 +37,8 @@ class CampaignConfig:
     n : number of simulations.
     simulator : ``lightcone``, ``analytic`` or a registered one such as ``scaling`` (:mod:`xcosmo.campaign.simulators`).
     preset, painter : the light-cone preset (name or YAML file) and painter (default: the preset's) of ``lightcone``;
-        the volumes preset (``cpu``, ``paper``) and painter (default: the eLDL) of ``scaling``.
+        the volumes preset (``cpu``, ``paper``) and painter (default: the eLDL) of ``scaling``; the emulator
+        (``shipped`` or the path of its weights) of ``emulated``.
     seed : campaign seed: the design's draws and every simulation's seed (:func:`xcosmo.campaign.store.
         simulation_seed`) come from it.
     design : ``random`` (independent prior draws) or ``lhs`` (a Latin hypercube of the prior's unit cube).
@@ -89,6 +92,7 @@ CAMPAIGN_PRESETS = {
     "gpu": dict(simulator="lightcone", preset="paper"),
     "analytic": dict(simulator="analytic"),
     "scaling": dict(simulator="scaling", preset="cpu"),
+    "emulated": dict(simulator="emulated", preset="shipped"),
 }
 
 

@@ -8,6 +8,8 @@
                cheap, and its truth is known, for the SBI tests
 ``scaling``    the cluster catalogue of flat eLDL volumes at a design point (theta, z), for the scaling-relation
                emulator (:mod:`emulators.scaling.simulator`, registered as an entry point of :data:`SIMULATOR_GROUP`)
+``emulated``   one Poisson draw of the emulated-relation model over theta, the emulator's error drawn with it
+               (:mod:`emulators.scaling.xods`, an entry point too)
 =============  =========================================================================================================
 
 A simulator is described by a plain dict (:meth:`spec`), which is what travels to the Dask workers and what the
