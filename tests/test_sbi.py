@@ -4,6 +4,7 @@ miscalibrated posteriors, resumable training, and the NPE pipeline on a small ca
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import equinox as eqx
@@ -248,3 +249,33 @@ def test_sbi_command_line(store, tmp_path):
     assert report["n_xods"] == 16 and set(report["sbc_ks_pvalue"]) == set(data.names)
     for name in ("sbc.png", "coverage.png", "regression.png", "gallery.png"):
         assert (tmp_path / "diag" / name).stat().st_size > 0
+
+
+def test_summaries_are_the_xod_summed_over_their_axes():
+    from inference.sbi.summaries import summarise, summary_shape
+
+    xods = np.random.default_rng(0).poisson(3.0, size=(5, 8, 12, 12))
+    expected = {"z-cr-hr": xods, "cr-hr": xods.sum(axis=1)[:, None], "z-cr": xods.sum(axis=3)[..., None],
+                "z": xods.sum(axis=(2, 3))[..., None, None]}  # fmt: skip
+    for name, want in expected.items():
+        got = summarise(xods, name)
+        np.testing.assert_array_equal(got, want, err_msg=name)
+        assert summary_shape((8, 12, 12), name) == got.shape[1:], name
+    with pytest.raises(ValueError, match="summary = 'cr-z' is not allowed"):
+        summarise(xods, "cr-z")
+    with pytest.raises(ValueError, match="NPESettings.summary"):
+        NPESettings(summary="hr")
+
+
+def test_an_npe_of_dn_dz_sees_only_the_counts_per_redshift_bin(store, tmp_path):
+    data = SBIDataset.from_store(store)
+    post = fit_npe(data, dataclasses.replace(QUICK, summary="z"), out=tmp_path / "npe")
+    xod = data.counts[0]
+    shuffled = np.stack([np.random.default_rng(z).permutation(plane.ravel()).reshape(plane.shape) for z, plane in
+                         enumerate(xod)])  # fmt: skip
+    moved = xod.copy()
+    moved[0, 0, 0] += 5  # another total in the first redshift bin
+    again = load_npe(tmp_path / "npe" / "npe.eqx")
+    np.testing.assert_allclose(again.statistic(shuffled), post.statistic(xod), rtol=1e-6)
+    assert not np.allclose(again.statistic(moved), post.statistic(xod))
+    assert again.sample(xod, 50)["theta"].shape == (50, 8)

@@ -24,6 +24,8 @@ def train_command(
     out: Path = typer.Option(..., "--out", help="Folder for the checkpoints and the posterior (npe.eqx + npe.json); "
                              "an interrupted training there resumes."),  # fmt: skip
     loss: str = typer.Option("vmim", help="Compressor loss: vmim (unbiased) or mse (the paper's)."),
+    summary: str = typer.Option("z-cr-hr", help="What of the XOD is learnt from (paper table 3): z-cr-hr (all of "
+                                "it), cr-hr (summed over z), z-cr (summed over HR) or z (dn/dz)."),  # fmt: skip
     ensemble: int = typer.Option(1, help="MDNs trained from different seeds, mixed by validation log-likelihood."),
     epochs: int = typer.Option(300, help="Most epochs of each training (early stopping usually ends them sooner)."),
     patience: int = typer.Option(20, help="Epochs without a better validation loss before a training stops."),
@@ -39,7 +41,7 @@ def train_command(
     say = speaker(quiet)
     base = NPESettings()
     settings = NPESettings(
-        loss=loss, ensemble=ensemble, seed=seed, split_seed=split_seed,
+        loss=loss, summary=summary, ensemble=ensemble, seed=seed, split_seed=split_seed,
         compressor_training=dataclasses.replace(base.compressor_training, max_epochs=epochs, patience=patience),
         mdn_training=TrainSettings(**{**dataclasses.asdict(base.mdn_training), "max_epochs": epochs, "patience": patience}),
     )  # fmt: skip

@@ -3,7 +3,8 @@
 :func:`fit_npe` runs the paper's steps on a campaign's :class:`inference.sbi.dataset.SBIDataset`:
 
 1. split the simulations 32 : 4 : 4 : 8 (train, validation, test, held out for inference);
-2. normalise the XODs by the training split (:class:`inference.sbi.dataset.XODScale`);
+2. summarise the XODs (the full XOD by default, or one of its marginals of paper table 3:
+   :mod:`inference.sbi.summaries`) and normalise them by the training split (:class:`inference.sbi.dataset.XODScale`);
 3. train the compressor (:class:`inference.sbi.compressor.Compressor`) on the training split, early stopping on the
    validation split, by MSE regression (the paper) or VMIM (unbiased; module :mod:`inference.sbi.compressor`);
 4. compress every XOD, and train the mixture density network (:class:`inference.sbi.mdn.MDN`, 10 components) on the
@@ -32,6 +33,7 @@ from scipy.special import ndtr, ndtri
 from inference.sbi.compressor import Compressor
 from inference.sbi.dataset import SBIDataset, XODScale
 from inference.sbi.mdn import MDN
+from inference.sbi.summaries import SUMMARIES, summarise, summary_shape
 from inference.sbi.training import TrainSettings, train
 from xcosmo.checks import check_integer, check_shape, check_type, fail
 
@@ -50,6 +52,8 @@ class NPESettings:
     Attributes
     ----------
     loss : the compressor's loss, ``"mse"`` (the paper's) or ``"vmim"``.
+    summary : what of the XOD the compressor sees, the XOD ``"z-cr-hr"`` or a marginal (``"cr-hr"``, ``"z-cr"``,
+        ``"z"``: :data:`inference.sbi.summaries.SUMMARIES`, paper table 3).
     channels, mlp_width, mlp_depth : the compressor (:class:`~inference.sbi.compressor.Compressor`).
     n_components, mdn_width, mdn_depth : the MDN (:class:`~inference.sbi.mdn.MDN`).
     ensemble : MDNs trained from different seeds and mixed by their validation log-likelihoods.
@@ -59,6 +63,7 @@ class NPESettings:
     """
 
     loss: str = "vmim"
+    summary: str = "z-cr-hr"
     channels: tuple[int, ...] = (16, 32, 32, 32)
     mlp_width: int = 128
     mlp_depth: int = 2
@@ -76,6 +81,7 @@ class NPESettings:
         from xcosmo.checks import check_choice
 
         check_choice("NPESettings.loss", self.loss, LOSSES)
+        check_choice("NPESettings.summary", self.summary, tuple(SUMMARIES))
         for name in ("mlp_width", "mlp_depth", "n_components", "mdn_width", "mdn_depth", "ensemble"):
             object.__setattr__(self, name, check_integer(f"NPESettings.{name}", getattr(self, name), 1))
         object.__setattr__(self, "channels", tuple(check_integer("NPESettings.channels", c, 1) for c in self.channels))
@@ -141,7 +147,8 @@ class NPEPosterior:
         check_shape("xods", xods, (None, *self.xod_shape), " (n, n_z, n_cr, n_hr) of the weights' binning")
         if not np.all(np.isfinite(xods)) or np.any(xods < 0):
             fail("xods", "counts with NaN, infinite or negative values", "finite counts >= 0")
-        return _compress(self.compressor, jnp.asarray(XODScale(self.scale)(xods)))
+        summary = NPESettings.from_dict(self.meta["settings"]).summary
+        return _compress(self.compressor, jnp.asarray(XODScale(self.scale)(summarise(xods, summary))))
 
     def log_prob_normal(self, z: jax.Array, y: jax.Array) -> jax.Array:
         """ln q(z | y), the ensemble's mixture, at points ``z`` (n, p) of the prior's standard normal coordinates."""
@@ -241,7 +248,7 @@ def _skeleton(meta: dict) -> tuple[Compressor, tuple[MDN, ...]]:
     s = NPESettings.from_dict(meta["settings"])
     p = len(meta["names"])
     key = jax.random.key(s.seed)
-    compressor = Compressor(tuple(meta["xod_shape"]), p, key=key, loss=s.loss, channels=s.channels,
+    compressor = Compressor(summary_shape(tuple(meta["xod_shape"]), s.summary), p, key=key, loss=s.loss, channels=s.channels,
                             mlp_width=s.mlp_width, mlp_depth=s.mlp_depth)  # fmt: skip
     mdns = tuple(MDN(p, p, key=jax.random.fold_in(key, i), n_components=s.n_components, width=s.mdn_width,
                      depth=s.mdn_depth) for i in range(s.ensemble))  # fmt: skip
@@ -287,8 +294,9 @@ def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str |
     check_type("data", data, SBIDataset, "an inference.sbi.SBIDataset (SBIDataset.from_store(path))")
     settings = NPESettings() if settings is None else settings
     splits = data.splits(settings.split_seed)
-    scale = XODScale.fit(data.counts[splits["train"]])
-    x = scale(data.counts)
+    counts = summarise(data.counts, settings.summary)
+    scale = XODScale.fit(counts[splits["train"]])
+    x = scale(counts)
     u = data.unit.astype(np.float32)
     z = data.normal.astype(np.float32)
     p = u.shape[1]
@@ -299,7 +307,8 @@ def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str |
         ensure_writable_dir(folder)
     ckpt = (lambda name: None) if folder is None else (lambda name: folder / f"{name}.ckpt")
     key = jax.random.key(settings.seed)
-    compressor, mdns = _skeleton({"settings": settings.as_dict(), "names": data.names, "xod_shape": x.shape[1:]})
+    xod_shape = data.counts.shape[1:]
+    compressor, mdns = _skeleton({"settings": settings.as_dict(), "names": data.names, "xod_shape": xod_shape})
     tr, va = splits["train"], splits["validation"]
     if settings.loss == "vmim":
         (compressor, _), c_history = train((compressor, mdns[0]), _vmim_loss, (x[tr], z[tr]), (x[va], z[va]),
@@ -321,7 +330,7 @@ def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str |
         histories.append(h)
         val_logq.append(-float(_mdn_loss(mdn, (jnp.asarray(y[va]), jnp.asarray(z[va])))))
     log_weights = jax.nn.log_softmax(jnp.asarray(val_logq))
-    meta = {"names": list(data.names), "xod_shape": list(x.shape[1:]), "spec": data.spec, "binning": data.binning,
+    meta = {"names": list(data.names), "xod_shape": list(xod_shape), "spec": data.spec, "binning": data.binning,
             "source": data.source, "settings": settings.as_dict(),
             "splits": {k: data.index[v].tolist() for k, v in splits.items()},
             "sizes": {k: int(v.size) for k, v in splits.items()},
