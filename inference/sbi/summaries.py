@@ -26,11 +26,11 @@ SUMMARIES = {"z-cr-hr": (), "cr-hr": (-3,), "z-cr": (-1,), "z": (-2, -1)}
 
 
 def summarise(xods: np.ndarray, summary: str) -> np.ndarray:
-    """The ``summary`` (module docstring) of XODs (..., n_z, n_cr, n_hr): the same array with its summed axes of
-    length one."""
+    """The ``summary`` (module docstring) of XODs (..., n_z, n_cr, n_hr) of counts or expected counts (NumPy or JAX
+    arrays, traceable): the same array with its summed axes of length one."""
     check_choice("summary", summary, tuple(SUMMARIES))
-    xods = np.asarray(xods)
-    return np.sum(xods, axis=SUMMARIES[summary], keepdims=True) if SUMMARIES[summary] else xods
+    xods = xods if hasattr(xods, "sum") else np.asarray(xods)
+    return xods.sum(axis=SUMMARIES[summary], keepdims=True) if SUMMARIES[summary] else xods
 
 
 def summary_shape(xod_shape: tuple[int, int, int], summary: str) -> tuple[int, int, int]:
