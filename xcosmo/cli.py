@@ -21,6 +21,7 @@ from xcosmo.checks import check_integer
 from xcosmo.cli_errors import RefusalsGroup
 from xcosmo.cli_options import OMEGA_M, SIGMA_8, A_SN1, A_SN2, A_AGN1, A_AGN2, OUT_HELP, OVERWRITE, QUIET, check_seed, speaker
 from xcosmo.cli_campaign import campaign_app
+from xcosmo.cli_compare import compare
 from xcosmo.cli_sbi import sbi_app
 from xcosmo.cli_scaling import emulate_sr, scaling_app
 from xcosmo.cli_training import make_training_set, train_ldl, validate_ldl, validate_suite
@@ -443,6 +444,7 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(sbi_app, name="sbi")
 app.add_typer(scaling_app, name="scaling")
 app.command("emulate-sr")(emulate_sr)
+app.command("compare")(compare)
 
 
 def main() -> None:  # pragma: no cover - console entry point

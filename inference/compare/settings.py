@@ -1,0 +1,113 @@
+"""What the head-to-head study runs (:class:`CompareSettings`), and its presets sized for a 2-core CPU and for a GPU.
+
+=========  ==============================================================================================================
+``cpu``    two points (the fiducial and one away from it), 20 000 emulated-relation XODs for the NPEs, three NPE seeds
+           per summary statistic, NUTS 2 chains x (300 + 600)
+``gpu``    three points, 100 000 XODs, five seeds, NUTS 4 chains x (500 + 1000)
+=========  ==============================================================================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from inference.mcmc.settings import NUTSSettings
+from inference.neutra import NeuTraSettings
+from inference.sbi.npe import NPESettings
+from inference.sbi.summaries import SUMMARIES
+from xcosmo.checks import check_choice, check_integer, check_type, fail
+
+__all__ = ["CompareSettings", "COMPARE_PRESETS", "compare_preset", "FIDUCIAL", "AWAY"]
+
+FIDUCIAL = (0.3, 0.8, 1.0, 1.0, 1.0, 1.0)
+"""The fiducial theta_sim (the CAMELS fiducial model)."""
+AWAY = ((0.33, 0.78, 1.6, 0.8, 0.7, 1.3), (0.27, 0.83, 0.6, 1.3, 1.4, 0.8))
+"""Points of the prior away from the fiducial (the first is the emulated model's NUTS acceptance point)."""
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """The study's points, simulations, trainings and samplers.
+
+    Attributes
+    ----------
+    points : theta_sim points (Omega_m, sigma_8, A_SN1, A_SN2, A_AGN1, A_AGN2), the first the fiducial; the
+        analytical model is run at each point's cosmology with its fiducial scaling relations.
+    n_simulations : Poisson XODs of the emulated-relation model the NPEs learn from (``emulated`` campaign).
+    npe : the NPE's settings (its ``summary`` and ``seed`` are set per training).
+    npe_seeds : trainings per summary statistic (different initial weights), for the spread of table 3.
+    summaries : the summary statistics of table 3 (:data:`inference.sbi.summaries.SUMMARIES`).
+    nuts : NUTS for the explicit models (its ``neutra`` is replaced by the model's own below).
+    analytic_neutra, emulated_neutra : the NeuTra maps NUTS runs in for each model: the default flow for the
+        analytical model (its curved degeneracies), the Laplace map for the emulated relations (a posterior a thousand
+        times narrower than the prior, nearly Gaussian: ``tests/test_nuts_emulated.py``).
+    draws : NPE posterior draws per XOD.
+    sbc_xods : held-out XODs of each NPE's calibration check (at most the held-out split).
+    seed : the campaign's seed.
+    workers : Dask workers of the campaign.
+    """
+
+    points: tuple[tuple[float, ...], ...] = (FIDUCIAL, AWAY[0])
+    n_simulations: int = 20_000
+    npe: NPESettings = NPESettings()
+    npe_seeds: int = 3
+    summaries: tuple[str, ...] = tuple(SUMMARIES)
+    nuts: NUTSSettings = NUTSSettings(num_chains=2, num_warmup=300, num_samples=600, dense_mass=True, progress=False)
+    analytic_neutra: NeuTraSettings = NeuTraSettings()
+    emulated_neutra: NeuTraSettings = NeuTraSettings(flow="laplace", num_steps=500, max_fits=1)
+    draws: int = 10_000
+    sbc_xods: int = 200
+    seed: int = 21
+    workers: int = 2
+
+    def __post_init__(self):
+        from xcosmo.params import PARAM_NAMES, PRIOR
+
+        points = tuple(tuple(float(v) for v in p) for p in self.points)
+        if not points:
+            fail("points", points, "at least one theta_sim point")
+        for p in points:
+            if len(p) != len(PARAM_NAMES):
+                fail("points", p, f"six values {PARAM_NAMES}")
+            for name, v, b in zip(PARAM_NAMES, p, PRIOR.bounds):
+                if not b.low <= v <= b.high:
+                    fail(f"points {name}", v, f"inside the prior {b.describe()}")
+        object.__setattr__(self, "points", points)
+        for name in ("n_simulations", "npe_seeds", "draws", "sbc_xods", "workers"):
+            object.__setattr__(self, name, check_integer(name, getattr(self, name), 1))
+        check_integer("seed", self.seed, 0, 2**32)
+        if self.n_simulations < 48:
+            fail("n_simulations", self.n_simulations, "at least 48 (the NPE's 32:4:4:8 split)")
+        object.__setattr__(self, "summaries", tuple(check_choice("summaries", s, tuple(SUMMARIES))
+                                                    for s in self.summaries))  # fmt: skip
+        check_type("npe", self.npe, NPESettings, "an inference.sbi.NPESettings")
+        check_type("nuts", self.nuts, NUTSSettings, "an inference.mcmc.NUTSSettings")
+        for name in ("analytic_neutra", "emulated_neutra"):
+            check_type(name, getattr(self, name), NeuTraSettings, "an inference.neutra.NeuTraSettings")
+
+    @property
+    def theta(self) -> np.ndarray:
+        """(n_points, 6) the points."""
+        return np.asarray(self.points, np.float64)
+
+    def as_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["nuts"] = {k: v for k, v in d["nuts"].items() if k != "neutra"}
+        return d
+
+
+COMPARE_PRESETS = {
+    "cpu": CompareSettings(),
+    "gpu": CompareSettings(points=(FIDUCIAL, *AWAY), n_simulations=100_000, npe_seeds=5,
+                           nuts=NUTSSettings(num_chains=4, num_warmup=500, num_samples=1000, dense_mass=True,
+                                             progress=False)),  # fmt: skip
+}
+
+
+def compare_preset(name: str, **changes) -> CompareSettings:
+    """The preset ``name`` (module docstring) with ``changes`` to its fields."""
+    check_choice("preset", name, tuple(COMPARE_PRESETS))
+    return dataclasses.replace(COMPARE_PRESETS[name], **changes)

@@ -1,0 +1,106 @@
+"""Tests of inference.compare, the head-to-head study (issue 21): its measures against a Gaussian whose moments are
+known, the Fisher matrices of the summary statistics against the information they must lose, refused settings, and
+(slow) the whole study at a tiny size."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from inference.compare.measures import degeneracy, from_draws, from_fisher
+from inference.fisher import FisherResult
+
+NAMES = ["omega_m", "sigma_8", "a_sn1", "a_agn2"]
+MEAN = np.array([0.3, 0.8, 1.0, 1.2])
+SIGMA = np.array([0.02, 0.03, 0.3, 0.1])
+CORR = np.array([[1.0, -0.7, 0.1, 0.2], [-0.7, 1.0, 0.0, -0.5], [0.1, 0.0, 1.0, 0.3], [0.2, -0.5, 0.3, 1.0]])
+COV = CORR * np.outer(SIGMA, SIGMA)
+
+
+def test_measures_of_gaussian_draws_and_of_its_fisher_matrix():
+    draws = np.random.default_rng(0).multivariate_normal(MEAN, COV, 200_000)
+    fom = 1.0 / np.sqrt(COV[0, 0] * COV[1, 1] - COV[0, 1] ** 2)
+    m = from_draws(draws, NAMES)
+    np.testing.assert_allclose(m["errors"], SIGMA, rtol=0.01)
+    np.testing.assert_allclose(m["correlation"], CORR, atol=0.01)
+    assert m["fom"] == pytest.approx(fom, rel=0.02)
+    # (q84 - q16) / 2 of a normal is 0.9945 sigma
+    assert m["half_width_68"]["sigma_8"] == pytest.approx(0.9945 * SIGMA[1], rel=0.02)
+    f = from_fisher(FisherResult(np.linalg.inv(COV), MEAN, NAMES))
+    np.testing.assert_allclose(f["errors"], SIGMA, rtol=1e-10)
+    assert f["fom"] == pytest.approx(fom, rel=1e-10) and f["half_width_68"]["omega_m"] == pytest.approx(SIGMA[0])
+    assert degeneracy(f) == {"pair": ["sigma_8", "a_agn2"], "abs_correlation": pytest.approx(0.5)}
+
+
+def test_measures_refuse_draws_without_cosmology_or_too_few():
+    with pytest.raises(ValueError, match="names"):
+        from_draws(np.zeros((100, 2)), ["a_sn1", "a_sn2"])
+    with pytest.raises(ValueError, match="at least 10 posterior draws"):
+        from_draws(np.zeros((3, 4)), NAMES)
+
+
+@pytest.mark.parametrize("model", ["analytic", pytest.param("emulated", marks=pytest.mark.slow)])
+def test_a_summary_statistic_never_holds_more_information_than_the_xod(model):
+    """Summing Poisson bins loses information: F(XOD) - F(summary) is positive semi-definite, and dn/dz alone
+    constrains (Omega_m, sigma_8) less than the whole XOD."""
+    from emulators.scaling.emulator import PRETRAINED
+    from inference.compare.explicit import fisher
+    from inference.compare.settings import AWAY
+
+    if model == "emulated" and not PRETRAINED.is_file():
+        pytest.skip("no scaling-relation emulator shipped")
+    full = fisher(model, AWAY[0])
+    for summary in ("z",):
+        part = fisher(model, AWAY[0], summary)
+        assert part.names == full.names
+        diff = full.matrix - part.matrix
+        scale = np.sqrt(np.outer(np.diag(full.matrix), np.diag(full.matrix)))
+        assert np.linalg.eigvalsh(diff / scale).min() > -1e-8, summary
+        assert part.figure_of_merit() < full.figure_of_merit(), summary
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"points": ((0.6, 0.8, 1.0, 1.0, 1.0, 1.0),)}, "points omega_m = 0.6 is not allowed"),
+    ({"points": ((0.3, 0.8),)}, "six values"),
+    ({"summaries": ("z", "hr")}, "summaries = 'hr' is not allowed"),
+    ({"n_simulations": 20}, "n_simulations = 20 is not allowed"),
+])  # fmt: skip
+def test_bad_settings_are_refused_naming_the_field(changes, match):
+    from inference.compare import compare_preset
+
+    with pytest.raises(ValueError, match=match):
+        compare_preset("cpu", **changes)
+
+
+@pytest.mark.slow
+def test_the_study_at_a_tiny_size_writes_its_tables_and_figures_and_resumes(tmp_path):
+    from inference.compare import CompareSettings, run_comparison
+    from inference.mcmc.settings import NUTSSettings
+    from inference.neutra import NeuTraSettings
+    from inference.sbi import NPESettings, TrainSettings
+
+    quick = TrainSettings(max_epochs=3, batch_size=32)
+    settings = CompareSettings(
+        n_simulations=96, npe_seeds=2, summaries=("z-cr-hr", "z"), draws=300, sbc_xods=8, workers=1,
+        npe=NPESettings(channels=(4, 4), mlp_width=16, n_components=2, mdn_width=16, compressor_training=quick,
+                        mdn_training=quick),
+        nuts=NUTSSettings(num_chains=1, num_warmup=30, num_samples=30, dense_mass=True, progress=False),
+        analytic_neutra=NeuTraSettings(flow="laplace", num_steps=50, max_fits=1),
+        emulated_neutra=NeuTraSettings(flow="laplace", num_steps=50, max_fits=1),
+    )  # fmt: skip
+    result = run_comparison(tmp_path / "c", settings, progress=False)
+    names = {p.name for p in (tmp_path / "c").iterdir()}
+    assert {"report.json", "report.md", "corner_0.png", "corner_1.png", "cosmology_0.png", "figure12.png"} <= names
+    saved = json.loads((tmp_path / "c" / "report.json").read_text())
+    assert set(saved["table3"]) == {"z-cr-hr", "z"} and saved["table3"]["z"]["npe"]["seeds"] == 2
+    posteriors = saved["points"][0]["posteriors"]
+    assert set(posteriors) == {"analytic Fisher", "analytic NUTS", "emulated Fisher", "emulated NUTS", "NPE"}
+    assert posteriors["analytic NUTS"]["names"][:2] == ["omega_m", "sigma_8"] and len(posteriors["NPE"]["names"]) == 6
+    assert "Table 3" in (tmp_path / "c" / "report.md").read_text()
+    chains = (tmp_path / "c" / "nuts" / "emulated-0.nc").stat().st_mtime
+    again = run_comparison(tmp_path / "c", settings, progress=False)  # resumes: nothing is run again
+    assert (tmp_path / "c" / "nuts" / "emulated-0.nc").stat().st_mtime == chains
+    assert again["points"][0]["posteriors"]["emulated NUTS"]["fom"] == result["points"][0]["posteriors"][
+        "emulated NUTS"]["fom"]  # fmt: skip
