@@ -66,6 +66,7 @@ def test_a_summary_statistic_never_holds_more_information_than_the_xod(model):
     ({"points": ((0.3, 0.8),)}, "six values"),
     ({"summaries": ("z", "hr")}, "summaries = 'hr' is not allowed"),
     ({"n_simulations": 20}, "n_simulations = 20 is not allowed"),
+    ({"summaries": ("z",)}, "including 'z-cr-hr'"),
 ])  # fmt: skip
 def test_bad_settings_are_refused_naming_the_field(changes, match):
     from inference.compare import compare_preset

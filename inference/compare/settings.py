@@ -83,6 +83,9 @@ class CompareSettings:
             fail("n_simulations", self.n_simulations, "at least 48 (the NPE's 32:4:4:8 split)")
         object.__setattr__(self, "summaries", tuple(check_choice("summaries", s, tuple(SUMMARIES))
                                                     for s in self.summaries))  # fmt: skip
+        if "z-cr-hr" not in self.summaries:
+            fail("summaries", self.summaries, "a list including 'z-cr-hr' (the NPE of the full XOD is compared at every "
+                                              "point)")  # fmt: skip
         check_type("npe", self.npe, NPESettings, "an inference.sbi.NPESettings")
         check_type("nuts", self.nuts, NUTSSettings, "an inference.mcmc.NUTSSettings")
         for name in ("analytic_neutra", "emulated_neutra"):
