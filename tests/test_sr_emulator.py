@@ -43,10 +43,12 @@ def gp(design):
     return fit_relation_gp(u[:60], y[:60], err[:60], steps=800)
 
 
-def test_prediction_is_the_textbook_conditional_gaussian(gp, design):
+@pytest.mark.parametrize("form", ["as fitted", "conditioned once"])
+def test_prediction_is_the_textbook_conditional_gaussian(gp, design, form):
     u, y, err = design
     with jax.enable_x64(True):
-        mean, std = (np.asarray(a) for a in gp.predict(u[60:]))
+        predictor = gp if form == "as fitted" else gp.conditioned()
+        mean, std = (np.asarray(a) for a in predictor.predict(u[60:]))
     amp2, lengths = np.exp(2 * float(gp.log_amp)), np.exp(np.asarray(gp.log_lengths))
 
     def k(a, b):

@@ -53,8 +53,10 @@ def fit_command(
     start = time.perf_counter()
     campaigns = [CampaignStore.open(store) for store in stores]
     weights = [c.attrs.get("painter_weights") for c in campaigns]
-    if any(w != weights[0] for w in weights):
-        fail("stores", [str(s) for s in stores], f"measurements painted with one set of eLDL weights, not {weights}")
+    shas = [(w or {}).get("sha256") for w in weights]  # the weights' identity; notes beside it may differ
+    if any(sha != shas[0] for sha in shas):
+        fail("stores", [str(s) for s in stores], f"measurements painted with one set of eLDL weights, not the "
+                                                 f"weights of SHA-256 {shas}")  # fmt: skip
     data = measurements(campaigns)
     say(f"{len(data['index'])} design points measured ({len(data['skipped'])} with too few clusters); median "
         f"{int(np.median(data['n_clusters']))} clusters per point")  # fmt: skip

@@ -78,6 +78,8 @@ class EmulatedRelationModel(eqx.Module):
         survey = Survey() if survey is None else survey
         binning = Binning() if binning is None else binning
         check_survey_binning(survey, binning)
+        # a Gaussian-process emulator factorises its training covariance once here rather than at every evaluation
+        emulator = getattr(emulator, "conditioned", lambda: emulator)()
         check_number("m_min", m_min, 0.0, M_MAX, open=True, unit="Msun/h")
         check_number("pivot", pivot, 0.0, math.inf, open=True, unit="Msun/h")
         z_e, cr_e, hr_e = binning.edges

@@ -33,8 +33,8 @@ from xcosmo.checks import check_integer, check_shape, fail
 from xcosmo.precision import float64
 from xcosmo.weights import load_weights, read_weights_meta, save_weights
 
-__all__ = ["RelationGP", "ScalingRelationEmulator", "fit_relation_gp", "fit_emulator", "save_emulator",
-           "load_emulator", "DOMAIN_TOLERANCE", "FORMAT_VERSION", "PRETRAINED"]
+__all__ = ["RelationGP", "ConditionedGP", "ScalingRelationEmulator", "fit_relation_gp", "fit_emulator",
+           "save_emulator", "load_emulator", "DOMAIN_TOLERANCE", "FORMAT_VERSION", "PRETRAINED"]
 
 FORMAT_VERSION = 1
 """Version of the emulator files' layout (:mod:`xcosmo.weights`); files of another version are refused."""
@@ -83,6 +83,44 @@ class RelationGP(eqx.Module):
     def nugget(self) -> jax.Array:
         """s in the quantity's own units."""
         return self.unit * jnp.exp(self.log_nugget)
+
+    def conditioned(self) -> "ConditionedGP":
+        """The same predictions with the training covariance factorised once (:class:`ConditionedGP`)."""
+        inv_lengths = jnp.exp(-self.log_lengths)
+        amp2 = jnp.exp(2 * self.log_amp)
+        k = _kernel(self.u * inv_lengths, self.u * inv_lengths, amp2)
+        chol = jnp.linalg.cholesky(k + jnp.diag(self.var + jnp.exp(2 * self.log_nugget)))
+        alpha = jax.scipy.linalg.cho_solve((chol, True), self.y - self.mean)
+        return ConditionedGP(self.u * inv_lengths, inv_lengths, amp2, alpha, chol, self.mean, self.offset, self.unit)
+
+
+def _kernel(a: jax.Array, b: jax.Array, amp2: jax.Array) -> jax.Array:
+    """a^2 exp(-|a_i - b_j|^2 / 2) of points already divided by the lengths: (m, n)."""
+    d2 = jnp.sum(a**2, 1)[:, None] + jnp.sum(b**2, 1)[None, :] - 2.0 * a @ b.T
+    return amp2 * jnp.exp(-0.5 * jnp.maximum(d2, 0.0))
+
+
+class ConditionedGP(eqx.Module):
+    """A :class:`RelationGP` conditioned on its data once (R&W algorithm 2.1): with L the Cholesky factor of
+    K + diag(e^2 + s^2) and alpha = L^T \\ (L \\ (y - m)), a query at u costs k(u, X) alpha for the mean and one
+    triangular solve v = L \\ k(X, u) for the variance a^2 - |v|^2, where :meth:`RelationGP.predict` factorises K
+    at every call (a hundred points: most of a likelihood evaluation's time)."""
+
+    scaled_u: jax.Array  # (n, d) design points divided by the lengths
+    inv_lengths: jax.Array
+    amp2: jax.Array
+    alpha: jax.Array
+    chol: jax.Array
+    mean: jax.Array
+    offset: jax.Array
+    unit: jax.Array
+
+    def predict(self, u: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Mean and standard deviation of y at the points ``u`` (m, d), in the quantity's own units."""
+        k = _kernel(jnp.atleast_2d(u) * self.inv_lengths, self.scaled_u, self.amp2)  # (m, n)
+        v = jax.scipy.linalg.solve_triangular(self.chol, k.T, lower=True)
+        var = self.amp2 - jnp.sum(v**2, axis=0)
+        return self.offset + self.unit * (self.mean + k @ self.alpha), self.unit * jnp.sqrt(jnp.maximum(var, 0.0))
 
 
 def _free(gp: RelationGP):
@@ -133,11 +171,17 @@ class ScalingRelationEmulator(eqx.Module):
     Call :meth:`predict` with the six parameters and a redshift, or :meth:`predict_unit` with design coordinates
     (traceable, for the emulated-relation model); :meth:`pretrained` loads the shipped one."""
 
-    gps: tuple[RelationGP, ...]
+    gps: tuple[RelationGP | ConditionedGP, ...]
 
     @property
     def names(self) -> tuple[str, ...]:
         return RELATION_NAMES
+
+    def conditioned(self) -> "ScalingRelationEmulator":
+        """The same emulator with every GP conditioned once (:class:`ConditionedGP`): for repeated queries such as a
+        likelihood's (it cannot be saved; save the emulator itself)."""
+        return ScalingRelationEmulator(tuple(gp if isinstance(gp, ConditionedGP) else gp.conditioned()
+                                             for gp in self.gps))  # fmt: skip
 
     def predict_unit(self, u: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Means and standard deviations (m, 7) at design coordinates ``u`` (m, 7); refused outside the unit cube
