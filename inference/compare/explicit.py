@@ -51,29 +51,40 @@ def emulated_model():
     return EmulatedRelationModel.build(ScalingRelationEmulator.pretrained())
 
 
+@functools.lru_cache(maxsize=None)
+def _expected(model: str, summary: str):
+    """The ``summary`` of ``model``'s expected XOD as a function of its parameters, one function per pair so that
+    :func:`inference.fisher.fisher_matrix` compiles it once for every point."""
+    from inference.sbi.summaries import summarise
+
+    if model == "analytic":
+        forward = analytic_model()
+        return lambda p: summarise(forward.from_phi(p), summary)
+    forward = emulated_model()
+    return lambda p: summarise(forward.from_theta(p[:6], p[6:]), summary)
+
+
 def fisher(model: str, theta, summary: str = "z-cr-hr"):
     """The :class:`inference.fisher.FisherResult` of ``model`` (module docstring) at the point ``theta`` from the
     ``summary`` statistic: over (Omega_m, sigma_8) and the model's other parameters, with the analytical model's
     priors on its relations and the emulator's errors marginalised."""
     from inference.fisher import fisher_matrix
-    from inference.sbi.summaries import summarise
+    from inference.sbi.summaries import SUMMARIES
 
     check_choice("model", model, MODELS)
+    check_choice("summary", summary, tuple(SUMMARIES))
     if model == "analytic":
         from inference.likelihood import nuisance_prior_sigma_phi
         from xcosmo.analytic import PHI_NAMES
 
-        forward = analytic_model()
-        return fisher_matrix(lambda p: summarise(forward.from_phi(p), summary), analytic_phi(theta),
-                             prior_sigma=nuisance_prior_sigma_phi(forward), names=PHI_NAMES)  # fmt: skip
+        return fisher_matrix(_expected(model, summary), analytic_phi(theta),
+                             prior_sigma=nuisance_prior_sigma_phi(analytic_model()), names=PHI_NAMES)  # fmt: skip
     from inference.emulated import EPS_NAMES
     from xcosmo.params import PARAM_NAMES
 
-    forward = emulated_model()
     p0 = np.r_[np.asarray(theta, np.float64), np.zeros(len(EPS_NAMES))]
     prior = np.r_[np.full(len(PARAM_NAMES), np.inf), np.ones(len(EPS_NAMES))]
-    result = fisher_matrix(lambda p: summarise(forward.from_theta(p[:6], p[6:]), summary), p0, prior_sigma=prior,
-                           names=(*PARAM_NAMES, *EPS_NAMES))  # fmt: skip
+    result = fisher_matrix(_expected(model, summary), p0, prior_sigma=prior, names=(*PARAM_NAMES, *EPS_NAMES))
     return result.marginalise(PARAM_NAMES)
 
 
