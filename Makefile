@@ -32,7 +32,8 @@ weights: $(BIN)/xcosmo
 # points, one eLDL volume each; resumable) and the fit with its cross-validation. About 1 h 40 min on a 2-core CPU.
 scaling-emulator: $(BIN)/xcosmo
 	$(BIN)/xcosmo campaign run scaling-campaign --preset scaling --n 64
-	$(BIN)/xcosmo scaling fit scaling-campaign --out scaling-fit-output --overwrite --ship
+	$(BIN)/xcosmo campaign run scaling-campaign-seed1 --preset scaling --n 64 --seed 1
+	$(BIN)/xcosmo scaling fit scaling-campaign scaling-campaign-seed1 --out scaling-fit-output --overwrite --ship
 
 clean:
 	rm -rf $(VENV) quickstart-output .pytest_cache .benchmarks
