@@ -105,3 +105,17 @@ def test_the_study_at_a_tiny_size_writes_its_tables_and_figures_and_resumes(tmp_
     assert (tmp_path / "c" / "nuts" / "emulated-0.nc").stat().st_mtime == chains
     assert again["points"][0]["posteriors"]["emulated NUTS"]["fom"] == result["points"][0]["posteriors"][
         "emulated NUTS"]["fom"]  # fmt: skip
+
+
+@pytest.mark.parametrize("args, message", [
+    (["compare", "--preset", "hydro"], "error: preset = 'hydro' is not allowed"),
+    (["sbi", "train", "no-store", "--out", "npe", "--summary", "hr"], "error: NPESettings.summary = 'hr'"),
+])  # fmt: skip
+def test_bad_command_options_exit_2_with_an_error_line(tmp_path, args, message):
+    from typer.testing import CliRunner
+
+    from xcosmo.cli import app
+
+    result = CliRunner().invoke(app, [a if a not in ("npe",) else str(tmp_path / a) for a in args])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "npe").exists()
