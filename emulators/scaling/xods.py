@@ -42,6 +42,15 @@ def _weights(emulator: str) -> Path:
     return PRETRAINED if emulator == SHIPPED else Path(emulator)
 
 
+def _meta(emulator: str) -> dict:
+    """The checked metadata of the emulator's weights (format, checksum), without loading them."""
+    from emulators.scaling.emulator import FORMAT_VERSION
+    from xcosmo.weights import read_weights_meta
+
+    return read_weights_meta(_weights(emulator), what="scaling-relation emulator", format_version=FORMAT_VERSION,
+                             remedy="fit it with `xcosmo scaling fit`")[1]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class EmulatedXODSimulator:
     """Poisson XODs of the emulated-relation model with the emulator ``emulator`` (``shipped`` or a path), whose
@@ -53,16 +62,11 @@ class EmulatedXODSimulator:
     @classmethod
     def named(cls, preset: str = SHIPPED, painter: str | None = None) -> "EmulatedXODSimulator":
         """From the emulator's name (``shipped``) or path, checked here (its file, format and checksum)."""
-        from emulators.scaling.emulator import FORMAT_VERSION
-        from xcosmo.weights import read_weights_meta
-
         if painter is not None:
             fail("painter", painter, "none: the emulated-relation model paints nothing (its relations were measured "
                                      "on eLDL volumes)")  # fmt: skip
         emulator = preset if preset == SHIPPED else str(Path(preset).resolve())
-        _, meta = read_weights_meta(_weights(emulator), what="scaling-relation emulator", format_version=FORMAT_VERSION,
-                                    remedy="fit it with `xcosmo scaling fit`")  # fmt: skip
-        return cls(emulator, meta["sha256"])
+        return cls(emulator, _meta(emulator)["sha256"])
 
     @classmethod
     def from_spec(cls, spec: dict) -> "EmulatedXODSimulator":
@@ -83,10 +87,9 @@ class EmulatedXODSimulator:
 
     def store_attrs(self) -> dict:
         """The survey and binning of the XODs, and the emulator's identity (its metadata's provenance)."""
-        from emulators.scaling.emulator import load_emulator
         from xcosmo.campaign.simulators import xod_attrs
 
-        _, meta = load_emulator(_weights(self.emulator))
+        meta = _meta(self.emulator)
         identity = {k: meta.get(k) for k in ("sha256", "created", "command", "n_points")}
         forward = self._forward
         return {**xod_attrs(forward.survey, forward.binning), "emulator": {"name": self.emulator, **identity}}

@@ -70,9 +70,8 @@ def run_comparison(out, settings: CompareSettings | None = None, *, progress: bo
             calibrations[summary, seed] = simulated.calibration(npe, data, folder / "diagnose",
                                                                 n_xods=settings.sbc_xods)  # fmt: skip
 
-    points = []
-    for k, point in enumerate(theta):
-        xod = asimov_data(explicit.emulated_model(), point)
+    points, xods = [], [asimov_data(explicit.emulated_model(), point) for point in theta]
+    for k, (point, xod) in enumerate(zip(theta, xods)):
         posteriors = {}
         for model in explicit.MODELS:
             say(f"point {k}: {model} model, Fisher and NUTS")
@@ -87,12 +86,11 @@ def run_comparison(out, settings: CompareSettings | None = None, *, progress: bo
         report.corner_figure(physical, list(names), point, out / f"corner_{k}.png")
         report.cosmology_figure(posteriors, point[:2], out / f"cosmology_{k}.png", title=f"point {k}")
 
-    fiducial_xod = asimov_data(explicit.emulated_model(), theta[0])
     table3, figure12 = {}, {}
     for summary in settings.summaries:
         rows = []
         for seed in range(settings.npe_seeds):
-            draws, names = simulated.npe_draws(npes[summary, seed], fiducial_xod, settings.draws, seed=seed)
+            draws, names = simulated.npe_draws(npes[summary, seed], xods[0], settings.draws, seed=seed)
             m = from_draws(draws, names)
             rows.append((m["fom"], m["half_width_68"]["omega_m"], m["half_width_68"]["sigma_8"]))
             if seed == 0:
