@@ -55,7 +55,19 @@ def rectangle_probabilities(mu_x, mu_y, s_x, s_y, rho, x_lower, y_inner):
     """R (S + (C, H)) for means, standard deviations and correlations of the broadcast shape S, the x bins' lower
     edges ``x_lower`` (C,) and the y bins' inner edges ``y_inner`` (H - 1,) (module docstring). Pure, traceable,
     differentiable to any order in every argument."""
-    mu_x, mu_y, s_x, s_y, rho = (v[..., None] for v in jnp.broadcast_arrays(mu_x, mu_y, s_x, s_y, rho))  # S + (1,)
+    moments = jnp.broadcast_arrays(mu_x, mu_y, s_x, s_y, rho)
+    if moments[0].ndim == 0:
+        return _rectangles(*moments, x_lower, y_inner)
+    # one row of the last axis of S at a time: its (S[-1], H, t, C) intermediate stays in cache (a few hundred kB
+    # where the likelihood's whole grid takes 30 MB), which makes the value x1.5 faster on a CPU
+    shape = moments[0].shape
+    rows = [m.reshape((-1, shape[-1])) for m in moments] if len(shape) > 1 else [m[None] for m in moments]
+    out = jax.lax.map(lambda m: _rectangles(*m, x_lower, y_inner), rows)
+    return out.reshape(shape + out.shape[-2:])
+
+
+def _rectangles(mu_x, mu_y, s_x, s_y, rho, x_lower, y_inner):
+    mu_x, mu_y, s_x, s_y, rho = (v[..., None] for v in (mu_x, mu_y, s_x, s_y, rho))  # S + (1,)
     inf = jnp.full((1,), jnp.inf)
     lo = jnp.maximum(jnp.concatenate([-inf, y_inner]), mu_y - SIGMAS * s_y)  # S + (H,)
     hi = jnp.minimum(jnp.concatenate([y_inner, inf]), mu_y + SIGMAS * s_y)
