@@ -67,12 +67,25 @@ def test_a_summary_statistic_never_holds_more_information_than_the_xod(model):
     ({"summaries": ("z", "hr")}, "summaries = 'hr' is not allowed"),
     ({"n_simulations": 20}, "n_simulations = 20 is not allowed"),
     ({"summaries": ("z",)}, "including 'z-cr-hr'"),
+    ({"light_cones": "no/such/store"}, "light_cones = 'no/such/store' is not allowed"),
 ])  # fmt: skip
 def test_bad_settings_are_refused_naming_the_field(changes, match):
     from inference.compare import compare_preset
 
     with pytest.raises(ValueError, match=match):
         compare_preset("cpu", **changes)
+
+
+def test_an_npe_of_light_cones_refuses_a_campaign_of_other_xods(tmp_path):
+    from distributed import Client
+
+    from inference.compare.simulated import light_cone_data
+    from xcosmo.campaign import CampaignConfig, run_campaign
+
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
+        run_campaign(tmp_path / "a", CampaignConfig(n=48, simulator="analytic"), client=client, progress=False)
+    with pytest.raises(ValueError, match="light_cones = .* simulated light cones .* not of 'analytic' XODs"):
+        light_cone_data(tmp_path / "a")
 
 
 @pytest.mark.slow

@@ -18,6 +18,8 @@ def compare(
     preset: str = typer.Option("cpu", help="cpu (2 points, 20 000 emulated XODs, 3 NPE seeds; hours on 2 cores) or "
                                "gpu (3 points, 100 000 XODs, 5 seeds)."),  # fmt: skip
     workers: int = typer.Option(2, help="Dask workers of the campaign."),
+    light_cones: Path = typer.Option(None, help="A light-cone campaign store (`xcosmo campaign run`): an NPE trained "
+                                     "on its simulated XODs joins the comparison."),  # fmt: skip
     quiet: bool = QUIET,
 ):
     """Fisher, NUTS and NPE posteriors of the three models at a few points, their degeneracies with cosmology, and the
@@ -25,7 +27,7 @@ def compare(
     from inference.compare import compare_preset, run_comparison
 
     say = speaker(quiet)
-    settings = compare_preset(preset, workers=workers)
+    settings = compare_preset(preset, workers=workers, light_cones=light_cones)
     result = run_comparison(out, settings, progress=not quiet)
     say((out / "report.md").read_text())
     c = result["conclusion"]

@@ -64,15 +64,12 @@ def sample_command(
     """Posterior draws of the parameters for one XOD, with their summary."""
     from inference.sbi import load_npe
     from xcosmo.io import atomic_path
-    from xcosmo.xod import Binning, Survey, check_same_survey, load_xod
+    from xcosmo.xod import check_same_survey, load_xod, survey_binning_from_attrs
 
     say = speaker(quiet)
     posterior = load_npe(weights)
     stored = load_xod(xod)
-    trained = posterior.meta["binning"]
-    edges = trained["binning"]
-    check_same_survey("xod", (stored.survey, stored.binning), (
-        Survey(**trained["survey"]), Binning(tuple(edges["z_edges"]), tuple(edges["cr_edges"]), tuple(edges["hr_edges"]))))
+    check_same_survey("xod", (stored.survey, stored.binning), survey_binning_from_attrs(posterior.meta["binning"]))
     ds = posterior.posterior_dataset(stored.counts, n, seed=seed)
     with atomic_path(out) as tmp:
         ds.to_netcdf(tmp)

@@ -28,6 +28,7 @@ __all__ = [
     "load_xod",
     "check_survey_binning",
     "check_same_survey",
+    "survey_binning_from_attrs",
 ]
 
 OVERFLOW_POLICIES = ("clip", "drop", "error")
@@ -261,3 +262,10 @@ def check_same_survey(name: str, given: tuple[Survey, Binning], expected: tuple[
         a, b = np.asarray(getattr(b1, key)), np.asarray(getattr(b2, key))
         same = a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=0.0)
         require(same, f"{name} {key}", a, f"the model's binning has {key} = {np.round(b, 4).tolist()}")
+
+
+def survey_binning_from_attrs(attrs: dict) -> tuple[Survey, Binning]:
+    """The survey and binning recorded as ``{"survey": {...}, "binning": {"z_edges", "cr_edges", "hr_edges"}}`` in a
+    campaign store's attributes and in the metadata of weights trained on one."""
+    edges = attrs["binning"]
+    return Survey(**attrs["survey"]), Binning(*(tuple(edges[k]) for k in ("z_edges", "cr_edges", "hr_edges")))

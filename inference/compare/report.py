@@ -30,7 +30,14 @@ def _fmt(x: float) -> str:
 
 def markdown(report: dict) -> str:
     """The Markdown of the report's tables (module docstring of :mod:`inference.compare.study`)."""
-    lines = [f"Training set of the NPEs: {report['training_set']}.", ""]
+    lines = [f"Training set of the NPEs: {report['training_set']}."]
+    if "light_cones" in report:
+        lc = report["light_cones"]
+        lines.append(f"Training set of 'NPE (light cones)': {lc['n']} simulated light cones of {lc['area_deg2']:g} "
+                     f"deg^2 ({lc['train']} in the training split; {lc['store']}), shown on the emulated-relation "
+                     f"model's expected XOD of that survey; smallest SBC p-value "
+                     f"{min(lc['sbc_ks_pvalue'].values()):.3f}.")  # fmt: skip
+    lines.append("")
     for k, point in enumerate(report["points"]):
         theta = ", ".join(_fmt(v) for v in point["theta"])
         lines += [f"**Point {k}**: theta_sim = ({theta})", "",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -48,6 +49,10 @@ class CompareSettings:
     sbc_xods : held-out XODs of each NPE's calibration check (at most the held-out split).
     seed : the campaign's seed.
     workers : Dask workers of the campaign.
+    light_cones : the folder of a light-cone campaign store (``xcosmo campaign run``, simulator ``lightcone``, at
+        least 48 finished XODs), or None. Given, an NPE of the full XOD learns from its simulated XODs too, and its
+        posterior at every point is shown beside the others, on the emulated-relation model's expected XOD for the
+        light cones' own survey and binning.
     """
 
     points: tuple[tuple[float, ...], ...] = (FIDUCIAL, AWAY[0])
@@ -62,6 +67,7 @@ class CompareSettings:
     sbc_xods: int = 200
     seed: int = 21
     workers: int = 2
+    light_cones: str | None = None
 
     def __post_init__(self):
         from xcosmo.params import PARAM_NAMES, PRIOR
@@ -88,6 +94,10 @@ class CompareSettings:
                                               "point)")  # fmt: skip
         check_type("npe", self.npe, NPESettings, "an inference.sbi.NPESettings")
         check_type("nuts", self.nuts, NUTSSettings, "an inference.mcmc.NUTSSettings")
+        if self.light_cones is not None:
+            if not Path(self.light_cones).is_dir():
+                fail("light_cones", self.light_cones, "the folder of a light-cone campaign store")
+            object.__setattr__(self, "light_cones", str(self.light_cones))
         for name in ("analytic_neutra", "emulated_neutra"):
             check_type(name, getattr(self, name), NeuTraSettings, "an inference.neutra.NeuTraSettings")
 

@@ -3,9 +3,10 @@
 The paper trains its NPE on 48 000 light cones; this CPU makes 23 per hour, so the study's NPEs learn from an
 ``emulated`` campaign (:mod:`emulators.scaling.xods`: the same 2 + 4 physical parameters, each XOD a Poisson draw with
 the emulator's error drawn afresh), and the outputs say so. A light-cone campaign can be given instead where one exists
-(``light_cones``), and its size is reported.
+(:func:`light_cone_data`), and its size is reported.
 
 - :func:`campaign`: the campaign store (created or resumed);
+- :func:`light_cone_data`: the XODs of a light-cone campaign, refused unless they are light cones;
 - :func:`trained_npe`: one NPE per (summary statistic, seed), each in its own folder, resumed from its checkpoints;
 - :func:`calibration`: SBC and coverage of an NPE on held-out XODs (:func:`inference.sbi.diagnose.diagnose`), cached;
 - :func:`npe_draws`: posterior draws of an NPE for one XOD, in the parameters' units.
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["campaign", "trained_npe", "calibration", "npe_draws"]
+__all__ = ["campaign", "light_cone_data", "trained_npe", "calibration", "npe_draws"]
 
 
 def campaign(store: Path, n: int, *, seed: int, workers: int, progress: bool) -> Path:
@@ -30,6 +31,18 @@ def campaign(store: Path, n: int, *, seed: int, workers: int, progress: bool) ->
     if summary["failed"]:
         raise RuntimeError(f"{summary['failed']} simulations of {store} failed: `xcosmo campaign status {store}`")
     return Path(store)
+
+
+def light_cone_data(store):
+    """The :class:`inference.sbi.SBIDataset` of the light-cone campaign ``store`` (simulator ``lightcone``)."""
+    from inference.sbi import SBIDataset
+    from xcosmo.checks import fail
+
+    data = SBIDataset.from_store(store)
+    if data.spec.get("name") != "lightcone":
+        fail("light_cones", str(store), f"a campaign of simulated light cones (simulator 'lightcone'), not of "
+                                        f"{data.spec.get('name')!r} XODs")  # fmt: skip
+    return data
 
 
 def trained_npe(data, folder: Path, settings, *, progress: bool):

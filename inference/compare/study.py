@@ -5,7 +5,9 @@ At every point of :class:`~inference.compare.settings.CompareSettings`:
 - the analytical model (2 + 6) and the emulated-relation model (2 + 4): Fisher matrices and NUTS posteriors on their
   Asimov XODs (:mod:`inference.compare.explicit`);
 - the simulation-based model (2 + 4): the NPE of the full XOD (seed 0), trained on emulated-relation XODs
-  (:mod:`inference.compare.simulated`), on the emulated-relation model's Asimov XOD at the point;
+  (:mod:`inference.compare.simulated`), on the emulated-relation model's Asimov XOD at the point; with
+  ``light_cones``, also the NPE trained on those simulated light cones, on the emulated-relation model's Asimov XOD
+  for their survey and binning;
 
 then table 3 at the fiducial point: for every summary statistic, the NPE's FoM and 68% half-widths of Omega_m and
 sigma_8 over its seeds (mean and standard deviation), its calibration (the smallest SBC p-value over the parameters),
@@ -70,6 +72,8 @@ def run_comparison(out, settings: CompareSettings | None = None, *, progress: bo
             calibrations[summary, seed] = simulated.calibration(npe, data, folder / "diagnose",
                                                                 n_xods=settings.sbc_xods)  # fmt: skip
 
+    light_cones = _light_cones(settings, out, say, progress) if settings.light_cones else None
+
     points, xods = [], [asimov_data(explicit.emulated_model(), point) for point in theta]
     for k, (point, xod) in enumerate(zip(theta, xods)):
         posteriors = {}
@@ -81,6 +85,10 @@ def run_comparison(out, settings: CompareSettings | None = None, *, progress: bo
             posteriors[f"{model} NUTS"] = _entry(from_draws(draws, names), draws, diagnostics=diag)
         draws, names = simulated.npe_draws(npes["z-cr-hr", 0], xod, settings.draws, seed=k)
         posteriors["NPE"] = _entry(from_draws(draws, names), draws)
+        if light_cones:
+            lc_xod = asimov_data(light_cones["model"], point)
+            draws, names = simulated.npe_draws(light_cones["npe"], lc_xod, settings.draws, seed=k)
+            posteriors["NPE (light cones)"] = _entry(from_draws(draws, names), draws)
         points.append({"theta": point.tolist(), "posteriors": posteriors})
         physical = {k_: v for k_, v in posteriors.items() if not k_.startswith("analytic")}
         report.corner_figure(physical, list(names), point, out / f"corner_{k}.png")
@@ -115,6 +123,7 @@ def run_comparison(out, settings: CompareSettings | None = None, *, progress: bo
                                                         for k, e in p["posteriors"].items()}} for p in points],
         "table3": table3,
         "calibration": {f"{s}-{seed}": c["sbc_ks_pvalue"] for (s, seed), c in calibrations.items()},
+        **({"light_cones": light_cones["report"]} if light_cones else {}),
         "conclusion": {"analytic": analytic, "physical": physical, "holds": bool(physical < analytic)},
     }  # fmt: skip
     with atomic_path(out / "report.json") as tmp:
@@ -122,3 +131,20 @@ def run_comparison(out, settings: CompareSettings | None = None, *, progress: bo
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(report.markdown(result))
     return result
+
+
+def _light_cones(settings: CompareSettings, out: Path, say, progress: bool) -> dict:
+    """The NPE of the full XOD trained on the light-cone campaign ``settings.light_cones``, its calibration, and the
+    emulated-relation model of the light cones' survey and binning (whose Asimov XODs it is shown on)."""
+    from xcosmo.xod import survey_binning_from_attrs
+
+    data = simulated.light_cone_data(settings.light_cones)
+    folder = out / "npe" / "light-cones"
+    say(f"NPE of the full XOD on {data.n} simulated light cones ({settings.light_cones})")
+    npe = simulated.trained_npe(data, folder, dataclasses.replace(settings.npe, summary="z-cr-hr", seed=0),
+                                progress=progress)  # fmt: skip
+    calibration = simulated.calibration(npe, data, folder / "diagnose", n_xods=settings.sbc_xods)
+    survey, binning = survey_binning_from_attrs(data.binning)
+    report = {"store": settings.light_cones, "n": data.n, "train": npe.meta["sizes"]["train"],
+              "area_deg2": survey.area_deg2, "sbc_ks_pvalue": calibration["sbc_ks_pvalue"]}  # fmt: skip
+    return {"npe": npe, "model": explicit.emulated_model(survey, binning), "report": report}
