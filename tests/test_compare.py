@@ -95,9 +95,17 @@ def test_the_study_at_a_tiny_size_writes_its_tables_and_figures_and_resumes(tmp_
     from inference.neutra import NeuTraSettings
     from inference.sbi import NPESettings, TrainSettings
 
+    from distributed import Client
+
+    from xcosmo.campaign import CampaignConfig, run_campaign
+
+    light_cones = tmp_path / "light-cones"
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
+        run_campaign(light_cones, CampaignConfig(n=48, preset="tiny"), client=client, progress=False)
     quick = TrainSettings(max_epochs=3, batch_size=32)
     settings = CompareSettings(
         n_simulations=96, npe_seeds=2, summaries=("z-cr-hr", "z"), draws=300, sbc_xods=8, workers=1,
+        light_cones=str(light_cones),
         npe=NPESettings(channels=(4, 4), mlp_width=16, n_components=2, mdn_width=16, compressor_training=quick,
                         mdn_training=quick),
         nuts=NUTSSettings(num_chains=1, num_warmup=30, num_samples=30, dense_mass=True, progress=False),
@@ -110,9 +118,12 @@ def test_the_study_at_a_tiny_size_writes_its_tables_and_figures_and_resumes(tmp_
     saved = json.loads((tmp_path / "c" / "report.json").read_text())
     assert set(saved["table3"]) == {"z-cr-hr", "z"} and saved["table3"]["z"]["npe"]["seeds"] == 2
     posteriors = saved["points"][0]["posteriors"]
-    assert set(posteriors) == {"analytic Fisher", "analytic NUTS", "emulated Fisher", "emulated NUTS", "NPE"}
+    assert set(posteriors) == {"analytic Fisher", "analytic NUTS", "emulated Fisher", "emulated NUTS", "NPE",
+                               "NPE (light cones)"}  # fmt: skip
     assert posteriors["analytic NUTS"]["names"][:2] == ["omega_m", "sigma_8"] and len(posteriors["NPE"]["names"]) == 6
-    assert "Table 3" in (tmp_path / "c" / "report.md").read_text()
+    assert saved["light_cones"]["n"] == 48 and saved["light_cones"]["train"] == 32
+    text = (tmp_path / "c" / "report.md").read_text()
+    assert "Table 3" in text and "48 simulated light cones" in text
     chains = (tmp_path / "c" / "nuts" / "emulated-0.nc").stat().st_mtime
     again = run_comparison(tmp_path / "c", settings, progress=False)  # resumes: nothing is run again
     assert (tmp_path / "c" / "nuts" / "emulated-0.nc").stat().st_mtime == chains
