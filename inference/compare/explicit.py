@@ -42,14 +42,13 @@ def analytic_model():
     return AnalyticModel.build()
 
 
-@functools.lru_cache(maxsize=2)
-def emulated_model(survey=None, binning=None):
-    """The emulated-relation model of the shipped emulator for ``survey`` and ``binning`` (default: the default ones;
-    built once each)."""
+@functools.lru_cache(maxsize=1)
+def emulated_model():
+    """The emulated-relation model of the shipped emulator, default survey and binning (built once)."""
     from emulators.scaling.emulator import ScalingRelationEmulator
     from xcosmo.emulated import EmulatedRelationModel
 
-    return EmulatedRelationModel.build(ScalingRelationEmulator.pretrained(), survey, binning)
+    return EmulatedRelationModel.build(ScalingRelationEmulator.pretrained())
 
 
 @functools.lru_cache(maxsize=None)

@@ -34,8 +34,8 @@ def markdown(report: dict) -> str:
     if "light_cones" in report:
         lc = report["light_cones"]
         lines.append(f"Training set of 'NPE (light cones)': {lc['n']} simulated light cones of {lc['area_deg2']:g} "
-                     f"deg^2 ({lc['train']} in the training split; {lc['store']}), shown on the emulated-relation "
-                     f"model's expected XOD of that survey; smallest SBC p-value "
+                     f"deg^2 ({lc['train']} in the training split; {lc['store']}), shown on one light cone simulated "
+                     f"at each point; smallest SBC p-value "
                      f"{min(lc['sbc_ks_pvalue'].values()):.3f}.")  # fmt: skip
     lines.append("")
     for k, point in enumerate(report["points"]):

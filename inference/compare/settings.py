@@ -51,8 +51,7 @@ class CompareSettings:
     workers : Dask workers of the campaign.
     light_cones : the folder of a light-cone campaign store (``xcosmo campaign run``, simulator ``lightcone``, at
         least 48 finished XODs), or None. Given, an NPE of the full XOD learns from its simulated XODs too, and its
-        posterior at every point is shown beside the others, on the emulated-relation model's expected XOD for the
-        light cones' own survey and binning.
+        posterior at every point is shown beside the others, on a light cone simulated there by the same simulator.
     """
 
     points: tuple[tuple[float, ...], ...] = (FIDUCIAL, AWAY[0])

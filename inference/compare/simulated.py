@@ -7,6 +7,7 @@ the emulator's error drawn afresh), and the outputs say so. A light-cone campaig
 
 - :func:`campaign`: the campaign store (created or resumed);
 - :func:`light_cone_data`: the XODs of a light-cone campaign, refused unless they are light cones;
+- :func:`simulated_xod`: one XOD of a campaign's simulator at a point, cached;
 - :func:`trained_npe`: one NPE per (summary statistic, seed), each in its own folder, resumed from its checkpoints;
 - :func:`calibration`: SBC and coverage of an NPE on held-out XODs (:func:`inference.sbi.diagnose.diagnose`), cached;
 - :func:`npe_draws`: posterior draws of an NPE for one XOD, in the parameters' units.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["campaign", "light_cone_data", "trained_npe", "calibration", "npe_draws"]
+__all__ = ["campaign", "light_cone_data", "simulated_xod", "trained_npe", "calibration", "npe_draws"]
 
 
 def campaign(store: Path, n: int, *, seed: int, workers: int, progress: bool) -> Path:
@@ -43,6 +44,21 @@ def light_cone_data(store):
         fail("light_cones", str(store), f"a campaign of simulated light cones (simulator 'lightcone'), not of "
                                         f"{data.spec.get('name')!r} XODs")  # fmt: skip
     return data
+
+
+def simulated_xod(simulator, theta: np.ndarray, seed: int, path: Path) -> np.ndarray:
+    """The XOD ``simulator`` (a campaign simulator) makes at ``theta`` with ``seed``, kept at ``path`` (``.npy``) and
+    read from there if present."""
+    from xcosmo.io import atomic_path
+
+    path = Path(path)
+    if path.is_file():
+        return np.load(path)
+    xod = np.asarray(simulator(np.asarray(theta, np.float64), seed).xod)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, xod)
+    return xod
 
 
 def trained_npe(data, folder: Path, settings, *, progress: bool):

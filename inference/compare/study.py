@@ -6,8 +6,8 @@ At every point of :class:`~inference.compare.settings.CompareSettings`:
   Asimov XODs (:mod:`inference.compare.explicit`);
 - the simulation-based model (2 + 4): the NPE of the full XOD (seed 0), trained on emulated-relation XODs
   (:mod:`inference.compare.simulated`), on the emulated-relation model's Asimov XOD at the point; with
-  ``light_cones``, also the NPE trained on those simulated light cones, on the emulated-relation model's Asimov XOD
-  for their survey and binning;
+  ``light_cones``, also the NPE trained on those simulated light cones, on one light cone simulated at the point with
+  the campaign's own simulator (seed :data:`LIGHT_CONE_SEED` + the point's number);
 
 then table 3 at the fiducial point: for every summary statistic, the NPE's FoM and 68% half-widths of Omega_m and
 sigma_8 over its seeds (mean and standard deviation), its calibration (the smallest SBC p-value over the parameters),
@@ -32,7 +32,10 @@ from inference.compare import explicit, report, simulated
 from inference.compare.measures import degeneracy, from_draws, from_fisher
 from inference.compare.settings import CompareSettings
 
-__all__ = ["run_comparison"]
+__all__ = ["run_comparison", "LIGHT_CONE_SEED"]
+
+LIGHT_CONE_SEED = 2**31
+"""Seed of the light cone simulated at the first point (then + 1 per point): a stream no campaign draws from."""
 
 
 def _entry(measures: dict, draws: np.ndarray | None = None, **extra) -> dict:
@@ -86,7 +89,8 @@ def run_comparison(out, settings: CompareSettings | None = None, *, progress: bo
         draws, names = simulated.npe_draws(npes["z-cr-hr", 0], xod, settings.draws, seed=k)
         posteriors["NPE"] = _entry(from_draws(draws, names), draws)
         if light_cones:
-            lc_xod = asimov_data(light_cones["model"], point)
+            lc_xod = simulated.simulated_xod(light_cones["simulator"], point, LIGHT_CONE_SEED + k,
+                                             out / "npe" / "light-cones" / f"xod-{k}.npy")  # fmt: skip
             draws, names = simulated.npe_draws(light_cones["npe"], lc_xod, settings.draws, seed=k)
             posteriors["NPE (light cones)"] = _entry(from_draws(draws, names), draws)
         points.append({"theta": point.tolist(), "posteriors": posteriors})
@@ -135,8 +139,8 @@ def run_comparison(out, settings: CompareSettings | None = None, *, progress: bo
 
 def _light_cones(settings: CompareSettings, out: Path, say, progress: bool) -> dict:
     """The NPE of the full XOD trained on the light-cone campaign ``settings.light_cones``, its calibration, and the
-    emulated-relation model of the light cones' survey and binning (whose Asimov XODs it is shown on)."""
-    from xcosmo.xod import survey_binning_from_attrs
+    campaign's simulator (which makes the light cone the NPE is shown on at each point)."""
+    from xcosmo.campaign.simulators import simulator_from_spec
 
     data = simulated.light_cone_data(settings.light_cones)
     folder = out / "npe" / "light-cones"
@@ -144,7 +148,6 @@ def _light_cones(settings: CompareSettings, out: Path, say, progress: bool) -> d
     npe = simulated.trained_npe(data, folder, dataclasses.replace(settings.npe, summary="z-cr-hr", seed=0),
                                 progress=progress)  # fmt: skip
     calibration = simulated.calibration(npe, data, folder / "diagnose", n_xods=settings.sbc_xods)
-    survey, binning = survey_binning_from_attrs(data.binning)
     report = {"store": settings.light_cones, "n": data.n, "train": npe.meta["sizes"]["train"],
-              "area_deg2": survey.area_deg2, "sbc_ks_pvalue": calibration["sbc_ks_pvalue"]}  # fmt: skip
-    return {"npe": npe, "model": explicit.emulated_model(survey, binning), "report": report}
+              "area_deg2": data.binning["survey"]["area_deg2"], "sbc_ks_pvalue": calibration["sbc_ks_pvalue"]}
+    return {"npe": npe, "simulator": simulator_from_spec(data.spec), "report": report}
