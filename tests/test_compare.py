@@ -133,6 +133,7 @@ def test_the_study_at_a_tiny_size_writes_its_tables_and_figures_and_resumes(tmp_
 
 @pytest.mark.parametrize("args, message", [
     (["compare", "--preset", "hydro"], "error: preset = 'hydro' is not allowed"),
+    (["compare", "--light-cones", "no/such/store"], "error: light_cones = 'no/such/store' is not allowed"),
     (["sbi", "train", "no-store", "--out", "npe", "--summary", "hr"], "error: NPESettings.summary = 'hr'"),
 ])  # fmt: skip
 def test_bad_command_options_exit_2_with_an_error_line(tmp_path, args, message):

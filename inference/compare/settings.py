@@ -95,7 +95,7 @@ class CompareSettings:
         check_type("nuts", self.nuts, NUTSSettings, "an inference.mcmc.NUTSSettings")
         if self.light_cones is not None:
             if not Path(self.light_cones).is_dir():
-                fail("light_cones", self.light_cones, "the folder of a light-cone campaign store")
+                fail("light_cones", str(self.light_cones), "the folder of a light-cone campaign store")
             object.__setattr__(self, "light_cones", str(self.light_cones))
         for name in ("analytic_neutra", "emulated_neutra"):
             check_type(name, getattr(self, name), NeuTraSettings, "an inference.neutra.NeuTraSettings")
