@@ -34,8 +34,6 @@ def campaign(out: Path, n: int, workers: int) -> Path:
 
 def nuts_posteriors(out: Path, data, positions, args) -> dict:
     """Posterior means and standard deviations of NUTS on each XOD, cached in ``out/nuts.json``."""
-    import jax
-
     from inference.likelihood import numpyro_model
     from inference.mcmc import run_nuts, summary
     from xcosmo.analytic import PHI_NAMES
@@ -56,7 +54,6 @@ def nuts_posteriors(out: Path, data, positions, args) -> dict:
         cache.write_text(json.dumps(done, indent=1))
         print(f"NUTS {k + 1}/{len(positions)} (store index {key}): r_hat {s['r_hat_max']:.3f}, "
               f"divergences {s['num_divergences']}", flush=True)
-        jax.clear_caches()
     return done
 
 

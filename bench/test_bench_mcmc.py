@@ -304,10 +304,6 @@ def compare(target: Target, *, num_chains=_NUTS.num_chains, num_warmup=_NUTS.num
                                                  progress=progress))
         for run in runs:
             r = run()
-            # Every run compiles new functions (NeuTra's model is a new closure each time) whose machine code stays
-            # mapped while the caches hold it: seven runs in one process exhausted the kernel's memory mappings
-            # (vm.max_map_count 65530) and LLVM aborted. Compilation is timed apart, so this costs no measured time.
-            jax.clear_caches()
             r["seed"] = seed
             r["ess_per_s"] = r["ess_tau"] / r["wall_s"]
             r["ess_per_eval"] = r["ess_tau"] / r["evals"]

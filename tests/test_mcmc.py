@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
@@ -347,6 +348,27 @@ def test_seeds_reproducible(backend):
         assert not np.array_equal(a["posterior"][name].values, c["posterior"][name].values)
     xr.testing.assert_equal(a["sample_stats"].to_dataset(), b["sample_stats"].to_dataset())
     assert a.attrs["n_grad_evals"] == b.attrs["n_grad_evals"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_run_releases_the_compiled_programs(backend):
+    # Each run's programs are new; kept, they exhausted the kernel's memory mappings after a few runs of the emulated
+    # model (run_nuts Notes: Memory). Linux only: the maps are counted in /proc.
+    import jax
+
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        pytest.skip("no /proc/self/maps on this system")
+    count = lambda: len(maps.read_text().splitlines())  # noqa: E731
+    run_nuts(toy_model, DATA, backend=backend, num_warmup=20, num_samples=10, num_chains=1, progress=False)
+    before, square = count(), jax.jit(lambda x: x * x)
+    square(3.0)
+    assert square._cache_size() == 1
+    for seed in range(3):
+        run_nuts(toy_model, DATA, backend=backend, num_warmup=20, num_samples=10, num_chains=1, seed=seed,
+                 progress=False)
+    assert square._cache_size() == 0
+    assert count() - before < 300, (before, count())
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -110,6 +110,12 @@ def run_nuts(
     ``neutra`` the flow fit's (SVI steps x particles, attributes ``n_grad_evals_neutra`` and ``neutra_loss``: the
     final negative ELBO). The handful of evaluations of initialisation and of numpyro's initial step-size search
     are not counted.
+
+    Memory. Every run compiles new programs (the samplers' and the flow's closures are new at each call, so JAX's
+    caches never serve a later run), and their machine code stays mapped while the caches hold it: about 10^4
+    memory mappings for one run of the emulated-relation model, so that a handful of runs in one process exhausted
+    the kernel's limit (``vm.max_map_count``, 65 530) and LLVM aborted the process. ``run_nuts`` therefore drops
+    JAX's caches (``jax.clear_caches``) when it returns; other jitted functions compile again on their next call.
     """
     check_type("model", model, Callable, "a numpyro model function, called as model(data, **model_kwargs)")
     check_type("settings", settings, (NUTSSettings, type(None)), "None or an inference.mcmc.NUTSSettings")
@@ -134,6 +140,7 @@ def run_nuts(
         start = initial_positions(sampled, data, model_kwargs, k_init, settings.num_chains, init_params)
         draws = _SAMPLERS[settings.backend](start, k_run, settings)
         elapsed = time.perf_counter() - t0
+    jax.clear_caches()  # Notes: Memory
     if flow is not None:  # the flow's coordinates are internal: the posterior holds the model's own sites
         samples = {k: v for k, v in draws.samples.items() if k != SHARED_LATENT}
         draws = dataclasses.replace(draws, samples=samples)
