@@ -64,6 +64,7 @@ def main(argv=None) -> None:
         import sbi  # noqa: F401
     except ImportError:
         raise SystemExit("this comparison needs the sbi package: pip install -e '.[peers]'") from None
+    import jax
     import jax.numpy as jnp
 
     from inference.sbi import SBIDataset, load_npe
@@ -76,7 +77,8 @@ def main(argv=None) -> None:
     fit = np.concatenate([splits["train"], splits["validation"]])
     estimator, sbi_s = train_sbi(y[fit], z[fit], len(splits["validation"]) / len(fit), args.seed)
     te = splits["test"]
-    ours = np.asarray(post.log_prob_normal(jnp.asarray(z[te]), jnp.asarray(y[te])), np.float64)
+    pair = jax.vmap(lambda zi, yi: post.log_prob_normal(zi[None], yi)[0])  # ln q(z_i | y_i), each XOD's own y
+    ours = np.asarray(pair(jnp.asarray(z[te]), jnp.asarray(y[te])), np.float64)
     theirs = sbi_log_prob(estimator, z[te], y[te])
     diff = ours - theirs
     history = post.meta["history"]["mdn"]
