@@ -20,6 +20,7 @@ bench/sbi_peer.py --npe DIR/npe.eqx --store STORE`` (minutes on a 2-core CPU for
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 
 import numpy as np
@@ -34,11 +35,15 @@ def train_sbi(y: np.ndarray, z: np.ndarray, validation_fraction: float, seed: in
     import torch
     from sbi.inference import NPE
     from sbi.neural_nets import posterior_nn
+    from torch.utils.tensorboard import SummaryWriter
 
     torch.manual_seed(seed)
     p = z.shape[1]
     prior = torch.distributions.MultivariateNormal(torch.zeros(p), torch.eye(p))
-    inference = NPE(prior=prior, density_estimator=posterior_nn(model="mdn", num_components=10))
+    # sbi logs to TensorBoard, by default into ./sbi-logs: keep the working folder clean
+    logs = SummaryWriter(log_dir=tempfile.mkdtemp(prefix="sbi-logs-"))
+    inference = NPE(prior=prior, density_estimator=posterior_nn(model="mdn", num_components=10), summary_writer=logs,
+                    show_progress_bars=False)  # fmt: skip
     inference.append_simulations(torch.as_tensor(z, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32))
     t0 = time.perf_counter()
     estimator = inference.train(validation_fraction=validation_fraction, show_train_summary=False)
