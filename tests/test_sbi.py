@@ -161,22 +161,6 @@ def test_training_resumes_from_its_checkpoint_to_the_uninterrupted_result(tmp_pa
         train(mdn, loss, *data, full, checkpoint=ckpt)
 
 
-def test_the_step_size_decays_after_epochs_without_improvement():
-    # Training pulls the slope w of y = w x to +1, validation wants -1: from w = 0 every epoch after the first is worse.
-    # One Adam step per epoch, with a gradient of nearly constant size: each step moves w by the step size.
-    x = np.linspace(0.1, 1.0, 100, dtype=np.float32)[:, None]
-    model = eqx.nn.Linear(1, 1, use_bias=False, key=jax.random.key(0))
-    model = eqx.tree_at(lambda m: m.weight, model, jnp.zeros((1, 1)))
-    loss = lambda m, b: jnp.mean((jax.vmap(m)(b[0]) - b[1]) ** 2)  # noqa: E731
-    settings = TrainSettings(max_epochs=16, batch_size=100, learning_rate=1e-3, decay_after=5, decay=0.5, patience=100)
-    _, history = train(model, loss, (x, x), (x, -x), settings)
-    steps = [h["learning_rate"] for h in history]
-    assert steps == pytest.approx([1e-3] * 6 + [5e-4] * 5 + [2.5e-4] * 5)  # decays after epochs 6, 11 and 16
-    # an epoch's training loss is taken before its step: (1 - w)^2 <x^2>
-    w = 1 - np.sqrt(np.array([h["train"] for h in history]) / np.mean(x**2))
-    assert np.diff(w) == pytest.approx(steps[:-1], rel=0.02)
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """A campaign of 96 Poisson XODs of the analytical model, simulated in this process."""

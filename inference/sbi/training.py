@@ -4,13 +4,8 @@ One loop serves the compressor (:mod:`inference.sbi.compressor`) and the posteri
 ``loss(model, batch)`` is the mean loss of a batch (a tuple of arrays sharing their first axis). Every epoch visits
 the training set once in a random order (seeded by the settings' seed and the epoch, so a resumed run draws the
 same batches as an uninterrupted one); after it, the mean loss on the validation set decides: a better one is kept
-as the best model, every ``decay_after`` epochs without improvement multiply Adam's step size by ``decay``, ``patience``
-epochs without improvement stop the training, and the best model is returned (Prechelt 1998's early stopping, with
-the step-size reduction on a plateau of Keras's ``ReduceLROnPlateau``).
-
-The decay is what lets a network settle into a minimum: at a constant step size the VMIM compressor of 13 335 XODs
-of the analytical model (``bench/sbi_vs_nuts.py``) stopped at a validation loss of 4.36 nats, bouncing by 0.3 from
-epoch to epoch, and one more epoch at a tenth of the step size brought it to 4.09 (4.62 -> 4.27 on the test split).
+as the best model, ``patience`` epochs without improvement stop the training, and the best model is returned
+(Prechelt 1998's early stopping).
 
 Checkpoint: with ``checkpoint=PATH`` the state after every epoch (best and current model, Adam's state, counters and
 history) is written atomically to one file; a training given an existing checkpoint of the same models and
@@ -29,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -46,9 +40,7 @@ class TrainSettings:
     ----------
     max_epochs : passes over the training set at most.
     batch_size : examples per Adam step (the last batch of an epoch may be smaller).
-    learning_rate : Adam's initial step size; gradients are clipped to a global norm of 1.
-    decay_after, decay : after every ``decay_after`` epochs without a better validation loss the step size is
-        multiplied by ``decay`` (1 keeps it constant).
+    learning_rate : Adam's step size; gradients are clipped to a global norm of 1.
     patience : epochs without a better validation loss before stopping.
     seed : seeds the order of the examples.
     """
@@ -56,20 +48,15 @@ class TrainSettings:
     max_epochs: int = 300
     batch_size: int = 64
     learning_rate: float = 1e-3
-    decay_after: int = 5
-    decay: float = 0.3
     patience: int = 20
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("max_epochs", "batch_size", "decay_after", "patience"):
+        for name in ("max_epochs", "batch_size", "patience"):
             object.__setattr__(self, name, check_integer(f"TrainSettings.{name}", getattr(self, name), 1))
         object.__setattr__(self, "seed", check_integer("TrainSettings.seed", self.seed, 0, 2**32))
         object.__setattr__(self, "learning_rate", check_number("TrainSettings.learning_rate", self.learning_rate,
                                                                0.0, 1.0, open=True))  # fmt: skip
-        object.__setattr__(self, "decay", check_number("TrainSettings.decay", self.decay, 0.0, 1.0))
-        if self.decay == 0.0:
-            fail("TrainSettings.decay", self.decay, "a factor in (0, 1]: the step size is multiplied by it")
 
 
 def _mean_loss(loss, params, static, data: tuple, batch_size: int) -> float:
@@ -94,20 +81,19 @@ def train(model: Any, loss: Callable, train_data: tuple, validation_data: tuple,
     if n == 0 or n_val == 0:
         fail("training data", f"{n} training and {n_val} validation examples", "at least one of each")
     params, static = eqx.partition(model, eqx.is_inexact_array)
-    optimiser = optax.chain(optax.clip_by_global_norm(1.0), optax.scale_by_adam())  # times -step size in step()
+    optimiser = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(settings.learning_rate))
     state = {"best": params, "current": params, "opt": optimiser.init(params)}
-    info = {"epoch": 0, "best_validation": math.inf, "waited": 0, "learning_rate": settings.learning_rate,
-            "history": [], "done": False, "settings": dataclasses.asdict(settings), "desc": desc}  # fmt: skip
+    info = {"epoch": 0, "best_validation": math.inf, "waited": 0, "history": [], "done": False,
+            "settings": dataclasses.asdict(settings), "desc": desc}  # fmt: skip
     if checkpoint is not None and Path(checkpoint).is_file():
         state, info = _load(checkpoint, state, settings, desc)
     if info["done"]:
         return eqx.combine(state["best"], static), info["history"]
 
     @eqx.filter_jit
-    def step(p, opt_state, batch, learning_rate):
+    def step(p, opt_state, batch):
         value, grads = eqx.filter_value_and_grad(lambda q: loss(eqx.combine(q, static), batch))(p)
         updates, opt_state = optimiser.update(grads, opt_state, p)
-        updates = jax.tree.map(lambda u: -learning_rate * u, updates)
         return eqx.apply_updates(p, updates), opt_state, value
 
     eval_loss = eqx.filter_jit(loss)
@@ -116,11 +102,10 @@ def train(model: Any, loss: Callable, train_data: tuple, validation_data: tuple,
     for epoch in bar:
         t0 = time.perf_counter()
         order = np.random.default_rng([settings.seed, epoch]).permutation(n)
-        p, opt_state, total, learning_rate = state["current"], state["opt"], 0.0, info["learning_rate"]
+        p, opt_state, total = state["current"], state["opt"], 0.0
         for a in range(0, n, settings.batch_size):
             idx = order[a:a + settings.batch_size]
-            p, opt_state, value = step(p, opt_state, tuple(jnp.asarray(x[idx]) for x in train_data),
-                                       jnp.float32(learning_rate))  # fmt: skip
+            p, opt_state, value = step(p, opt_state, tuple(jnp.asarray(x[idx]) for x in train_data))
             total += float(value) * idx.size
         validation = _mean_loss(eval_loss, p, static, validation_data, 4 * settings.batch_size)
         state = {**state, "current": p, "opt": opt_state}
@@ -128,11 +113,9 @@ def train(model: Any, loss: Callable, train_data: tuple, validation_data: tuple,
             state["best"], info["best_validation"], info["waited"] = p, validation, 0
         else:
             info["waited"] += 1
-            if info["waited"] % settings.decay_after == 0:
-                info["learning_rate"] = learning_rate * settings.decay
         info["epoch"] = epoch + 1
         info["history"].append({"epoch": epoch + 1, "train": total / n, "validation": validation,
-                                "learning_rate": learning_rate, "wall_s": time.perf_counter() - t0})  # fmt: skip
+                                "wall_s": time.perf_counter() - t0})  # fmt: skip
         info["done"] = info["waited"] >= settings.patience or info["epoch"] >= settings.max_epochs
         if checkpoint is not None:
             _save(checkpoint, state, info)
