@@ -68,7 +68,7 @@ def main(argv=None) -> None:
     for loss in ("mse", "vmim"):
         rate, _ = epoch_rate(settings, data, loss, "compressor")
         print(f"compressor ({loss}) training: {rate:.0f} XODs per second")
-    rate, post = epoch_rate(settings, data, "vmim", "mdn")
+    rate, post = epoch_rate(settings, data, "mse", "mdn")  # with VMIM the posterior is the compressor's own head
     print(f"MDN training ({settings.n_components} components): {rate:.0f} statistics per second")
     xod = data.counts[0]
     post.sample(xod, 10_000)

@@ -135,6 +135,38 @@ def test_tarp_matches_the_tarp_package():
     assert np.allclose(ours, ecp[:-1], atol=1e-12)
 
 
+def test_early_stopping_refines_from_the_best_state_at_a_tenth_of_the_step():
+    rng = np.random.default_rng(4)
+    z, y, _, _ = _linear_gaussian(200, rng)  # few examples, a large step: the validation loss soon stops improving
+    loss = lambda m, b: -jnp.mean(jax.vmap(m.log_prob)(b[1], b[0]))  # noqa: E731
+    mdn = MDN(2, 2, key=jax.random.key(0), n_components=2, width=32).with_standardisation(y)
+    data = ((y[:100], z[:100]), (y[100:], z[100:]))
+    plain = TrainSettings(max_epochs=300, batch_size=20, learning_rate=3e-2, patience=4, refinements=0)
+    best_model, stopped = train(mdn, loss, *data, plain)
+    _, refined = train(mdn, loss, *data, dataclasses.replace(plain, refinements=1))
+    k = len(stopped)
+    assert k < 300 and k - int(np.argmin([h["validation"] for h in stopped])) - 1 == 4  # stopped by patience
+    # the first phase is the plain training, epoch for epoch; then Adam restarts at a tenth of the step
+    assert [h["validation"] for h in refined[:k]] == [h["validation"] for h in stopped]
+    assert {h["learning_rate"] for h in refined[:k]} == {3e-2}
+    assert len(refined) >= k + 4 and np.allclose([h["learning_rate"] for h in refined[k:]], 3e-3)
+    # restarted from the best state, not from where the large step had wandered to: the first refined epoch is one
+    # epoch of a fresh Adam at 3e-3 from the best model (the batches in the module docstring's order)
+    import optax
+
+    params, static = eqx.partition(best_model, eqx.is_inexact_array)
+    adam = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(3e-3))
+    state = adam.init(params)
+    order = np.random.default_rng([0, k]).permutation(100)
+    for a in range(0, 100, 20):
+        batch = tuple(jnp.asarray(x[order[a:a + 20]]) for x in data[0])
+        grads = eqx.filter_grad(lambda q: loss(eqx.combine(q, static), batch))(params)
+        updates, state = adam.update(grads, state, params)
+        params = eqx.apply_updates(params, updates)
+    expected = float(loss(eqx.combine(params, static), tuple(jnp.asarray(x) for x in data[1])))
+    assert refined[k]["validation"] == pytest.approx(expected, abs=1e-4)
+
+
 def test_training_resumes_from_its_checkpoint_to_the_uninterrupted_result(tmp_path):
     rng = np.random.default_rng(2)
     z, y, _, _ = _linear_gaussian(600, rng)

@@ -7,6 +7,11 @@ same batches as an uninterrupted one); after it, the mean loss on the validation
 as the best model, ``patience`` epochs without improvement stop the training, and the best model is returned
 (Prechelt 1998's early stopping).
 
+Refinement: a validation loss that has stopped improving at one step size may still improve at a smaller one, from
+the best state rather than from where Adam wandered since. So early stopping first restarts ``refinements`` times:
+from the best model, with a fresh Adam at a tenth of the previous step size, for up to ``patience`` more epochs each.
+(A schedule that shrinks the step on every plateau instead stops too early when the validation loss is noisy.)
+
 Checkpoint: with ``checkpoint=PATH`` the state after every epoch (best and current model, Adam's state, counters and
 history) is written atomically to one file; a training given an existing checkpoint of the same models and
 settings continues from it, and one of a finished training returns its best model at once.
@@ -41,7 +46,8 @@ class TrainSettings:
     max_epochs : passes over the training set at most.
     batch_size : examples per Adam step (the last batch of an epoch may be smaller).
     learning_rate : Adam's step size; gradients are clipped to a global norm of 1.
-    patience : epochs without a better validation loss before stopping.
+    patience : epochs without a better validation loss before stopping (or refining).
+    refinements : restarts from the best model at a tenth of the step size before stopping (module docstring).
     seed : seeds the order of the examples.
     """
 
@@ -49,11 +55,13 @@ class TrainSettings:
     batch_size: int = 64
     learning_rate: float = 1e-3
     patience: int = 20
+    refinements: int = 1
     seed: int = 0
 
     def __post_init__(self):
         for name in ("max_epochs", "batch_size", "patience"):
             object.__setattr__(self, name, check_integer(f"TrainSettings.{name}", getattr(self, name), 1))
+        object.__setattr__(self, "refinements", check_integer("TrainSettings.refinements", self.refinements, 0))
         object.__setattr__(self, "seed", check_integer("TrainSettings.seed", self.seed, 0, 2**32))
         object.__setattr__(self, "learning_rate", check_number("TrainSettings.learning_rate", self.learning_rate,
                                                                0.0, 1.0, open=True))  # fmt: skip
@@ -72,7 +80,7 @@ def train(model: Any, loss: Callable, train_data: tuple, validation_data: tuple,
           *, checkpoint: str | os.PathLike | None = None, progress: bool = False,
           desc: str = "training") -> tuple[Any, list[dict]]:  # fmt: skip
     """Train ``model`` (an equinox module) on ``loss`` (module docstring); returns the best model and the history, one
-    ``{"epoch", "train", "validation", "wall_s"}`` per epoch (mean losses)."""
+    ``{"epoch", "train", "validation", "learning_rate", "wall_s"}`` per epoch (mean losses)."""
     import optax
     from tqdm.auto import tqdm
 
@@ -81,9 +89,16 @@ def train(model: Any, loss: Callable, train_data: tuple, validation_data: tuple,
     if n == 0 or n_val == 0:
         fail("training data", f"{n} training and {n_val} validation examples", "at least one of each")
     params, static = eqx.partition(model, eqx.is_inexact_array)
-    optimiser = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(settings.learning_rate))
-    state = {"best": params, "current": params, "opt": optimiser.init(params)}
-    info = {"epoch": 0, "best_validation": math.inf, "waited": 0, "history": [], "done": False,
+    # the step size lives in Adam's state, so one compiled step serves every refinement
+    optimiser = optax.chain(optax.clip_by_global_norm(1.0), optax.inject_hyperparams(optax.adam)(settings.learning_rate))
+
+    def fresh_adam(p, refinement: int):
+        opt_state = optimiser.init(p)
+        opt_state[1].hyperparams["learning_rate"] = jnp.asarray(settings.learning_rate * 0.1**refinement)
+        return opt_state
+
+    state = {"best": params, "current": params, "opt": fresh_adam(params, 0)}
+    info = {"epoch": 0, "best_validation": math.inf, "waited": 0, "refinement": 0, "history": [], "done": False,
             "settings": dataclasses.asdict(settings), "desc": desc}  # fmt: skip
     if checkpoint is not None and Path(checkpoint).is_file():
         state, info = _load(checkpoint, state, settings, desc)
@@ -115,7 +130,12 @@ def train(model: Any, loss: Callable, train_data: tuple, validation_data: tuple,
             info["waited"] += 1
         info["epoch"] = epoch + 1
         info["history"].append({"epoch": epoch + 1, "train": total / n, "validation": validation,
+                                "learning_rate": settings.learning_rate * 0.1 ** info["refinement"],
                                 "wall_s": time.perf_counter() - t0})  # fmt: skip
+        if info["waited"] >= settings.patience and info["refinement"] < settings.refinements:
+            info["refinement"] += 1
+            info["waited"] = 0
+            state = {**state, "current": state["best"], "opt": fresh_adam(state["best"], info["refinement"])}
         info["done"] = info["waited"] >= settings.patience or info["epoch"] >= settings.max_epochs
         if checkpoint is not None:
             _save(checkpoint, state, info)
