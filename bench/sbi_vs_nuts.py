@@ -10,8 +10,10 @@
    standard deviations (goal: within 0.2 sigma and 20%).
 
 Every step resumes: the campaign and trainings from their stores and checkpoints, NUTS from the per-XOD results in
-``OUT/nuts.json``. Run: ``python bench/sbi_vs_nuts.py --out sbi-check/`` (hours on a 2-core CPU: the NUTS runs
-dominate, about 4 minutes per XOD).
+``OUT/nuts.json`` (each with the XOD's total count, checked when it is reused). Run: ``python bench/sbi_vs_nuts.py
+--out sbi-check/`` (hours on a 2-core CPU: the NUTS runs dominate, about 5 minutes per XOD). NUTS does not need the
+trainings: ``--nuts-only`` runs the campaign and NUTS alone, in a second process beside the first if there are cores
+to spare (not both running NUTS: they share ``nuts.json``).
 """
 
 from __future__ import annotations
@@ -41,14 +43,18 @@ def nuts_posteriors(out: Path, data, positions, args) -> dict:
     cache = out / "nuts.json"
     done = json.loads(cache.read_text()) if cache.exists() else {}
     for k, i in enumerate(positions):
-        key = str(int(data.index[i]))
+        key, total = str(int(data.index[i])), float(np.sum(data.counts[i]))
         if key in done:
+            if done[key].get("total_counts", total) != total:
+                raise ValueError(f"{cache}: the NUTS result of store index {key} is of an XOD of "
+                                 f"{done[key]['total_counts']:g} counts, this store's has {total:g}: another campaign; "
+                                 "remove the file or use another --out")  # fmt: skip
             continue
         tree = run_nuts(numpyro_model, np.asarray(data.counts[i], np.float64), num_chains=args.chains,
                         num_warmup=args.warmup, num_samples=args.samples, seed=k, neutra=True, dense_mass=True,
                         progress=False)  # fmt: skip
         s = summary(tree, list(PHI_NAMES))
-        done[key] = {"mean": [s["variables"][n]["mean"] for n in PHI_NAMES],
+        done[key] = {"total_counts": total, "mean": [s["variables"][n]["mean"] for n in PHI_NAMES],
                      "std": [s["variables"][n]["std"] for n in PHI_NAMES],
                      "divergences": s["num_divergences"], "r_hat_max": s["r_hat_max"]}  # fmt: skip
         cache.write_text(json.dumps(done, indent=1))
@@ -68,6 +74,7 @@ def main(argv=None) -> None:
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--draws", type=int, default=10_000, help="NPE draws per XOD")
+    parser.add_argument("--nuts-only", action="store_true", help="the campaign and the NUTS runs, no NPE")
     args = parser.parse_args(argv)
 
     from inference.sbi import NPESettings, SBIDataset, fit_npe
@@ -76,6 +83,10 @@ def main(argv=None) -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     data = SBIDataset.from_store(campaign(args.out, args.n, args.workers))
+    heldout = np.sort(data.splits(NPESettings().split_seed)["heldout"])[: args.xods]
+    if args.nuts_only:
+        nuts_posteriors(args.out, data, heldout, args)
+        return
     posteriors = {}
     for loss in ("vmim", "mse"):
         posteriors[loss] = fit_npe(data, NPESettings(loss=loss), out=args.out / loss, progress=True)
@@ -85,7 +96,6 @@ def main(argv=None) -> None:
         print(f"{loss}: SBC on {report['n_xods']} held-out XODs, KS p-values "
               + ", ".join(f"{n} {p[n]:.3g}" for n in PHI_NAMES)
               + f"; TARP deviation {report['tarp']['max_deviation']:.3f}", flush=True)
-    heldout = np.flatnonzero(np.isin(data.index, posteriors["vmim"].meta["splits"]["heldout"]))[: args.xods]
     nuts = nuts_posteriors(args.out, data, heldout, args)
     rows = []
     for i in heldout:
