@@ -221,6 +221,9 @@ def test_npe_pipeline_on_a_campaign_store(store, tmp_path):
     assert np.allclose(data.theta, phi_from_unit(data.unit))
     post = fit_npe(data, QUICK, out=tmp_path / "npe")
     assert post.meta["sizes"] == {"train": 64, "validation": 8, "test": 8, "heldout": 16}
+    # with VMIM the posterior is the compressor's jointly trained head: its validation ln q is the best VMIM loss
+    best = min(h["validation"] for h in post.meta["history"]["compressor"])
+    assert post.meta["history"]["mdn"] == [] and post.meta["validation_log_q"][0] == pytest.approx(-best, abs=1e-4)
     draws = post.sample(data.counts[0], 500, seed=1)
     assert draws["theta"].shape == (500, 8)
     assert np.all((draws["theta"][:, 0] > 0.1) & (draws["theta"][:, 0] < 0.5))  # inside the prior
