@@ -2,7 +2,8 @@
 
 1. A campaign of ``--n`` Poisson XODs of the analytical model over its 2 + 6 parameters, drawn from the likelihood's
    priors (Latin hypercube; ``xcosmo campaign`` on a local Dask cluster of ``--workers``), in ``OUT/store``;
-2. the NPE trained on it twice, with the VMIM compressor (unbiased) and the paper's MSE one (``OUT/vmim``, ``OUT/mse``);
+2. the NPE trained on it with the VMIM compressor (unbiased) and the paper's MSE one (``OUT/vmim``, ``OUT/mse``;
+   ``--losses`` chooses);
 3. calibration of both on the held-out split (SBC Kolmogorov-Smirnov p-value per parameter, TARP; ``OUT/*/diagnose``);
 4. NUTS (numpyro, NeuTra, the defaults of :func:`inference.mcmc.run_nuts`; ``--chains`` x (``--warmup`` +
    ``--samples``)) on the explicit likelihood of ``--xods`` held-out XODs, and the NPE posteriors of the same XODs:
@@ -10,7 +11,9 @@
    standard deviations (goal: within 0.2 sigma and 20%).
 
 Every step resumes: the campaign and trainings from their stores and checkpoints, NUTS from the per-XOD results in
-``OUT/nuts.json`` (each with the XOD's total count, checked when it is reused). Run: ``python bench/sbi_vs_nuts.py
+``OUT/nuts.json`` or ``--nuts-cache`` (each with the XOD's total count, checked when it is reused). The campaign is
+reproducible, so the NUTS results of the defaults' 20 XODs ship in ``bench/reference/nuts_analytic_seed18.json``
+(``--nuts-cache`` it to skip those runs). Run: ``python bench/sbi_vs_nuts.py
 --out sbi-check/`` (hours on a 2-core CPU: the NUTS runs dominate, about 5 minutes per XOD). NUTS does not need the
 trainings: ``--nuts-only`` runs the campaign and NUTS alone, in a second process beside the first if there are cores
 to spare (not both running NUTS: they share ``nuts.json``).
@@ -34,13 +37,12 @@ def campaign(out: Path, n: int, workers: int) -> Path:
     return store
 
 
-def nuts_posteriors(out: Path, data, positions, args) -> dict:
-    """Posterior means and standard deviations of NUTS on each XOD, cached in ``out/nuts.json``."""
+def nuts_posteriors(cache: Path, data, positions, args) -> dict:
+    """Posterior means and standard deviations of NUTS on each XOD, cached in ``cache`` (JSON)."""
     from inference.likelihood import numpyro_model
     from inference.mcmc import run_nuts, summary
     from xcosmo.analytic import PHI_NAMES
 
-    cache = out / "nuts.json"
     done = json.loads(cache.read_text()) if cache.exists() else {}
     for k, i in enumerate(positions):
         key, total = str(int(data.index[i])), float(np.sum(data.counts[i]))
@@ -75,7 +77,11 @@ def main(argv=None) -> None:
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--draws", type=int, default=10_000, help="NPE draws per XOD")
     parser.add_argument("--nuts-only", action="store_true", help="the campaign and the NUTS runs, no NPE")
+    parser.add_argument("--nuts-cache", type=Path, help="the NUTS results' JSON file (default OUT/nuts.json)")
+    parser.add_argument("--losses", nargs="+", choices=("vmim", "mse"), default=["vmim", "mse"],
+                        help="the compressions trained; NUTS is compared with the first")
     args = parser.parse_args(argv)
+    args.nuts_cache = args.nuts_cache or args.out / "nuts.json"
 
     from inference.sbi import NPESettings, SBIDataset, fit_npe
     from inference.sbi.diagnose import diagnose
@@ -85,10 +91,10 @@ def main(argv=None) -> None:
     data = SBIDataset.from_store(campaign(args.out, args.n, args.workers))
     heldout = np.sort(data.splits(NPESettings().split_seed)["heldout"])[: args.xods]
     if args.nuts_only:
-        nuts_posteriors(args.out, data, heldout, args)
+        nuts_posteriors(args.nuts_cache, data, heldout, args)
         return
     posteriors = {}
-    for loss in ("vmim", "mse"):
+    for loss in args.losses:
         posteriors[loss] = fit_npe(data, NPESettings(loss=loss), out=args.out / loss, progress=True)
         report = diagnose(posteriors[loss], data, out=args.out / loss / "diagnose", max_xods=args.sbc_xods,
                           progress=True)  # fmt: skip
@@ -96,17 +102,17 @@ def main(argv=None) -> None:
         print(f"{loss}: SBC on {report['n_xods']} held-out XODs, KS p-values "
               + ", ".join(f"{n} {p[n]:.3g}" for n in PHI_NAMES)
               + f"; TARP deviation {report['tarp']['max_deviation']:.3f}", flush=True)
-    nuts = nuts_posteriors(args.out, data, heldout, args)
-    rows = []
+    nuts = nuts_posteriors(args.nuts_cache, data, heldout, args)
+    rows, first = [], posteriors[args.losses[0]]
     for i in heldout:
         ref = nuts[str(int(data.index[i]))]
-        theta = posteriors["vmim"].sample(data.counts[i], args.draws)["theta"]
+        theta = first.sample(data.counts[i], args.draws)["theta"]
         mean_dev = (theta.mean(0) - np.array(ref["mean"])) / np.array(ref["std"])
         width = theta.std(0) / np.array(ref["std"])
         rows.append({"index": int(data.index[i]), "mean_dev": mean_dev.tolist(), "width_ratio": width.tolist()})
     dev = np.array([r["mean_dev"] for r in rows])
     width = np.array([r["width_ratio"] for r in rows])
-    print(f"\nNPE (vmim, {posteriors['vmim'].meta['sizes']['train']} training XODs) against NUTS on {len(rows)} "
+    print(f"\nNPE ({args.losses[0]}, {first.meta['sizes']['train']} training XODs) against NUTS on {len(rows)} "
           "held-out XODs: |mean difference| / NUTS sigma and sigma ratio, median and worst")
     for j, n in enumerate(PHI_NAMES):
         print(f"{n:>10}: |dmean| {np.median(np.abs(dev[:, j])):.3f} (max {np.abs(dev[:, j]).max():.3f}); "
