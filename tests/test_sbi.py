@@ -165,6 +165,8 @@ def test_early_stopping_refines_from_the_best_state_at_a_tenth_of_the_step():
         params = eqx.apply_updates(params, updates)
     expected = float(loss(eqx.combine(params, static), tuple(jnp.asarray(x) for x in data[1])))
     assert refined[k]["validation"] == pytest.approx(expected, abs=1e-4)
+    with pytest.raises(ValueError, match="TrainSettings.refinements"):
+        TrainSettings(refinements=-1)
 
 
 def test_training_resumes_from_its_checkpoint_to_the_uninterrupted_result(tmp_path):
