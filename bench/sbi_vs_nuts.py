@@ -3,7 +3,7 @@
 1. A campaign of ``--n`` Poisson XODs of the analytical model over its 2 + 6 parameters, drawn from the likelihood's
    priors (Latin hypercube; ``xcosmo campaign`` on a local Dask cluster of ``--workers``), in ``OUT/store``;
 2. the NPE trained on it with the VMIM compressor (unbiased) and the paper's MSE one (``OUT/vmim``, ``OUT/mse``;
-   ``--losses`` chooses);
+   ``--losses`` chooses; with ``--poisson-resampling`` on fresh Poisson draws every epoch, ``OUT/vmim-poisson``...);
 3. calibration of both on the held-out split (SBC Kolmogorov-Smirnov p-value per parameter, TARP; ``OUT/*/diagnose``);
 4. NUTS (numpyro, NeuTra, the defaults of :func:`inference.mcmc.run_nuts`; ``--chains`` x (``--warmup`` +
    ``--samples``)) on the explicit likelihood of ``--xods`` held-out XODs, and the NPE posteriors of the same XODs:
@@ -80,6 +80,8 @@ def main(argv=None) -> None:
     parser.add_argument("--nuts-cache", type=Path, help="the NUTS results' JSON file (default OUT/nuts.json)")
     parser.add_argument("--losses", nargs="+", choices=("vmim", "mse"), default=["vmim", "mse"],
                         help="the compressions trained; NUTS is compared with the first")
+    parser.add_argument("--poisson-resampling", action="store_true",
+                        help="train on fresh Poisson draws of the expected XODs every epoch (into OUT/LOSS-poisson)")
     args = parser.parse_args(argv)
     args.nuts_cache = args.nuts_cache or args.out / "nuts.json"
 
@@ -95,9 +97,10 @@ def main(argv=None) -> None:
         return
     posteriors = {}
     for loss in args.losses:
-        posteriors[loss] = fit_npe(data, NPESettings(loss=loss), out=args.out / loss, progress=True)
-        report = diagnose(posteriors[loss], data, out=args.out / loss / "diagnose", max_xods=args.sbc_xods,
-                          progress=True)  # fmt: skip
+        folder = args.out / (f"{loss}-poisson" if args.poisson_resampling else loss)
+        settings = NPESettings(loss=loss, poisson_resampling=args.poisson_resampling)
+        posteriors[loss] = fit_npe(data, settings, out=folder, progress=True)
+        report = diagnose(posteriors[loss], data, out=folder / "diagnose", max_xods=args.sbc_xods, progress=True)
         p = report["sbc_ks_pvalue"]
         print(f"{loss}: SBC on {report['n_xods']} held-out XODs, KS p-values "
               + ", ".join(f"{n} {p[n]:.3g}" for n in PHI_NAMES)
@@ -112,14 +115,16 @@ def main(argv=None) -> None:
         rows.append({"index": int(data.index[i]), "mean_dev": mean_dev.tolist(), "width_ratio": width.tolist()})
     dev = np.array([r["mean_dev"] for r in rows])
     width = np.array([r["width_ratio"] for r in rows])
-    print(f"\nNPE ({args.losses[0]}, {first.meta['sizes']['train']} training XODs) against NUTS on {len(rows)} "
-          "held-out XODs: |mean difference| / NUTS sigma and sigma ratio, median and worst")
+    resampled = ", Poisson resampling" if args.poisson_resampling else ""
+    print(f"\nNPE ({args.losses[0]}{resampled}, {first.meta['sizes']['train']} training XODs) against NUTS on "
+          f"{len(rows)} held-out XODs: |mean difference| / NUTS sigma and sigma ratio, median and worst")
     for j, n in enumerate(PHI_NAMES):
         print(f"{n:>10}: |dmean| {np.median(np.abs(dev[:, j])):.3f} (max {np.abs(dev[:, j]).max():.3f}); "
               f"width ratio {np.median(width[:, j]):.3f} (range {width[:, j].min():.3f}-{width[:, j].max():.3f})")
     ok = np.mean((np.abs(dev) < 0.2) & (np.abs(width - 1) < 0.2))
     print(f"fraction of (XOD, parameter) pairs within 0.2 sigma and 20%: {ok:.3f}")
-    (args.out / "npe_vs_nuts.json").write_text(json.dumps(rows, indent=1))
+    name = "npe_vs_nuts_poisson.json" if args.poisson_resampling else "npe_vs_nuts.json"
+    (args.out / name).write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,9 @@ from inference.mcmc import (
 )
 from inference.neutra import NeuTraSettings
 
+# the slowest backend tests run on blackjax with -m slow only: the default suite samples with blackjax elsewhere
+NUMPYRO_FIRST = [pytest.param(b, marks=pytest.mark.slow) if b == "blackjax" else b for b in BACKENDS]
+
 M0 = np.array([0.5, -0.3])
 S0 = np.array([[1.0, 0.6], [0.6, 2.0]])
 NOISE = np.array([[0.8, -0.3], [-0.3, 0.5]])
@@ -331,7 +334,7 @@ def test_bad_model_and_init_params():
         run_nuts(toy_model, DATA, num_chains=2, init_params={"rate": np.array([6.0, -1.0])}, progress=False)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", NUMPYRO_FIRST)
 def test_seeds_reproducible(backend):
     # Tiny runs; numpyro with one chain (its vectorized chains take twice as long to compile). Chains start from
     # init_params here (rate, with its own value per chain for blackjax), which exercises that path too.
@@ -350,7 +353,7 @@ def test_seeds_reproducible(backend):
     assert a.attrs["n_grad_evals"] == b.attrs["n_grad_evals"]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", NUMPYRO_FIRST)
 def test_a_run_releases_the_compiled_programs(backend):
     # Each run's programs are new; kept, they exhausted the kernel's memory mappings after a few runs of the emulated
     # model (run_nuts Notes: Memory). Linux only: the maps are counted in /proc.

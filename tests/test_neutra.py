@@ -20,9 +20,9 @@ import pytest
 from numpyro.infer import SVI, Trace_ELBO
 from numpyro.infer.autoguide import AutoMultivariateNormal
 
-from inference.mcmc import BACKENDS, run_nuts, summary
+from inference.mcmc import run_nuts, summary
 from inference.neutra import SHARED_LATENT, NeuTraSettings, fit_neutra
-from test_mcmc import DATA, _assert_matches_exact, toy_model
+from test_mcmc import DATA, NUMPYRO_FIRST, _assert_matches_exact, toy_model
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning:arviz")
 
@@ -91,7 +91,7 @@ def test_a_fit_above_the_refit_pareto_k_is_followed_by_another_without_a_warning
     assert strict.misfit(fitted.check) == min(strict.misfit(c) for c in fitted.checks) <= 1
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", NUMPYRO_FIRST)
 def test_nuts_with_neutra_recovers_exact_posterior(backend):
     tree = run_nuts(toy_model, DATA, backend=backend, num_warmup=300, num_samples=500, num_chains=2, seed=5,
                     progress=False, neutra=SMALL)  # fmt: skip
@@ -124,7 +124,7 @@ def test_the_laplace_map_of_a_gaussian_is_exact():
     assert float(np.std(draws["y"])) == pytest.approx(1.0, abs=0.03)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", NUMPYRO_FIRST)
 def test_nuts_in_the_laplace_coordinates_recovers_the_exact_non_gaussian_posterior(backend):
     """The toy model's Gamma and Beta blocks are not Gaussian: the affine map only preconditions, NUTS corrects."""
     laplace = NeuTraSettings(flow="laplace", num_steps=200)

@@ -316,3 +316,45 @@ def test_an_npe_of_dn_dz_sees_only_the_counts_per_redshift_bin(store, tmp_path):
     np.testing.assert_allclose(again.statistic(shuffled), post.statistic(xod), rtol=1e-6)
     assert not np.allclose(again.statistic(moved), post.statistic(xod))
     assert again.sample(xod, 50)["theta"].shape == (50, 8)
+
+
+def test_fresh_draws_redraw_each_training_batch_but_never_the_validation_set():
+    """train(draw=...): the recorded training loss of a one-batch epoch is the loss of the batch redrawn with the key
+    of the module docstring (seed, epoch, position); the validation loss is that of the validation set as given."""
+    rng = np.random.default_rng(5)
+    z, y, _, _ = _linear_gaussian(300, rng)
+    loss = lambda m, b: -jnp.mean(jax.vmap(m.log_prob)(b[1], b[0]))  # noqa: E731
+    mdn = MDN(2, 2, key=jax.random.key(0), n_components=2, width=16).with_standardisation(y)
+    data = ((y[:200], z[:200]), (y[200:], z[200:]))
+    draw = lambda key, b: (b[0], b[1] + 2 * jax.random.normal(key, b[1].shape))  # noqa: E731
+    settings = TrainSettings(max_epochs=1, batch_size=200, patience=5, seed=3)
+    model, history = train(mdn, loss, *data, settings, draw=draw)
+    order = np.random.default_rng([3, 0]).permutation(200)
+    batch = tuple(jnp.asarray(x[order]) for x in data[0])
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(3), 0), 0)
+    assert history[0]["train"] == pytest.approx(float(loss(mdn, draw(key, batch))), rel=1e-5)
+    assert history[0]["train"] > float(loss(mdn, batch)) + 0.5  # the redrawn targets are further from the model
+    validation = tuple(jnp.asarray(x) for x in data[1])
+    assert history[0]["validation"] == pytest.approx(float(loss(model, validation)), rel=1e-5)
+
+
+def test_poisson_resampling_trains_on_draws_of_the_expected_xods(store, tmp_path):
+    data = SBIDataset.from_store(store)
+    lam = data.expected()
+    assert lam.shape == data.counts.shape and np.all(lam >= 0)
+    # the stored XODs are Poisson draws of these expectations: each XOD's total count, standardised, is ~ N(0, 1)
+    total = lam.sum(axis=(1, 2, 3))
+    pull = (data.counts.sum(axis=(1, 2, 3)) - total) / np.sqrt(total)
+    assert abs(pull.mean()) < 0.4 and 0.7 < pull.std() < 1.4
+    post = fit_npe(data, dataclasses.replace(QUICK, poisson_resampling=True), out=tmp_path / "npe")
+    assert post.meta["settings"]["poisson_resampling"] is True
+    assert load_npe(tmp_path / "npe" / "npe.eqx").meta["settings"]["poisson_resampling"] is True
+    # a light-cone campaign has no expected XODs to redraw from: refused before any training
+    from xcosmo.campaign.simulators import LightConeSimulator
+
+    lightcone = dataclasses.replace(data, spec=LightConeSimulator.named("tiny").spec())
+    with pytest.raises(ValueError, match="expected XODs"):
+        fit_npe(lightcone, dataclasses.replace(QUICK, poisson_resampling=True), out=tmp_path / "refused")
+    assert not (tmp_path / "refused" / "compressor.ckpt").exists()
+    with pytest.raises(TypeError, match="NPESettings.poisson_resampling"):
+        NPESettings(poisson_resampling="yes")

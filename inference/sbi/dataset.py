@@ -69,6 +69,12 @@ class XODScale:
         counts = np.asarray(counts, np.float64)
         return (np.log1p(counts) / self.scale[:, None, None]).astype(np.float32)
 
+    def traced(self, counts):
+        """:meth:`__call__` inside a jitted function (on the Poisson draws of :func:`inference.sbi.training.train`)."""
+        import jax.numpy as jnp
+
+        return jnp.log1p(counts) / jnp.asarray(self.scale, counts.dtype)[:, None, None]
+
 
 @dataclasses.dataclass(frozen=True)
 class SBIDataset:
@@ -127,6 +133,17 @@ class SBIDataset:
         from scipy.special import ndtri
 
         return ndtri(np.clip(self.unit, 1e-6, 1 - 1e-6))
+
+    def expected(self) -> np.ndarray:
+        """(n, n_z, n_cr, n_hr) the simulator's expected XODs at ``theta``, of which ``counts`` are Poisson draws; only
+        for simulators that define them (the analytical model)."""
+        from xcosmo.campaign.simulators import simulator_from_spec
+
+        simulator = simulator_from_spec(self.spec)
+        if not hasattr(simulator, "expected"):
+            fail("store", self.source, "a campaign of a simulator with expected XODs to redraw Poisson noise from "
+                                       f"(the analytical model), not of {self.spec.get('name')!r}")  # fmt: skip
+        return simulator.expected(self.theta)
 
     @property
     def n(self) -> int:

@@ -17,6 +17,12 @@
    and all are mixed with weights proportional to exp(mean validation ln q) (sbi's ensemble rule, a softmax of the
    validation log-likelihoods).
 
+Poisson resampling (``poisson_resampling=True``, simulators with expected XODs: the analytical model): every
+training epoch sees a new Poisson draw of each training simulation's expected XOD instead of the campaign's one
+draw (:func:`inference.sbi.training.train`'s ``draw``). Thirteen thousand fixed draws let the compressor fit their
+noise (VMIM: training loss 2.6 nats against 4.2 on validation); fresh draws are as many new simulations at the same
+parameters, for free. Validation, test and held-out XODs stay the campaign's draws.
+
 The result, :class:`NPEPosterior`, samples and evaluates the posterior of any XOD of the campaign's binning, in the
 parameters' own units; it is saved as ``NAME.eqx`` + ``NAME.json`` (:meth:`NPEPosterior.save`, :func:`load_npe`).
 """
@@ -39,7 +45,7 @@ from inference.sbi.dataset import SBIDataset, XODScale
 from inference.sbi.mdn import MDN
 from inference.sbi.summaries import SUMMARIES, summarise, summary_shape
 from inference.sbi.training import TrainSettings, train
-from xcosmo.checks import check_integer, check_shape, check_type, fail
+from xcosmo.checks import check_bool, check_integer, check_shape, check_type, fail
 
 __all__ = ["NPESettings", "NPEPosterior", "fit_npe", "load_npe", "FORMAT_VERSION", "OUTSIDE_MARGIN"]
 
@@ -61,6 +67,7 @@ class NPESettings:
     channels, mlp_width, mlp_depth : the compressor (:class:`~inference.sbi.compressor.Compressor`).
     n_components, mdn_width, mdn_depth : the MDN (:class:`~inference.sbi.mdn.MDN`).
     ensemble : MDNs trained from different seeds and mixed by their validation log-likelihoods.
+    poisson_resampling : train on fresh Poisson draws of the training simulations' expected XODs (module docstring).
     compressor_training, mdn_training : :class:`~inference.sbi.training.TrainSettings`.
     split_seed : seeds the split of the simulations.
     seed : seeds the networks' initial weights.
@@ -75,6 +82,7 @@ class NPESettings:
     mdn_width: int = 64
     mdn_depth: int = 2
     ensemble: int = 1
+    poisson_resampling: bool = False
     compressor_training: TrainSettings = TrainSettings()
     mdn_training: TrainSettings = TrainSettings(learning_rate=3e-3)
     split_seed: int = 0
@@ -89,6 +97,8 @@ class NPESettings:
         for name in ("mlp_width", "mlp_depth", "n_components", "mdn_width", "mdn_depth", "ensemble"):
             object.__setattr__(self, name, check_integer(f"NPESettings.{name}", getattr(self, name), 1))
         object.__setattr__(self, "channels", tuple(check_integer("NPESettings.channels", c, 1) for c in self.channels))
+        object.__setattr__(self, "poisson_resampling", check_bool("NPESettings.poisson_resampling",
+                                                                  self.poisson_resampling))
         for name in ("compressor_training", "mdn_training"):
             check_type(f"NPESettings.{name}", getattr(self, name), TrainSettings, "an inference.sbi.TrainSettings")
 
@@ -301,6 +311,14 @@ def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str |
     counts = summarise(data.counts, settings.summary)
     scale = XODScale.fit(counts[splits["train"]])
     x = scale(counts)
+    x_train, draw = x[splits["train"]], None
+    if settings.poisson_resampling:
+        # a sum of Poisson counts is a Poisson draw of the summed expectations: each summary redraws alike
+        x_train = summarise(data.expected()[splits["train"]], settings.summary).astype(np.float32)
+
+        def draw(key, batch):
+            lam, *rest = batch
+            return (scale.traced(jax.random.poisson(key, lam).astype(lam.dtype)), *rest)
     u = data.unit.astype(np.float32)
     z = data.normal.astype(np.float32)
     p = u.shape[1]
@@ -316,13 +334,13 @@ def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str |
     tr, va = splits["train"], splits["validation"]
     head = None
     if settings.loss == "vmim":
-        (compressor, head), c_history = train((compressor, mdns[0]), _vmim_loss, (x[tr], z[tr]), (x[va], z[va]),
-                                           settings.compressor_training, checkpoint=ckpt("compressor"),
+        (compressor, head), c_history = train((compressor, mdns[0]), _vmim_loss, (x_train, z[tr]), (x[va], z[va]),
+                                           settings.compressor_training, draw=draw, checkpoint=ckpt("compressor"),
                                            progress=progress, desc="compressor (vmim)")  # fmt: skip
     else:
-        compressor, c_history = train(compressor, _mse_loss, (x[tr], u[tr]), (x[va], u[va]),
-                                      settings.compressor_training, checkpoint=ckpt("compressor"), progress=progress,
-                                      desc="compressor (mse)")  # fmt: skip
+        compressor, c_history = train(compressor, _mse_loss, (x_train, u[tr]), (x[va], u[va]),
+                                      settings.compressor_training, draw=draw, checkpoint=ckpt("compressor"),
+                                      progress=progress, desc="compressor (mse)")  # fmt: skip
     y = np.asarray(jax.jit(jax.vmap(compressor))(jnp.asarray(x)))
     trained, histories = ([] if head is None else [head]), []
     for i in range(len(trained), settings.ensemble):

@@ -12,6 +12,12 @@ the best state rather than from where Adam wandered since. So early stopping fir
 from the best model, with a fresh Adam at a tenth of the previous step size, for up to ``patience`` more epochs each.
 (A schedule that shrinks the step on every plateau instead stops too early when the validation loss is noisy.)
 
+Fresh noise: with ``draw(key, batch) -> batch`` every training batch is redrawn before its step, its key given by the
+settings' seed, the epoch and the batch's position (so a resumed run draws the same). A simulator whose noise is
+known (the analytical model's Poisson counts) then shows the network a new realisation of each simulation at every
+epoch, and the network cannot fit the noise of one realisation (:mod:`inference.sbi.npe`). The validation set is
+never redrawn: early stopping judges the network on the simulations themselves.
+
 Checkpoint: with ``checkpoint=PATH`` the state after every epoch (best and current model, Adam's state, counters and
 history) is written atomically to one file; a training given an existing checkpoint of the same models and
 settings continues from it, and one of a finished training returns its best model at once.
@@ -77,10 +83,11 @@ def _mean_loss(loss, params, static, data: tuple, batch_size: int) -> float:
 
 
 def train(model: Any, loss: Callable, train_data: tuple, validation_data: tuple, settings: TrainSettings | None = None,
-          *, checkpoint: str | os.PathLike | None = None, progress: bool = False,
+          *, draw: Callable | None = None, checkpoint: str | os.PathLike | None = None, progress: bool = False,
           desc: str = "training") -> tuple[Any, list[dict]]:  # fmt: skip
     """Train ``model`` (an equinox module) on ``loss`` (module docstring); returns the best model and the history, one
     ``{"epoch", "train", "validation", "learning_rate", "wall_s"}`` per epoch (mean losses)."""
+    import jax
     import optax
     from tqdm.auto import tqdm
 
@@ -106,7 +113,9 @@ def train(model: Any, loss: Callable, train_data: tuple, validation_data: tuple,
         return eqx.combine(state["best"], static), info["history"]
 
     @eqx.filter_jit
-    def step(p, opt_state, batch):
+    def step(p, opt_state, batch, key):
+        if draw is not None:
+            batch = draw(key, batch)
         value, grads = eqx.filter_value_and_grad(lambda q: loss(eqx.combine(q, static), batch))(p)
         updates, opt_state = optimiser.update(grads, opt_state, p)
         return eqx.apply_updates(p, updates), opt_state, value
@@ -114,13 +123,16 @@ def train(model: Any, loss: Callable, train_data: tuple, validation_data: tuple,
     eval_loss = eqx.filter_jit(loss)
     bar = tqdm(range(info["epoch"], settings.max_epochs), desc=desc, disable=not progress, initial=info["epoch"],
                total=settings.max_epochs)  # fmt: skip
+    root = jax.random.key(settings.seed)
     for epoch in bar:
         t0 = time.perf_counter()
+        epoch_key = jax.random.fold_in(root, epoch)
         order = np.random.default_rng([settings.seed, epoch]).permutation(n)
         p, opt_state, total = state["current"], state["opt"], 0.0
         for a in range(0, n, settings.batch_size):
             idx = order[a:a + settings.batch_size]
-            p, opt_state, value = step(p, opt_state, tuple(jnp.asarray(x[idx]) for x in train_data))
+            batch = tuple(jnp.asarray(x[idx]) for x in train_data)
+            p, opt_state, value = step(p, opt_state, batch, jax.random.fold_in(epoch_key, a))
             total += float(value) * idx.size
         validation = _mean_loss(eval_loss, p, static, validation_data, 4 * settings.batch_size)
         state = {**state, "current": p, "opt": opt_state}

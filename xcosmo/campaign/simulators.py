@@ -192,6 +192,21 @@ class AnalyticSimulator:
 
         return phi_to_unit(phi)
 
+    @functools.cached_property
+    def _expected_batch(self):
+        import jax
+
+        return jax.jit(jax.vmap(self._model.from_phi))
+
+    def expected(self, phi: np.ndarray, *, batch: int = 512) -> np.ndarray:
+        """The expected XODs lambda(phi) (n, n_z, n_cr, n_hr) at the rows of ``phi`` (n, 8), of which :meth:`__call__`
+        draws Poisson realisations."""
+        from xcosmo.checks import check_shape
+
+        phi = check_shape("phi", np.asarray(phi, np.float64), (None, len(self.param_names)), f" {self.param_names}")
+        return np.concatenate([_expected_xods(self._expected_batch, phi[a:a + batch])
+                               for a in range(0, phi.shape[0], batch)])
+
     def __call__(self, phi: np.ndarray, seed: int) -> Simulated:
 
         from xcosmo.checks import check_shape, in_range
@@ -212,6 +227,11 @@ def _poisson_xod(model, phi: np.ndarray, seed: int) -> np.ndarray:
 
     lam = model.from_phi(jax.numpy.asarray(phi))
     return np.asarray(jax.random.poisson(jax.random.key(seed), lam), np.int64)
+
+
+@float64
+def _expected_xods(batched, phi: np.ndarray) -> np.ndarray:
+    return np.asarray(batched(phi))
 
 
 def _build(spec: dict):
