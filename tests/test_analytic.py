@@ -134,6 +134,7 @@ def test_interval_probabilities_keep_their_precision_in_the_tails():
     assert p.sum() + norm.cdf(edges[0]) == pytest.approx(1.0, rel=1e-14)
 
 
+@pytest.mark.slow  # 40 s, mostly compiling the Hessian: a regression guard, run with -m slow
 def test_likelihood_hessian_is_finite():
     # An infinite top CR edge used to make forward-over-reverse derivatives NaN (inf * 0 in the chain rule).
     model, data = default_forward(), asimov_data()

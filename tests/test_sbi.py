@@ -1,6 +1,6 @@
 """inference.sbi (issue 18): splits, normalisation, the MDN against closed forms, the calibration tests on exact and on
 miscalibrated posteriors, resumable training, and the NPE pipeline on a small campaign of the analytical model
-(shapes, files, refusals). Accuracy against NUTS is the slow acceptance test (``tests/test_sbi_acceptance.py``)."""
+(shapes, files, refusals), Poisson resampling. Accuracy against NUTS is measured by ``bench/sbi_vs_nuts.py`` (hours)."""
 
 from __future__ import annotations
 
