@@ -8,7 +8,9 @@
 4. NUTS (numpyro, NeuTra, the defaults of :func:`inference.mcmc.run_nuts`; ``--chains`` x (``--warmup`` +
    ``--samples``)) on the explicit likelihood of ``--xods`` held-out XODs, and the NPE posteriors of the same XODs:
    for every parameter the difference of the means in units of NUTS's standard deviation and the ratio of the
-   standard deviations (goal: within 0.2 sigma and 20%).
+   standard deviations (goal: within 0.2 sigma and 20%); where NUTS's covariance is cached (results made since
+   2026-12-06), also the joint posteriors: the Mahalanobis distance of the NPE's mean from NUTS's and the ratio of
+   their covariance volumes, (det C_NPE / det C_NUTS)^(1/2p).
 
 Every step resumes: the campaign and trainings from their stores and checkpoints, NUTS from the per-XOD results in
 ``OUT/nuts.json`` or ``--nuts-cache`` (each with the XOD's total count, checked when it is reused). The campaign is
@@ -38,7 +40,8 @@ def campaign(out: Path, n: int, workers: int) -> Path:
 
 
 def nuts_posteriors(cache: Path, data, positions, args) -> dict:
-    """Posterior means and standard deviations of NUTS on each XOD, cached in ``cache`` (JSON)."""
+    """Posterior means, standard deviations and covariance of NUTS on each XOD, cached in ``cache`` (JSON; results
+    cached before the covariance was kept have none)."""
     from inference.likelihood import numpyro_model
     from inference.mcmc import run_nuts, summary
     from xcosmo.analytic import PHI_NAMES
@@ -56,8 +59,9 @@ def nuts_posteriors(cache: Path, data, positions, args) -> dict:
                         num_warmup=args.warmup, num_samples=args.samples, seed=k, neutra=True, dense_mass=True,
                         progress=False)  # fmt: skip
         s = summary(tree, list(PHI_NAMES))
+        draws = np.stack([np.ravel(tree["posterior"][n].values) for n in PHI_NAMES], axis=1)
         done[key] = {"total_counts": total, "mean": [s["variables"][n]["mean"] for n in PHI_NAMES],
-                     "std": [s["variables"][n]["std"] for n in PHI_NAMES],
+                     "std": [s["variables"][n]["std"] for n in PHI_NAMES], "cov": np.cov(draws.T).tolist(),
                      "divergences": s["num_divergences"], "r_hat_max": s["r_hat_max"]}  # fmt: skip
         cache.write_text(json.dumps(done, indent=1))
         print(f"NUTS {k + 1}/{len(positions)} (store index {key}): r_hat {s['r_hat_max']:.3f}, "
@@ -113,6 +117,13 @@ def main(argv=None) -> None:
         mean_dev = (theta.mean(0) - np.array(ref["mean"])) / np.array(ref["std"])
         width = theta.std(0) / np.array(ref["std"])
         rows.append({"index": int(data.index[i]), "mean_dev": mean_dev.tolist(), "width_ratio": width.tolist()})
+        if "cov" in ref:  # in units of NUTS's sigma: the normalisations span 40 decades
+            sigma = np.array(ref["std"])
+            nuts_cov = np.array(ref["cov"]) / np.outer(sigma, sigma)
+            npe_cov = np.cov((theta / sigma).T)
+            rows[-1]["mahalanobis"] = float(np.sqrt(mean_dev @ np.linalg.solve(nuts_cov, mean_dev)))
+            ratio = np.linalg.slogdet(npe_cov)[1] - np.linalg.slogdet(nuts_cov)[1]
+            rows[-1]["volume_ratio"] = float(np.exp(ratio / (2 * len(sigma))))
     dev = np.array([r["mean_dev"] for r in rows])
     width = np.array([r["width_ratio"] for r in rows])
     resampled = ", Poisson resampling" if args.poisson_resampling else ""
@@ -123,6 +134,13 @@ def main(argv=None) -> None:
               f"width ratio {np.median(width[:, j]):.3f} (range {width[:, j].min():.3f}-{width[:, j].max():.3f})")
     ok = np.mean((np.abs(dev) < 0.2) & (np.abs(width - 1) < 0.2))
     print(f"fraction of (XOD, parameter) pairs within 0.2 sigma and 20%: {ok:.3f}")
+    joint = [r for r in rows if "mahalanobis" in r]
+    if joint:  # the joint posteriors, where NUTS's covariance is cached
+        m = np.array([r["mahalanobis"] for r in joint])
+        v = np.array([r["volume_ratio"] for r in joint])
+        print(f"joint, {len(joint)} XODs: NPE mean's Mahalanobis distance from NUTS's (NUTS covariance) median "
+              f"{np.median(m):.3f} (max {m.max():.3f}); (det NPE cov / det NUTS cov)^(1/2p) median {np.median(v):.3f} "
+              f"(range {v.min():.3f}-{v.max():.3f})")
     name = "npe_vs_nuts_poisson.json" if args.poisson_resampling else "npe_vs_nuts.json"
     (args.out / name).write_text(json.dumps(rows, indent=1))
 
