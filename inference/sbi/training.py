@@ -132,7 +132,8 @@ def train(model: Any, loss: Callable, train_data: tuple, validation_data: tuple,
         for a in range(0, n, settings.batch_size):
             idx = order[a:a + settings.batch_size]
             batch = tuple(jnp.asarray(x[idx]) for x in train_data)
-            p, opt_state, value = step(p, opt_state, batch, jax.random.fold_in(epoch_key, a))
+            key = None if draw is None else jax.random.fold_in(epoch_key, a)
+            p, opt_state, value = step(p, opt_state, batch, key)
             total += float(value) * idx.size
         validation = _mean_loss(eval_loss, p, static, validation_data, 4 * settings.batch_size)
         state = {**state, "current": p, "opt": opt_state}
