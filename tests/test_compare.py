@@ -107,7 +107,7 @@ def test_the_study_at_a_tiny_size_writes_its_tables_and_figures_and_resumes(tmp_
         n_simulations=96, npe_seeds=2, summaries=("z-cr-hr", "z"), draws=300, sbc_xods=8, workers=1,
         light_cones=str(light_cones),
         npe=NPESettings(channels=(4, 4), mlp_width=16, n_components=2, mdn_width=16, compressor_training=quick,
-                        mdn_training=quick),
+                        mdn_training=quick, poisson_resampling=True),  # as the presets; not for the light cones
         nuts=NUTSSettings(num_chains=1, num_warmup=30, num_samples=30, dense_mass=True, progress=False),
         analytic_neutra=NeuTraSettings(flow="laplace", num_steps=50, max_fits=1),
         emulated_neutra=NeuTraSettings(flow="laplace", num_steps=50, max_fits=1),

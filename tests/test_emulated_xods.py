@@ -50,6 +50,20 @@ def test_draws_follow_the_marginalised_model(simulator):
     assert 0.6 < totals.var() / var < 1.4, (totals.var(), var)
 
 
+def test_expected_xods_are_those_each_seed_draws_from(simulator):
+    """The draw of each seed is a Poisson realisation of ``expected`` at that seed: standardised residuals near 0 and 1
+    in the well-filled bins, where the expectation at another seed's emulator error (this emulator's error is large:
+    previous test) or at none is far off."""
+    seeds = np.arange(20)
+    theta = np.broadcast_to(THETA, (20, 6))
+    xods = np.stack([simulator(THETA, int(s)).xod for s in seeds])
+    for lam, right in ((simulator.expected(theta, seeds), True), (simulator.expected(theta, seeds + 100), False)):
+        filled = lam > 20
+        r = (xods - lam)[filled] / np.sqrt(lam[filled])
+        assert filled.sum() > 200
+        assert (abs(r.mean()) < 0.1 and 0.85 < r.std() < 1.15) == right, (r.mean(), r.std())
+
+
 def test_a_draw_is_an_integer_xod_set_by_its_seed(simulator):
     one, again, other = simulator(THETA, 7), simulator(THETA, 7), simulator(THETA, 8)
     assert one.xod.shape == (8, 12, 12) and np.all(one.xod == np.round(one.xod)) and one.n_clusters == one.xod.sum()
@@ -71,6 +85,10 @@ def test_an_emulated_campaign_trains_the_sbi_dataset(tmp_path, weights):
     data = SBIDataset.from_store(tmp_path / "c", min_simulations=6)
     assert data.names[:2] == ("omega_m", "sigma_8") and data.counts.shape == (6, 8, 12, 12)
     assert np.all((data.unit > 0) & (data.unit < 1)) and len(np.unique(data.counts.sum(axis=(1, 2, 3)))) > 1
+    lam = data.expected()  # each stored XOD's expectation, from its own seed (previous test)
+    r = (data.counts - lam)[lam > 20] / np.sqrt(lam[lam > 20])
+    assert abs(r.mean()) < 0.15 and 0.8 < r.std() < 1.2, (r.mean(), r.std())
+    np.testing.assert_array_equal(data.expected([4, 1]), lam[[4, 1]])
 
     attrs = CampaignStore.open(tmp_path / "c").attrs
     assert attrs["emulator"]["sha256"] == attrs["simulator"]["sha256"] and attrs["binning"]["z_edges"][0] == 0.1

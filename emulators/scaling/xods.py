@@ -127,13 +127,46 @@ class EmulatedXODSimulator:
         xod = _draw(self._forward, theta, int(seed))
         return Simulated(xod.astype(np.float32), int(xod.sum()), time.perf_counter() - start, socket.gethostname())
 
+    @float64
+    def expected(self, theta: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+        """The expected XODs lambda(theta, eps) (n, n_z, n_cr, n_hr) of the simulations of parameters ``theta``
+        (n, 6) and seeds ``seeds`` (n,), eps the emulator's error that each seed drew: the XODs :meth:`__call__`
+        draws are their Poisson realisations (about 20 ms each here)."""
+        import jax.numpy as jnp
+
+        theta = check_shape("theta", np.asarray(theta, np.float64), (None, len(PARAM_NAMES)), f" {PARAM_NAMES}")
+        seeds = check_shape("seeds", np.asarray(seeds), (theta.shape[0],), " (one per row of theta)")
+        if np.any((seeds < 0) | (seeds >= 2**32)):
+            fail("seeds", seeds, "simulation seeds 0 <= seed < 2^32 (xcosmo.campaign.store.simulation_seed)")
+        return np.asarray(self._expected_batch(jnp.asarray(theta), jnp.asarray(seeds, jnp.uint32)))
+
+    @functools.cached_property
+    def _expected_batch(self):
+        import jax
+
+        forward = self._forward
+
+        def one(args):
+            theta, seed = args
+            return forward.from_theta(theta, _keys(seed)[1])
+
+        # lax.map in batches of 32: twice as fast as one call per XOD, and a tenth of the memory of one vmap
+        return jax.jit(lambda theta, seeds: jax.lax.map(one, (theta, seeds), batch_size=32))
+
+
+def _keys(seed):
+    """The Poisson key and eps of the simulation of ``seed`` (module docstring; an int or a traced integer)."""
+    import jax
+
+    key_eps, key_counts = jax.random.split(jax.random.key(seed))
+    return key_counts, jax.random.normal(key_eps, (7,), jax.numpy.float64)
+
 
 @float64
 def _draw(forward, theta: np.ndarray, seed: int) -> np.ndarray:
     """eps and one Poisson XOD at ``theta`` from ``seed`` (module docstring)."""
     import jax
 
-    key_eps, key_counts = jax.random.split(jax.random.key(seed))
-    eps = jax.random.normal(key_eps, (7,), jax.numpy.float64)
+    key_counts, eps = _keys(seed)
     lam = forward.from_theta(jax.numpy.asarray(theta), eps)
     return np.asarray(jax.random.poisson(key_counts, lam), np.int64)

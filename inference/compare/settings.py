@@ -38,7 +38,8 @@ class CompareSettings:
     points : theta_sim points (Omega_m, sigma_8, A_SN1, A_SN2, A_AGN1, A_AGN2), the first the fiducial; the
         analytical model is run at each point's cosmology with its fiducial scaling relations.
     n_simulations : Poisson XODs of the emulated-relation model the NPEs learn from (``emulated`` campaign).
-    npe : the NPE's settings (its ``summary`` and ``seed`` are set per training).
+    npe : the NPE's settings (its ``summary`` and ``seed`` are set per training); by default trained on fresh Poisson
+        draws of the campaign's expected XODs every epoch (:mod:`inference.sbi.npe`; not for light cones).
     npe_seeds : trainings per summary statistic (different initial weights), for the spread of table 3.
     summaries : the summary statistics of table 3 (:data:`inference.sbi.summaries.SUMMARIES`).
     nuts : NUTS for the explicit models (its ``neutra`` is replaced by the model's own below).
@@ -56,7 +57,7 @@ class CompareSettings:
 
     points: tuple[tuple[float, ...], ...] = (FIDUCIAL, AWAY[0])
     n_simulations: int = 20_000
-    npe: NPESettings = NPESettings()
+    npe: NPESettings = NPESettings(poisson_resampling=True)
     npe_seeds: int = 3
     summaries: tuple[str, ...] = tuple(SUMMARIES)
     nuts: NUTSSettings = NUTSSettings(num_chains=2, num_warmup=300, num_samples=600, dense_mass=True, progress=False)

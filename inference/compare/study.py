@@ -145,7 +145,8 @@ def _light_cones(settings: CompareSettings, out: Path, say, progress: bool) -> d
     data = simulated.light_cone_data(settings.light_cones)
     folder = out / "npe" / "light-cones"
     say(f"NPE of the full XOD on {data.n} simulated light cones ({settings.light_cones})")
-    npe = simulated.trained_npe(data, folder, dataclasses.replace(settings.npe, summary="z-cr-hr", seed=0),
+    npe = simulated.trained_npe(data, folder, dataclasses.replace(settings.npe, summary="z-cr-hr", seed=0,
+                                                                  poisson_resampling=False),
                                 progress=progress)  # fmt: skip
     calibration = simulated.calibration(npe, data, folder / "diagnose", n_xods=settings.sbc_xods)
     report = {"store": settings.light_cones, "n": data.n, "train": npe.meta["sizes"]["train"],

@@ -19,6 +19,7 @@ between 0 and 1". Here:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from pathlib import Path
 
@@ -87,6 +88,7 @@ class SBIDataset:
     unit : (n, p) their coordinates in the prior's unit cube (the targets).
     names : the p parameter names.
     index : (n,) each simulation's index in the store.
+    seeds : (n,) each simulation's seed.
     spec : the simulator's spec (:func:`xcosmo.campaign.simulators.simulator_from_spec` rebuilds it).
     binning : the store's survey and binning attributes (weights trained on one binning refuse another).
     source : the store's path.
@@ -97,6 +99,7 @@ class SBIDataset:
     unit: np.ndarray
     names: tuple[str, ...]
     index: np.ndarray
+    seeds: np.ndarray
     spec: dict
     binning: dict
     source: str
@@ -122,7 +125,7 @@ class SBIDataset:
         simulator = simulator_from_spec(attrs["simulator"])
         return cls(
             counts=counts, theta=theta, unit=np.asarray(simulator.to_unit(theta), np.float64),
-            names=tuple(attrs["param_names"]), index=done, spec=attrs["simulator"],
+            names=tuple(attrs["param_names"]), index=done, seeds=store.seeds[done], spec=attrs["simulator"],
             binning={"survey": attrs["survey"], "binning": attrs["binning"]}, source=str(Path(path)),
         )  # fmt: skip
 
@@ -134,16 +137,22 @@ class SBIDataset:
 
         return ndtri(np.clip(self.unit, 1e-6, 1 - 1e-6))
 
-    def expected(self) -> np.ndarray:
-        """(n, n_z, n_cr, n_hr) the simulator's expected XODs at ``theta``, of which ``counts`` are Poisson draws; only
-        for simulators that define them (the analytical model)."""
+    def expected(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """(n, n_z, n_cr, n_hr) the simulator's expected XODs of the simulations (or of those at positions ``rows``),
+        of which ``counts`` are Poisson draws; only for simulators that define them (the analytical and the
+        emulated-relation models). Computed once for the whole dataset and kept (several trainings share them)."""
+        return self._expected if rows is None else self._expected[np.asarray(rows)]
+
+    @functools.cached_property
+    def _expected(self) -> np.ndarray:
         from xcosmo.campaign.simulators import simulator_from_spec
 
         simulator = simulator_from_spec(self.spec)
         if not hasattr(simulator, "expected"):
             fail("store", self.source, "a campaign of a simulator with expected XODs to redraw Poisson noise from "
-                                       f"(the analytical model), not of {self.spec.get('name')!r}")  # fmt: skip
-        return simulator.expected(self.theta)
+                                       f"(the analytical or emulated-relation model), not of "
+                                       f"{self.spec.get('name')!r}")  # fmt: skip
+        return simulator.expected(self.theta, self.seeds)
 
     @property
     def n(self) -> int:

@@ -17,9 +17,9 @@
    and all are mixed with weights proportional to exp(mean validation ln q) (sbi's ensemble rule, a softmax of the
    validation log-likelihoods).
 
-Poisson resampling (``poisson_resampling=True``, simulators with expected XODs: the analytical model): every
-training epoch sees a new Poisson draw of each training simulation's expected XOD instead of the campaign's one
-draw (:func:`inference.sbi.training.train`'s ``draw``). Thirteen thousand fixed draws let the compressor fit their
+Poisson resampling (``poisson_resampling=True``, simulators with expected XODs: the analytical and the
+emulated-relation models; the latter keeps the emulator error each simulation drew): every training epoch sees a new
+Poisson draw of each training simulation's expected XOD instead of the campaign's one draw (:func:`inference.sbi.training.train`'s ``draw``). Thirteen thousand fixed draws let the compressor fit their
 noise (VMIM: training loss 2.6 nats against 4.2 on validation); fresh draws are as many new simulations at the same
 parameters, for free. Validation, test and held-out XODs stay the campaign's draws.
 
@@ -314,7 +314,7 @@ def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str |
     x_train, draw = x[splits["train"]], None
     if settings.poisson_resampling:
         # a sum of Poisson counts is a Poisson draw of the summed expectations: each summary redraws alike
-        x_train = summarise(data.expected()[splits["train"]], settings.summary).astype(np.float32)
+        x_train = summarise(data.expected(splits["train"]), settings.summary).astype(np.float32)
 
         def draw(key, batch):
             lam, *rest = batch

@@ -198,9 +198,10 @@ class AnalyticSimulator:
 
         return jax.jit(jax.vmap(self._model.from_phi))
 
-    def expected(self, phi: np.ndarray, *, batch: int = 512) -> np.ndarray:
+    def expected(self, phi: np.ndarray, seeds: np.ndarray | None = None, *, batch: int = 512) -> np.ndarray:
         """The expected XODs lambda(phi) (n, n_z, n_cr, n_hr) at the rows of ``phi`` (n, 8), of which :meth:`__call__`
-        draws Poisson realisations."""
+        draws Poisson realisations; the simulations' ``seeds`` are not needed (nothing but the Poisson draw is
+        random), and taken for the interface of simulators whose expected XODs depend on them."""
         from xcosmo.checks import check_shape
 
         phi = check_shape("phi", np.asarray(phi, np.float64), (None, len(self.param_names)), f" {self.param_names}")
