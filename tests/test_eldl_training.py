@@ -8,6 +8,7 @@ import equinox as eqx
 import jax
 import numpy as np
 import pytest
+from jax.flatten_util import ravel_pytree
 
 from emulators.data.suite import make_suite
 from emulators.eldl.eldl import ELDL
@@ -66,6 +67,10 @@ def test_train_ldl_runs_the_three_stages_writes_weights_and_resumes(store, tmp_p
     model, meta = load_eldl(run / "eldl.eqx", voxel_mpc_h=0.39)
     assert isinstance(model, ELDL) and model.t_redshifts == (0.21, 0.54)
     assert meta["training"]["source"] == "synthetic" and meta["training"]["samples"]["train"] == 3
+    # each conditioning speaks in units of its own trained fiducial (the n_e one and the T ones)
+    for fiducial, shifts in ((model.ne, (model.ne_shift,)), (model.t, model.t_shifts)):
+        units = ravel_pytree(LDLParams.shift_units(8, fiducial))[0]
+        assert all(np.array_equal(c.units, units) for c in shifts)
     split = load_split(store)
     s = split.select("train", "LH", 0.54)[0]
     ne, kt = model(s.dx, Box((24,) * 3, 0.39), 0.4, Params.from_array(s.theta))
@@ -257,6 +262,19 @@ def test_diffusive_layers_damp_a_density_wave_as_the_heat_equation(step):
     amplitude = lambda rho: abs(np.fft.fft(rho.mean(axis=(1, 2)))[2])  # noqa: E731
     c = -np.log(amplitude(after) / amplitude(before)) / (k**2 * (-4 * step) / 2)
     assert 0.75 < c < 1.0, c
+
+
+def test_conditioning_units_are_tenths_of_a_diffusive_fiducial():
+    """shift_units: the fixed units around an undisplaced fiducial (gamma = 1, alpha = 0), a tenth of gamma and alpha
+    around a diffusive one, whose alpha ~ -6 a unit of 1e-3 could not move."""
+    from emulators.eldl.training import diffusion_params
+
+    fixed = LDLParams.shift_units()
+    assert np.array_equal(ravel_pytree(LDLParams.shift_units(8, LDLParams.identity()))[0], ravel_pytree(fixed)[0])
+    diffusive = LDLParams.shift_units(8, diffusion_params(-0.3))
+    np.testing.assert_allclose(diffusive.gamma, 0.005, rtol=1e-6)
+    np.testing.assert_allclose(diffusive.alpha, 0.6, rtol=1e-6)
+    np.testing.assert_array_equal(diffusive.mu, fixed.mu)
 
 
 def test_the_base_fit_starts_from_the_best_displacement_on_its_loss(store):

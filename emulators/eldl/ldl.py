@@ -57,14 +57,21 @@ class LDLParams(eqx.Module):
                    ln_b1=jnp.zeros((), f32), b0_over_b1=jnp.zeros((), f32), mu=jnp.ones((), f32))  # fmt: skip
 
     @classmethod
-    def shift_units(cls, n_knots: int = 8) -> "LDLParams":
+    def shift_units(cls, n_knots: int = 8, fiducial: "LDLParams | None" = None) -> "LDLParams":
         """The size of a typical variation of each parameter, in which the conditioning MLPs speak (their outputs
-        are O(1)): 0.1 for the exponents, the filters and b0/b1, 0.3 for ln b1 (a factor 1.35), and 1e-3 for the
-        displacement amplitudes, which move particles by about 65 voxels r.m.s. per unit alpha at gamma = 1 on a
-        0.39 Mpc/h, z = 0.2 box (0.07 voxels per unit output)."""
+        are O(1)): 0.1 for the filters and b0/b1, 0.3 for ln b1 (a factor 1.35), 0.1 for mu and for the exponents
+        gamma, and 1e-3 for the displacement amplitudes alpha, which move particles by about 65 voxels r.m.s. per
+        unit alpha at gamma = 1 on a 0.39 Mpc/h, z = 0.2 box (0.07 voxels per unit output). Given the ``fiducial``
+        the variations are conditioned around, gamma's unit is a tenth of its |gamma| and alpha's a tenth of its
+        |alpha| where that is larger than 1e-3: a diffusive fiducial (gamma ~ 0.05, alpha ~ -4: :func:`emulators.eldl.
+        training.diffusion_params`) then varies by about 10% of its smoothing per unit output, as the others do."""
         f32 = jnp.float32
-        return cls(gamma=jnp.full(2, 0.1, f32), alpha=jnp.full(2, 1e-3, f32), xi=jnp.full((2, n_knots), 0.1, f32),
-                   ln_b1=jnp.asarray(0.3, f32), b0_over_b1=jnp.asarray(0.1, f32), mu=jnp.asarray(0.1, f32))  # fmt: skip
+        gamma, alpha = jnp.full(2, 0.1, f32), jnp.full(2, 1e-3, f32)
+        if fiducial is not None:
+            gamma = 0.1 * jnp.abs(jnp.asarray(fiducial.gamma, f32))
+            alpha = jnp.maximum(alpha, 0.1 * jnp.abs(jnp.asarray(fiducial.alpha, f32)))
+        return cls(gamma=gamma, alpha=alpha, xi=jnp.full((2, n_knots), 0.1, f32), ln_b1=jnp.asarray(0.3, f32),
+                   b0_over_b1=jnp.asarray(0.1, f32), mu=jnp.asarray(0.1, f32))  # fmt: skip
 
 
 def ldl(params: LDLParams, dx: jax.Array) -> jax.Array:

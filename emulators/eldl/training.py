@@ -260,14 +260,19 @@ def train_eldl(split: Split, out: str | os.PathLike, t_redshifts, settings: FitS
             tmp.write_text(json.dumps(done, indent=1))
         return trained
 
-    base = LDLParams.identity(model.ne.xi.shape[-1])
+    n_knots = model.ne.xi.shape[-1]
+    base = LDLParams.identity(n_knots)
     ne = stage("base_ne", base, lambda c: train_base(split, "ne", settings, c, progress))
     t = stage("base_t", base, lambda c: train_base(split, "t", settings, c, progress))
-    ne_shift = stage("conditioning_ne", model.ne_shift,
-                     lambda c: train_conditioning(ne, model.ne_shift, split, "ne", BASE_Z, conditioning, c, progress))  # fmt: skip
+    # the conditionings vary each base model in units of its own size (LDLParams.shift_units)
+    units = lambda fiducial: ravel_pytree(LDLParams.shift_units(n_knots, fiducial))[0]  # noqa: E731
+    ne_start = eqx.tree_at(lambda c: c.units, model.ne_shift, units(ne))
+    t_start = eqx.tree_at(lambda c: c.units, model.t_shifts[0], units(t))
+    ne_shift = stage("conditioning_ne", ne_start,
+                     lambda c: train_conditioning(ne, ne_start, split, "ne", BASE_Z, conditioning, c, progress))  # fmt: skip
     name = f"conditioning_t_{BASE_Z:g}"
-    t_at_base = stage(name, model.t_shifts[0],
-                      lambda c: train_conditioning(t, model.t_shifts[0], split, "t", BASE_Z, conditioning, c, progress))  # fmt: skip
+    t_at_base = stage(name, t_start,
+                      lambda c: train_conditioning(t, t_start, split, "t", BASE_Z, conditioning, c, progress))  # fmt: skip
     t_shifts = []
     for z in model.t_redshifts:
         if abs(z - BASE_Z) < 1e-6:
