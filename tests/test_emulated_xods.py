@@ -104,5 +104,11 @@ def test_changed_weights_painter_and_parameters_outside_the_prior_are_refused(si
         EmulatedXODSimulator.named(str(weights), "eldl")
     with pytest.raises(ValueError, match="a_sn1"):
         simulator(np.r_[THETA[:2], 9.0, THETA[3:]], 0)
+    with pytest.raises(ValueError, match="seeds"):
+        simulator.expected(THETA[None], [-1])
+    with pytest.raises(ValueError, match="seeds"):
+        simulator.expected(np.stack([THETA, THETA]), [1])
+    with pytest.raises(ValueError, match="theta"):
+        simulator.expected(THETA[None, :5], [1])
     with pytest.raises(FileNotFoundError, match="not found"):
         EmulatedXODSimulator.named(str(weights.parent / "missing.eqx"))

@@ -122,7 +122,7 @@ def initial_params(which: str, samples: tuple[Sample, ...], n_knots: int = 8) ->
     grid = [(b1, mu) for mu in np.linspace(0.25, 2.5, 10) for b1 in np.logspace(-4, 3, 15)]
     best = (np.inf, None)
     for start in (LDLParams.identity(n_knots), *(diffusion_params(step, n_knots) for step in DIFFUSION_STEPS)):
-        displaced = [a.rho if float(start.alpha[0]) == 0 else ldl(start, a.dx) for a in arrays]
+        displaced = [ldl(start, a.dx) for a in arrays]  # the identity activation: the displaced density
         values = [np.mean([float(score(b1, mu, rho, a)) for rho, a in zip(displaced, arrays)]) for b1, mu in grid]
         k = int(np.argmin(values))
         if values[k] < best[0]:
