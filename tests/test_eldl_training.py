@@ -38,6 +38,13 @@ def test_the_split_never_reads_held_out_boxes(store):
     assert float(s.ne.mean()) == pytest.approx(1.0, rel=0.3)  # n_e in units of the cosmic mean
 
 
+def test_a_fifth_of_each_roles_boxes_validates():
+    from emulators.eldl.samples import validation_boxes
+
+    assert validation_boxes(range(20)) == {16, 17, 18, 19}  # the default suite's LH boxes
+    assert validation_boxes([3, 0, 2, 1]) == {3} and validation_boxes([5, 7]) == {7} and validation_boxes([4]) == set()
+
+
 def test_the_base_fit_keeps_its_best_parameters_and_checkpoints_them(store, tmp_path):
     split = load_split(store)
     best, history = train_base(split, "ne", FitSettings(steps=6, eval_every=2, optimizer="lbfgs"), tmp_path / "b.eqx")

@@ -1,7 +1,8 @@
 """The eLDL's training samples as the losses use them, read from a training store (:mod:`emulators.data.store`), and
 their split (paper figure 1): held-out boxes are the test set and are never read for training; of the others, the
-last box of each role (CV, LH) is the validation set that stops training early, where the role has two boxes or more;
-the rest is the training set.
+last fifth of each role's boxes (CV, LH; at least one, where the role has two boxes or more) is the validation set
+that stops training early; the rest is the training set. One validation box is not enough where the parameters vary:
+the LH box nearest the fiducial says little about the conditioning.
 
 A sample carries the PM displacements, the targets in the losses' units (n_e over the cosmic mean electron density,
 kT in keV), the dark matter's 1 + delta (the losses' weights), theta_sim and z.
@@ -10,6 +11,7 @@ kT in keV), the dark matter's 1 + delta (the losses' weights), theta_sim and z.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,10 @@ import jax.numpy as jnp
 from emulators.eldl.eldl import H, OMEGA_B
 from xcosmo.painting import mean_electron_density
 
-__all__ = ["Arrays", "Sample", "Split", "load_split"]
+__all__ = ["Arrays", "Sample", "Split", "load_split", "validation_boxes", "VALIDATION_FRACTION"]
+
+VALIDATION_FRACTION = 0.2
+"""The share of each role's training boxes kept for validation (module docstring)."""
 
 
 class Arrays(NamedTuple):
@@ -76,6 +81,16 @@ class Split:
         return tuple(s for s in getattr(self, part) if s.role == role and (z is None or abs(s.z - z) < 1e-6))
 
 
+def validation_boxes(kept) -> set[int]:
+    """The indices of the validation boxes among one role's kept (not held-out) box indices: the last
+    ``VALIDATION_FRACTION`` of them, at least one where there are two or more (with a single box, it trains and nothing
+    validates)."""
+    kept = sorted(kept)
+    if len(kept) < 2:
+        return set()
+    return set(kept[-max(1, math.ceil(VALIDATION_FRACTION * len(kept))):])
+
+
 def load_split(folder: str | os.PathLike, *, load_test: bool = False) -> Split:
     """Read a training store into its split (module docstring); test samples are read only with ``load_test``."""
     import h5py
@@ -111,9 +126,7 @@ def load_split(folder: str | os.PathLike, *, load_test: bool = False) -> Split:
     roles = sorted({str(a["role"]) for a, _, _ in boxes})
     validation_index = set()
     for role in roles:
-        kept = [int(a["index"]) for a, held, _ in boxes if str(a["role"]) == role and not held]
-        if len(kept) >= 2:  # with a single box, it trains and nothing validates
-            validation_index.add(max(kept))
+        validation_index |= validation_boxes([int(a["index"]) for a, held, _ in boxes if str(a["role"]) == role and not held])
     train, validation, test = [], [], []
     for attrs, held, samples in boxes:
         (test if held else validation if int(attrs["index"]) in validation_index else train).extend(samples)
