@@ -29,7 +29,8 @@ weights: $(BIN)/xcosmo
 	$(BIN)/xcosmo validate-ldl train-ldl-output/eldl.eqx --store training-set --out validate-ldl-output --overwrite --ship
 
 # The shipped scaling-relation emulator (emulators/scaling/pretrained) from scratch: the measurement campaign (64 design
-# points, one eLDL volume each; resumable) and the fit with its cross-validation. About 1 h 40 min on a 2-core CPU.
+# points, one eLDL volume each, twice with two seeds; resumable) and the fit with its cross-validation. About 3 h 20 min on a
+# 2-core CPU.
 scaling-emulator: $(BIN)/xcosmo
 	$(BIN)/xcosmo campaign run scaling-campaign --preset scaling --n 64
 	$(BIN)/xcosmo campaign run scaling-campaign-seed1 --preset scaling --n 64 --seed 1

@@ -358,3 +358,14 @@ def test_poisson_resampling_trains_on_draws_of_the_expected_xods(store, tmp_path
     assert not (tmp_path / "refused" / "compressor.ckpt").exists()
     with pytest.raises(TypeError, match="NPESettings.poisson_resampling"):
         NPESettings(poisson_resampling="yes")
+
+
+def test_a_vmim_statistic_may_be_longer_than_the_parameters(store, tmp_path):
+    data = SBIDataset.from_store(store)
+    post = fit_npe(data, dataclasses.replace(QUICK, statistic_size=12), out=tmp_path / "npe")
+    xod = data.counts[0]
+    again = load_npe(tmp_path / "npe" / "npe.eqx")
+    assert post.statistic(xod).shape == (12,) and again.sample(xod, 50)["theta"].shape == (50, 8)
+    np.testing.assert_allclose(again.statistic(xod), post.statistic(xod), rtol=1e-6)
+    with pytest.raises(ValueError, match="NPESettings.statistic_size = 12 is not allowed: None with loss = 'mse'"):
+        NPESettings(loss="mse", statistic_size=12)

@@ -65,6 +65,8 @@ class NPESettings:
     summary : what of the XOD the compressor sees, the XOD ``"z-cr-hr"`` or a marginal (``"cr-hr"``, ``"z-cr"``,
         ``"z"``: :data:`inference.sbi.summaries.SUMMARIES`, paper table 3).
     channels, mlp_width, mlp_depth : the compressor (:class:`~inference.sbi.compressor.Compressor`).
+    statistic_size : the length of the compressed statistic with ``loss = "vmim"`` (None: the number of parameters;
+        the MSE statistic is the regressed parameters, so it has that length).
     n_components, mdn_width, mdn_depth : the MDN (:class:`~inference.sbi.mdn.MDN`).
     ensemble : MDNs trained from different seeds and mixed by their validation log-likelihoods.
     poisson_resampling : train on fresh Poisson draws of the training simulations' expected XODs (module docstring).
@@ -78,6 +80,7 @@ class NPESettings:
     channels: tuple[int, ...] = (16, 32, 32, 32)
     mlp_width: int = 128
     mlp_depth: int = 2
+    statistic_size: int | None = None
     n_components: int = 10
     mdn_width: int = 64
     mdn_depth: int = 2
@@ -97,6 +100,11 @@ class NPESettings:
         for name in ("mlp_width", "mlp_depth", "n_components", "mdn_width", "mdn_depth", "ensemble"):
             object.__setattr__(self, name, check_integer(f"NPESettings.{name}", getattr(self, name), 1))
         object.__setattr__(self, "channels", tuple(check_integer("NPESettings.channels", c, 1) for c in self.channels))
+        if self.statistic_size is not None:
+            if self.loss != "vmim":
+                fail("NPESettings.statistic_size", self.statistic_size,
+                     "None with loss = 'mse' (the MSE statistic is the regressed parameters)")  # fmt: skip
+            object.__setattr__(self, "statistic_size", check_integer("NPESettings.statistic_size", self.statistic_size, 1))
         object.__setattr__(self, "poisson_resampling", check_bool("NPESettings.poisson_resampling",
                                                                   self.poisson_resampling))
         for name in ("compressor_training", "mdn_training"):
@@ -262,9 +270,10 @@ def _skeleton(meta: dict) -> tuple[Compressor, tuple[MDN, ...]]:
     s = NPESettings.from_dict(meta["settings"])
     p = len(meta["names"])
     key = jax.random.key(s.seed)
-    compressor = Compressor(summary_shape(tuple(meta["xod_shape"]), s.summary), p, key=key, loss=s.loss, channels=s.channels,
+    q = s.statistic_size or p
+    compressor = Compressor(summary_shape(tuple(meta["xod_shape"]), s.summary), q, key=key, loss=s.loss, channels=s.channels,
                             mlp_width=s.mlp_width, mlp_depth=s.mlp_depth)  # fmt: skip
-    mdns = tuple(MDN(p, p, key=jax.random.fold_in(key, i), n_components=s.n_components, width=s.mdn_width,
+    mdns = tuple(MDN(q, p, key=jax.random.fold_in(key, i), n_components=s.n_components, width=s.mdn_width,
                      depth=s.mdn_depth) for i in range(s.ensemble))  # fmt: skip
     return compressor, mdns
 
@@ -344,7 +353,7 @@ def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str |
     y = np.asarray(jax.jit(jax.vmap(compressor))(jnp.asarray(x)))
     trained, histories = ([] if head is None else [head]), []
     for i in range(len(trained), settings.ensemble):
-        mdn = MDN(p, p, key=jax.random.fold_in(key, 1000 + i), n_components=settings.n_components,
+        mdn = MDN(y.shape[1], p, key=jax.random.fold_in(key, 1000 + i), n_components=settings.n_components,
                   width=settings.mdn_width, depth=settings.mdn_depth).with_standardisation(y[tr])  # fmt: skip
         mdn, h = train(mdn, _mdn_loss, (y[tr], z[tr]), (y[va], z[va]),
                        dataclasses.replace(settings.mdn_training, seed=settings.mdn_training.seed + i),
