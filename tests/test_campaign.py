@@ -126,6 +126,24 @@ def test_a_store_of_another_config_is_refused_untouched(tmp_path):
     assert sorted((p.relative_to(tmp_path), p.stat().st_mtime_ns) for p in (tmp_path / "c").rglob("*")) == before
 
 
+def test_a_store_painted_with_other_weights_is_refused_untouched(tmp_path, monkeypatch):
+    """A light-cone store records its painter's weights; after they change (a new eLDL shipped) it is not resumed."""
+    import xcosmo.painting as painting
+    from emulators.eldl.weights import PRETRAINED, load_eldl
+
+    shipped = painting.painter_weights("eldl")
+    assert shipped["sha256"] == load_eldl(PRETRAINED)[1]["sha256"]
+    assert painting.painter_weights("power-law") is None
+    config = CampaignConfig(n=3, preset="tiny", painter="eldl")
+    monkeypatch.setattr(painting, "painter_weights", lambda name: {**shipped, "sha256": "a" * 64})
+    create_campaign(tmp_path / "c", config)
+    before = sorted((p.relative_to(tmp_path), p.stat().st_mtime_ns) for p in (tmp_path / "c").rglob("*"))
+    monkeypatch.setattr(painting, "painter_weights", lambda name: shipped)
+    with pytest.raises(ValueError, match=r"painter_weights.sha256 is 'a{64}' there and '[0-9a-f]{64}' here"):
+        run_campaign(tmp_path / "c", config, progress=False)
+    assert sorted((p.relative_to(tmp_path), p.stat().st_mtime_ns) for p in (tmp_path / "c").rglob("*")) == before
+
+
 def test_a_folder_that_is_not_a_store_or_a_partial_store_is_refused(tmp_path):
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "todo.txt").write_text("mine")

@@ -36,7 +36,7 @@ from .cosmology import Cosmology
 from .nbody import Box, density
 from .params import Params
 
-__all__ = ["Painter", "PowerLawPainter", "mean_electron_density", "named_painter", "painter_names",
+__all__ = ["Painter", "PowerLawPainter", "mean_electron_density", "named_painter", "painter_names", "painter_weights",
            "check_painter_resolution", "PAINTER_GROUP"]
 
 PAINTER_GROUP = "xcosmo.painters"
@@ -113,6 +113,20 @@ def named_painter(name: str) -> Painter:
     found = _registered()
     check_choice("painter", name, tuple(sorted(found)))
     return found[name].load()()
+
+
+def painter_weights(name: str) -> dict | None:
+    """The identity of the weights the painter called ``name`` paints with (the shipped eLDL's SHA-256, creation date
+    and command), recorded by the campaigns that use it so that a store is never resumed with other weights; None for
+    a painter without weights."""
+    if name != "eldl":
+        return None
+    from emulators.eldl.weights import FORMAT_VERSION, PRETRAINED
+
+    from .weights import read_weights_meta
+
+    _, meta = read_weights_meta(PRETRAINED, what="eLDL", format_version=FORMAT_VERSION)
+    return {"path": "emulators/eldl/pretrained/eldl.eqx", **{k: meta.get(k) for k in ("sha256", "created", "command")}}
 
 
 def check_painter_resolution(painter, voxel_mpc_h: float) -> None:

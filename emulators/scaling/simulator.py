@@ -26,9 +26,10 @@ import numpy as np
 
 from emulators.scaling.measure import CATALOGUE_COLUMNS, PAPER_VOLUMES, Volumes, measure_clusters
 from xcosmo.checks import check_choice, check_shape, fail
+from xcosmo.painting import painter_weights
 from xcosmo.params import PARAM_NAMES, PRIOR, Params
 
-__all__ = ["Z_RANGE", "VOLUME_PRESETS", "MAX_CLUSTERS_PER_BOX", "STORED_M_MIN", "ScalingSimulator", "painter_weights"]
+__all__ = ["Z_RANGE", "VOLUME_PRESETS", "MAX_CLUSTERS_PER_BOX", "STORED_M_MIN", "ScalingSimulator"]
 
 Z_RANGE = (0.1, 0.5)
 """Redshifts of the design (the survey's, paper 2.3)."""
@@ -41,18 +42,6 @@ MAX_CLUSTERS_PER_BOX = 4096
 
 STORED_M_MIN = 1e12
 """Haloes below this mass (Msun/h) are not stored: at 0.39 Mpc/h one voxel above 200 rho_c already weighs 3e12."""
-
-
-def painter_weights(painter: str) -> dict | None:
-    """The identity of the shipped eLDL weights (SHA-256, creation date, how they were made) when ``painter`` is the
-    eLDL; None for a painter without weights."""
-    if painter != "eldl":
-        return None
-    from emulators.eldl.weights import FORMAT_VERSION, PRETRAINED
-    from xcosmo.weights import read_weights_meta
-
-    _, meta = read_weights_meta(PRETRAINED, what="eLDL", format_version=FORMAT_VERSION)
-    return {"path": "emulators/eldl/pretrained/eldl.eqx", **{k: meta.get(k) for k in ("sha256", "created", "command")}}
 
 
 @dataclass(frozen=True)
@@ -89,7 +78,7 @@ class ScalingSimulator:
 
     def store_attrs(self) -> dict:
         """What the campaign store records about the outputs: the catalogue's columns and units, and the painter's
-        weights (:func:`painter_weights`)."""
+        weights (:func:`xcosmo.painting.painter_weights`)."""
         return {"catalogue": {"columns": list(CATALOGUE_COLUMNS), "units": ["Msun/h", "counts/s", "counts/s"],
                               "stored_m_min": STORED_M_MIN},
                 "painter_weights": painter_weights(self.painter)}  # fmt: skip

@@ -116,7 +116,10 @@ class LightConeSimulator:
         return self.binning.shape
 
     def store_attrs(self) -> dict:
-        return xod_attrs(self.survey, self.binning)
+        """The survey and binning of the XODs, and the painter's weights (:func:`xcosmo.painting.painter_weights`)."""
+        from xcosmo.painting import painter_weights
+
+        return {**xod_attrs(self.survey, self.binning), "painter_weights": painter_weights(self.painter)}
 
     def spec(self) -> dict:
         return {"name": "lightcone", "preset": self.preset.as_nested(), "painter": self.painter}

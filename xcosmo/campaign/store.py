@@ -204,7 +204,7 @@ class CampaignStore:
         """Refuse (naming the first field that differs) to resume a store made by another config."""
         mine = json.loads(json.dumps(self.attrs))
         theirs = json.loads(json.dumps({"xcosmo_campaign": FORMAT_VERSION, **attrs}))
-        for key in ("config", "simulator", "param_names", "survey", "binning", "catalogue"):
+        for key in ("config", "simulator", "param_names", "survey", "binning", "catalogue", "painter_weights"):
             field, there, here = key, mine.get(key), theirs.get(key)
             if there == here:
                 continue
