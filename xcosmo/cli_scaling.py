@@ -42,10 +42,10 @@ def fit_command(
     from emulators.scaling.emulator import PRETRAINED, save_emulator
     from emulators.scaling.figures import plot_validation
     from emulators.scaling.training import fit_and_validate, measurements
-    from xcosmo.painting import painter_weights
     from xcosmo.campaign.store import CampaignStore
     from xcosmo.checks import check_integer, fail
     from xcosmo.io import atomic_path
+    from xcosmo.painting import painter_weights
     from xcosmo.runs import run_folder
 
     check_integer("folds", folds, 2)

@@ -35,8 +35,8 @@ __all__ = ["Conditioning", "ELDL", "OMEGA_B", "H"]
 class Conditioning(eqx.Module):
     """delta Theta(theta_sim) of one LDL model: an MLP from theta_sim (6, scaled to [-1, 1] over the prior) to the
     flattened variation of the model's parameters in ``units`` (:meth:`LDLParams.shift_units` of the fiducial it
-    varies, fixed), zero until trained. The units give every output the same leverage on the painted field, so that one learning rate suits
-    them all."""
+    varies, fixed), zero until trained. The units give every output the same leverage on the painted field, so that
+    one learning rate suits them all."""
 
     mlp: eqx.nn.MLP
     units: jax.Array

@@ -126,7 +126,8 @@ def load_split(folder: str | os.PathLike, *, load_test: bool = False) -> Split:
     roles = sorted({str(a["role"]) for a, _, _ in boxes})
     validation_index = set()
     for role in roles:
-        validation_index |= validation_boxes([int(a["index"]) for a, held, _ in boxes if str(a["role"]) == role and not held])
+        kept = [int(a["index"]) for a, held, _ in boxes if str(a["role"]) == role and not held]
+        validation_index |= validation_boxes(kept)
     train, validation, test = [], [], []
     for attrs, held, samples in boxes:
         (test if held else validation if int(attrs["index"]) in validation_index else train).extend(samples)
