@@ -16,7 +16,7 @@ quickstart: $(BIN)/xcosmo
 	$(BIN)/xcosmo quickstart --out quickstart-output --overwrite
 
 test: $(BIN)/xcosmo
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4
 
 bench: $(BIN)/xcosmo
 	$(BIN)/python -m pytest bench -q --benchmark-enable --benchmark-only
