@@ -21,6 +21,7 @@ from inference.sbi import (
     XODScale,
     fit_npe,
     load_npe,
+    mdn_split,
     split_indices,
 )
 from inference.sbi.calibration import coverage, ranks, sbc_pvalues, tarp
@@ -39,6 +40,17 @@ def test_splits_follow_the_paper_and_are_disjoint():
     assert not np.array_equal(s["train"], split_indices(480, seed=4)["train"])
     with pytest.raises(ValueError, match="n = 47"):
         split_indices(47)
+
+
+def test_an_mdn_fitted_to_statistics_learns_from_a_shuffle_of_training_and_validation_examples():
+    s = split_indices(480, seed=3)
+    m_tr, m_va = mdn_split(s["train"], s["validation"], seed=3)
+    assert m_tr.size == 320 and m_va.size == 40
+    assert np.array_equal(np.sort(np.concatenate([m_tr, m_va])), np.sort(np.concatenate([s["train"], s["validation"]])))
+    # examples the compressor never trained on, on both sides
+    assert np.isin(m_tr, s["validation"]).any() and np.isin(m_va, s["validation"]).any()
+    assert np.array_equal(m_va, mdn_split(s["train"], s["validation"], seed=3)[1])
+    assert not np.array_equal(m_va, mdn_split(s["train"], s["validation"], seed=4)[1])
 
 
 def test_xod_scale_maps_the_training_maximum_to_one():
@@ -226,6 +238,8 @@ def test_npe_pipeline_on_a_campaign_store(store, tmp_path):
     # with VMIM the posterior is the compressor's jointly trained head: its validation ln q is the best VMIM loss
     best = min(h["validation"] for h in post.meta["history"]["compressor"])
     assert post.meta["history"]["mdn"] == [] and post.meta["validation_log_q"][0] == pytest.approx(-best, abs=1e-4)
+    seen = set(post.meta["splits"]["train"]) | set(post.meta["splits"]["validation"])
+    assert len(post.meta["mdn_validation"]) == 8 and set(post.meta["mdn_validation"]) <= seen
     draws = post.sample(data.counts[0], 500, seed=1)
     assert draws["theta"].shape == (500, 8)
     assert np.all((draws["theta"][:, 0] > 0.1) & (draws["theta"][:, 0] < 0.5))  # inside the prior

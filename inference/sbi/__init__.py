@@ -9,8 +9,8 @@ mixture density network, and the diagnostics of its calibration.
 """
 
 from inference.sbi.dataset import SBIDataset, XODScale, split_indices
-from inference.sbi.npe import NPEPosterior, NPESettings, fit_npe, load_npe
+from inference.sbi.npe import NPEPosterior, NPESettings, fit_npe, load_npe, mdn_split
 from inference.sbi.training import TrainSettings
 
-__all__ = ["SBIDataset", "XODScale", "split_indices", "NPEPosterior", "NPESettings", "fit_npe", "load_npe",
+__all__ = ["SBIDataset", "XODScale", "split_indices", "NPEPosterior", "NPESettings", "fit_npe", "load_npe", "mdn_split",
            "TrainSettings"]
