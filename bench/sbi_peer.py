@@ -6,7 +6,8 @@ Both estimate q(z | y): z the parameters' standard normal coordinates (the prior
 ``--store`` (the campaign it was trained on), and the splits are the ones recorded in its metadata:
 
 - ours: the posterior of ``--npe`` as trained (its training time from the metadata's history). With the MSE
-  compressor that is an MDN trained on the statistics, like sbi's: the like-for-like comparison. With VMIM it is the
+  compressor that is an MDN trained on the statistics of a shuffle of the training and validation XODs
+  (:func:`inference.sbi.mdn_split`), like sbi's: the like-for-like comparison. With VMIM it is the
   MDN trained jointly with the compressor, and the time reported is the joint training's;
 - sbi: ``sbi.inference.NPE`` with ``posterior_nn(model="mdn", num_components=10)`` (the paper's 10 full-covariance
   components), prior N(0, I), trained on the same training and validation XODs (sbi holds out its own validation
