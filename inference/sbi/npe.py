@@ -14,9 +14,9 @@
    examples (it did worse on the test split: mean ln q lower by 0.13-0.17 nats, 13 000 analytical XODs). With MSE,
    an MDN is trained on the compressed statistics of a shuffle of the training and validation splits, early stopping
    on as many of them as the validation split holds (:func:`mdn_split`). With ``ensemble > 1``,
-   ``ensemble - 1`` more MDNs (VMIM) or ``ensemble`` MDNs (MSE) are trained on the statistics from different seeds,
-   and all are mixed with weights proportional to exp(mean validation ln q) (sbi's ensemble rule, a softmax of the
-   validation log-likelihoods).
+   ``ensemble - 1`` more MDNs (VMIM) or ``ensemble`` MDNs (MSE) are trained so from different seeds, and all are
+   mixed with weights proportional to exp(mean validation ln q) (sbi's ensemble rule, a softmax of the validation
+   log-likelihoods), each member's on the examples that validated it.
 
 Poisson resampling (``poisson_resampling=True``, simulators with expected XODs: the analytical and the
 emulated-relation models; the latter keeps the emulator error each simulation drew): every training epoch sees a new
