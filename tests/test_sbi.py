@@ -262,6 +262,18 @@ def test_npe_pipeline_on_a_campaign_store(store, tmp_path):
         load_npe(weights)
 
 
+def test_mdns_fitted_to_mse_statistics_are_validated_and_weighted_on_their_own_examples(store):
+    data = SBIDataset.from_store(store)
+    post = fit_npe(data, dataclasses.replace(QUICK, loss="mse", ensemble=2))
+    assert len(post.mdns) == 2 and len(post.meta["history"]["mdn"]) == 2
+    held = np.isin(data.index, post.meta["mdn_validation"])
+    assert held.sum() == 8
+    y, z = post.statistics(data.counts[held]), jnp.asarray(data.normal[held], jnp.float32)
+    expected = [float(jnp.mean(jax.vmap(m.log_prob)(z, y))) for m in post.mdns]
+    np.testing.assert_allclose(post.meta["validation_log_q"], expected, rtol=1e-5)
+    np.testing.assert_allclose(np.exp(post.log_weights), np.exp(expected) / np.exp(expected).sum(), rtol=1e-5)
+
+
 def test_a_store_with_too_few_simulations_is_refused(store):
     with pytest.raises(ValueError, match="at least 200 finished simulations"):
         SBIDataset.from_store(store, min_simulations=200)

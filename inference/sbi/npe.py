@@ -375,9 +375,8 @@ def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str |
                        checkpoint=ckpt(f"mdn{i}"), progress=progress, desc=f"mdn {i}")  # fmt: skip
         trained.append(mdn)
         histories.append(h)
-    # each member scored on the examples that validated its own training
-    val_logq = [-float(_mdn_loss(m, (jnp.asarray(y[v]), jnp.asarray(z[v]))))
-                for m, v in zip(trained, ([va] if head is not None else []) + [m_va] * len(histories))]  # fmt: skip
+    validated_on = [va] * (head is not None) + [m_va] * len(histories)  # each member's own validation examples
+    val_logq = [-float(_mdn_loss(m, (jnp.asarray(y[v]), jnp.asarray(z[v])))) for m, v in zip(trained, validated_on)]
     log_weights = jax.nn.log_softmax(jnp.asarray(val_logq))
     meta = {"names": list(data.names), "xod_shape": list(xod_shape), "spec": data.spec, "binning": data.binning,
             "source": data.source, "settings": settings.as_dict(),
