@@ -15,11 +15,11 @@ from emulators.scaling.relations import M_MIN, PIVOT_MASS, RELATION_NAMES, fit_r
 TRUTH = dict(cr_norm=-0.8, cr_slope=1.6, cr_scatter=0.25, hr_norm=-0.3, hr_slope=0.35, hr_scatter=0.08, correlation=0.6)
 
 
-def catalogue(n, seed=0, truth=TRUTH):
-    """n clusters, masses log-uniform in 1e13-1e15 Msun/h, with the relations of ``truth``: (n, 3) mass, CR soft,
-    CR hard."""
+def catalogue(n, seed=0, truth=TRUTH, x_range=(-1.0, 1.0)):
+    """n clusters, masses log-uniform in PIVOT_MASS 10^x_range (default 1e13-1e15 Msun/h), with the relations of
+    ``truth``: (n, 3) mass, CR soft, CR hard."""
     rng = np.random.default_rng(seed)
-    x = rng.uniform(-1, 1, n)
+    x = rng.uniform(*x_range, n)
     cov = np.array([[truth["cr_scatter"] ** 2, truth["correlation"] * truth["cr_scatter"] * truth["hr_scatter"]],
                     [truth["correlation"] * truth["cr_scatter"] * truth["hr_scatter"], truth["hr_scatter"] ** 2]])  # fmt: skip
     e = rng.multivariate_normal([0, 0], cov, n)
@@ -57,6 +57,23 @@ def test_recovers_the_truth_within_its_bootstrap_errors_and_the_errors_are_the_l
     assert np.all(np.abs(pulls.mean(0)) < 0.5), dict(zip(RELATION_NAMES, pulls.mean(0)))
     assert np.all((pulls.std(0) > 0.7) & (pulls.std(0) < 1.35)), dict(zip(RELATION_NAMES, pulls.std(0)))
     assert np.median(ratio) == pytest.approx(1.0, abs=0.1)
+
+
+def test_bootstrap_covariance_has_the_least_squares_correlations():
+    """Clusters below the pivot, as in the simulated volumes: the normalisation at the pivot is an extrapolation, so
+    its error is correlated with the slope's, corr(A, B) = -mean(x) / sqrt(mean(x^2)) for least squares; the CR and HR
+    normalisations share the clusters' correlated scatter, corr(A_CR, A_HR) = rho."""
+    cat = catalogue(400, seed=3, x_range=(-1.5, -0.5))
+    fit = fit_relations(cat, n_boot=1000, seed=3)
+    cov = fit["covariance"]
+    assert cov.shape == (7, 7)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), fit["error"], rtol=1e-12)
+    corr = cov / np.outer(fit["error"], fit["error"])
+    x = np.log10(cat[:, 0] / PIVOT_MASS)
+    expected = -x.mean() / np.sqrt(np.mean(x**2))
+    assert corr[0, 1] == pytest.approx(expected, abs=0.03)
+    assert corr[3, 4] == pytest.approx(expected, abs=0.03)
+    assert corr[0, 3] == pytest.approx(TRUTH["correlation"], abs=0.1)
 
 
 def test_ignores_padding_small_masses_and_dark_clusters():

@@ -56,8 +56,8 @@ def fit_relations(catalogue: np.ndarray, *, pivot: float = PIVOT_MASS, m_min: fl
     """The relations of a catalogue (n, 3) of mass (Msun/h), CR[0.5-1] and CR[1-2] (counts/s; rows of NaN, the
     padding of a campaign store, are ignored) above ``m_min``.
 
-    Returns ``{"value": (7,), "error": (7,), "n_clusters": int}``, the values and bootstrap standard deviations in the
-    order of :data:`RELATION_NAMES`. Clusters with a zero count rate in either band (no gas) are left out, and counted
+    Returns ``{"value": (7,), "error": (7,), "covariance": (7, 7), "n_clusters": int}``, the values, their bootstrap
+    standard deviations and covariance in the order of :data:`RELATION_NAMES`. Clusters with a zero count rate in either band (no gas) are left out, and counted
     in ``"n_dark"``.
     """
     catalogue = check_shape("catalogue", np.asarray(catalogue, np.float64), (None, 3))
@@ -74,5 +74,6 @@ def fit_relations(catalogue: np.ndarray, *, pivot: float = PIVOT_MASS, m_min: fl
     value = _fit(x, log_cr, log_hr)
     pick = np.random.default_rng(seed).integers(0, x.size, size=(n_boot, x.size))
     boot = _fit(x[pick], log_cr[pick], log_hr[pick])
-    return {"value": value, "error": boot.std(axis=0, ddof=1), "n_clusters": int(x.size),
+    covariance = np.cov(boot, rowvar=False)
+    return {"value": value, "error": np.sqrt(np.diag(covariance)), "covariance": covariance, "n_clusters": int(x.size),
             "n_dark": int((~bright).sum())}  # fmt: skip
