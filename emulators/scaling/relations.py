@@ -57,8 +57,8 @@ def fit_relations(catalogue: np.ndarray, *, pivot: float = PIVOT_MASS, m_min: fl
     padding of a campaign store, are ignored) above ``m_min``.
 
     Returns ``{"value": (7,), "error": (7,), "covariance": (7, 7), "n_clusters": int}``, the values, their bootstrap
-    standard deviations and covariance in the order of :data:`RELATION_NAMES`. Clusters with a zero count rate in either band (no gas) are left out, and counted
-    in ``"n_dark"``.
+    standard deviations and covariance in the order of :data:`RELATION_NAMES`. Clusters with a zero count rate in
+    either band (no gas) are left out, and counted in ``"n_dark"``.
     """
     catalogue = check_shape("catalogue", np.asarray(catalogue, np.float64), (None, 3))
     check_number("pivot", pivot, 0.0, np.inf, open=True, unit="Msun/h")
