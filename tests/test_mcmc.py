@@ -16,6 +16,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -230,6 +233,30 @@ def test_summary_on_draws_with_known_answers():
     assert result["ess_min_variable"] == "ar1" and result["num_divergences"] == 0
     assert math.isnan(result["wall_time_s"]) and math.isnan(result["ess_per_s"])
     assert summary(_tree_of({"shifted": shifted}))["r_hat_max"] > 1.1
+
+
+_ON_TWO_DEVICES = """
+import sys, numpy as np
+sys.path.insert(0, {tests!r})
+from test_mcmc import DATA, NUM_CHAINS, NUM_SAMPLES, NUM_WARMUP, toy_model
+from inference.mcmc import run_nuts
+tree = run_nuts(toy_model, DATA, backend={backend!r}, num_warmup=NUM_WARMUP, num_samples=NUM_SAMPLES,
+                num_chains=NUM_CHAINS, seed=0, progress=False)
+np.savez({out!r}, mu=tree["posterior"]["mu"].values, method=tree.attrs["chain_method"])
+"""
+
+
+def test_chains_on_host_devices_are_the_sequential_chains(chains, tmp_path):
+    """With two host devices (``XLA_FLAGS``) the two chains run in parallel, and draw what they draw one after the
+    other: the same per-chain keys through the same compiled chain."""
+    backend, out = chains.attrs["backend"], tmp_path / "parallel.npz"
+    assert chains.attrs["chain_method"] == "sequential"
+    script = _ON_TWO_DEVICES.format(tests=str(Path(__file__).parent), backend=backend, out=str(out))
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=600)
+    parallel = np.load(out)
+    assert str(parallel["method"]) == "parallel"
+    np.testing.assert_allclose(parallel["mu"], chains["posterior"]["mu"].values, rtol=1e-9, atol=1e-12)
 
 
 def test_save_load_roundtrip(chains, tmp_path):

@@ -1,8 +1,11 @@
 """Acceptance of issue 20: NUTS (numpyro and blackjax) on an Asimov XOD of the emulated-relation model at a
 non-fiducial point, with the shipped scaling-relation emulator.
 
-Slow: ``pytest -m slow tests/test_nuts_emulated.py`` (each backend one to two hours here; ``XCOSMO_KEEP_CHAINS=1``
-keeps the chains in /tmp). 4 chains x (500 + 1000), dense mass, the emulator's errors marginalised. Checks: no
+Slow: ``XLA_FLAGS=--xla_force_host_platform_device_count=4 pytest -m slow tests/test_nuts_emulated.py``
+(``XCOSMO_KEEP_CHAINS=1`` keeps the chains in /tmp). One chain is about half an hour here (1500 iterations of 15-31
+leapfrog steps, 42 ms a gradient on one core); the flag gives each chain a host device of its own, so that the four
+run in parallel threads over the cores (:func:`inference.mcmc.settings.chain_method`), about an hour a backend on two
+cores. Run the backends one after the other: two such processes side by side starved each other. 4 chains x (500 + 1000), dense mass, the emulator's errors marginalised. Checks: no
 divergent transition, R-hat < 1.01, every parameter's posterior mean within 1 sigma of the truth, and the posterior
 widths of the six parameters within 25% of the Fisher errors of the same model (emulator errors marginalised in both).
 

@@ -2,8 +2,8 @@
 
 The log density is the one numpyro derives from the model in its unconstrained space (``Start.info.potential_fn``);
 the draws are mapped back to the model's sites and units with ``Start.info.postprocess_fn``. One chain is one
-compiled function (warm-up, then a ``jax.lax.scan`` over the draws); the chains run one after the other or
-vectorized (:func:`inference.mcmc.settings.chain_method`), under a tqdm bar over chains.
+compiled function (warm-up, then a ``jax.lax.scan`` over the draws); the chains run one per device (``jax.pmap``),
+one after the other or vectorized (:func:`inference.mcmc.settings.chain_method`), under a tqdm bar over chains.
 """
 
 from __future__ import annotations
@@ -66,8 +66,9 @@ def sample(start: Start, key: jax.Array, settings: NUTSSettings) -> Draws:
     method = chain_method(num_chains)
     bar = tqdm(total=num_chains, desc=f"blackjax NUTS ({method})", unit="chain", disable=not settings.progress)
     with bar:
-        if method == "vectorized":
-            out = jax.block_until_ready(jax.jit(jax.vmap(one_chain))(chain_keys, z0))
+        if method in ("parallel", "vectorized"):
+            batched = jax.pmap(one_chain) if method == "parallel" else jax.jit(jax.vmap(one_chain))
+            out = jax.block_until_ready(batched(chain_keys, z0))
             bar.update(num_chains)
         else:
             run_chain = jax.jit(one_chain)

@@ -30,7 +30,7 @@ def sample(start: Start, key: jax.Array, settings: NUTSSettings) -> Draws:
     """Warm up and sample ``settings.num_chains`` chains from ``start``."""
     from numpyro.infer import MCMC, NUTS
 
-    method = chain_method(settings.num_chains, parallel=True)
+    method = chain_method(settings.num_chains)
     mcmc = MCMC(
         NUTS(start.model, target_accept_prob=settings.target_accept, dense_mass=settings.dense_mass),
         num_warmup=settings.num_warmup,

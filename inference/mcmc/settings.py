@@ -90,16 +90,18 @@ class NUTSSettings:
         return NeuTraSettings() if self.neutra else None
 
 
-def chain_method(num_chains: int, *, parallel: bool = False) -> str:
+def chain_method(num_chains: int) -> str:
     """How the chains of a run are laid out on the machine.
 
-    ``"parallel"`` (one chain per device; only numpyro's MCMC does this, ``parallel=True``) when there are at least
-    ``num_chains > 1`` local devices (on CPU, more host devices exist only if the *application* called
-    ``numpyro.set_host_device_count`` before JAX started). Otherwise ``"vectorized"`` (``jax.vmap``) on accelerators
-    and ``"sequential"`` (one compiled chain function, called per chain) on CPU: vectorized NUTS advances the chains
-    in lock-step, every iteration as long as the longest trajectory of all chains and computed for all of them, which
-    on a CPU costs more than it saves. The ``chain_method`` attribute of a run records the choice.
+    ``"parallel"`` (one chain per device: numpyro's MCMC, ``jax.pmap`` in the blackjax backend) when there are at
+    least ``num_chains > 1`` local devices. On a CPU, more host devices exist only if the *application* called
+    ``numpyro.set_host_device_count`` before JAX started, or the environment holds
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=N``; the chains then run in threads, worth it where one
+    chain's density does not keep every core busy. Otherwise ``"vectorized"`` (``jax.vmap``) on accelerators and
+    ``"sequential"`` (one compiled chain function, called per chain) on CPU: vectorized NUTS advances the chains in
+    lock-step, every iteration as long as the longest trajectory of all chains and computed for all of them, which on
+    a CPU costs more than it saves. The ``chain_method`` attribute of a run records the choice.
     """
-    if parallel and 1 < num_chains <= jax.local_device_count():
+    if 1 < num_chains <= jax.local_device_count():
         return "parallel"
     return "sequential" if jax.default_backend() == "cpu" else "vectorized"
