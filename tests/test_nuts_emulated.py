@@ -2,12 +2,14 @@
 non-fiducial point, with the shipped scaling-relation emulator.
 
 Slow: ``XLA_FLAGS=--xla_force_host_platform_device_count=4 pytest -m slow tests/test_nuts_emulated.py``
-(``XCOSMO_KEEP_CHAINS=1`` keeps the chains in /tmp). One chain is about half an hour here (1500 iterations of 15-31
-leapfrog steps, 42 ms a gradient on one core); the flag gives each chain a host device of its own, so that the four
-run in parallel threads over the cores (:func:`inference.mcmc.settings.chain_method`), about an hour a backend on two
-cores. Run the backends one after the other: two such processes side by side starved each other. 4 chains x (500 + 1000), dense mass, the emulator's errors marginalised. Checks: no
-divergent transition, R-hat < 1.01, every parameter's posterior mean within 1 sigma of the truth, and the posterior
-widths of the six parameters within 25% of the Fisher errors of the same model (emulator errors marginalised in both).
+(``XCOSMO_KEEP_CHAINS=1`` keeps the chains in /tmp). The density's gradient keeps one core busy (42 ms); the flag
+gives each chain a host device of its own, so that the four run in parallel threads over the cores
+(:func:`inference.mcmc.settings.chain_method`): 34 ms per gradient evaluation of the whole run on this 2-core CPU
+against 60 ms with the chains one after the other (2026-12-07), about 50 minutes a backend. Run the backends one after
+the other: two processes side by side starved each other's thread pools. 4 chains x (500 + 500), dense mass, the
+emulator's errors marginalised. Checks: no divergent transition, R-hat < 1.01, every parameter's posterior mean within
+1 sigma of the truth, and the posterior widths of the six parameters within 25% of the Fisher errors of the same model
+(emulator errors marginalised in both).
 
 The posterior is a thousand times narrower than the prior in Omega_m and strongly correlated: NUTS started from the
 prior, before its first mass matrix is adapted, takes 1023 steps of size 3e-3 per iteration (46 s each here). So
@@ -47,7 +49,7 @@ LAPLACE = NeuTraSettings(flow="laplace", num_steps=500, max_fits=1)
 def test_nuts_recovers_a_non_fiducial_point(backend):
     forward = EmulatedRelationModel.build(load_emulator(PRETRAINED)[0])
     data = asimov_data(forward, TRUTH)
-    tree = run_nuts(numpyro_model, data, backend=backend, num_warmup=500, num_samples=1000, num_chains=4, seed=3,
+    tree = run_nuts(numpyro_model, data, backend=backend, num_warmup=500, num_samples=500, num_chains=4, seed=3,
                     dense_mass=True, neutra=LAPLACE, progress=False, forward=forward)  # fmt: skip
     if os.environ.get("XCOSMO_KEEP_CHAINS"):
         save_chains(tree, f"/tmp/xcosmo-nuts-emulated-{backend}.nc")
