@@ -8,7 +8,7 @@ the default architectures (:class:`inference.sbi.NPESettings`):
 - one epoch of MDN training on the compressed statistics: examples per second;
 - :meth:`NPEPosterior.sample` of 10^4 draws for one XOD, after a first, compiling call: the median of ``--repeat``.
 
-Run: ``python bench/sbi_throughput.py [--n 2000 --repeat 5]`` (a few minutes on a 2-core CPU).
+Run: ``python bench/sbi_throughput.py [--n 2000 --repeat 5 --channels 8,16,16,16]`` (a few minutes on a 2-core CPU).
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=2000, help="simulations in the campaign")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--channels", default=None, help="the compressor's residual-block channels, e.g. 8,16,16,16 "
+                        "(default: NPESettings's)")
     args = parser.parse_args(argv)
     import jax
 
@@ -62,7 +64,7 @@ def main(argv=None) -> None:
         store = make_store(Path(tmp) / "store", args.n)
         print(f"campaign of {args.n} analytical XODs in {time.perf_counter() - t0:.1f} s")
         data = SBIDataset.from_store(store)
-    settings = NPESettings()
+    settings = NPESettings() if args.channels is None else NPESettings(channels=tuple(map(int, args.channels.split(","))))
     print(f"device: {jax.default_backend()}; training split {data.splits()['train'].size} XODs of shape "
           f"{data.counts.shape[1:]}")
     for loss in ("mse", "vmim"):
