@@ -261,6 +261,23 @@ def test_chains_on_host_devices_are_the_sequential_chains(chains, tmp_path):
     np.testing.assert_allclose(parallel["mu"], chains["posterior"]["mu"].values, rtol=1e-9, atol=1e-12)
 
 
+def test_request_host_devices_only_before_jax_starts():
+    """Asked before JAX computes, the CPU gets the devices; asked after, it keeps its one (and says so); a count the
+    user set in XLA_FLAGS stands."""
+    ask = "from inference.mcmc import request_host_devices; import jax; print(request_host_devices(3), " \
+          "jax.local_device_count())"
+    late = "import jax.numpy as jnp; jnp.ones(1).block_until_ready(); " + ask
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"} | {"JAX_PLATFORMS": "cpu"}
+
+    def run(code, **extra):
+        return subprocess.run([sys.executable, "-c", code], env=env | extra, check=True, capture_output=True,
+                              text=True, timeout=120).stdout.split()  # fmt: skip
+
+    assert run(ask) == ["True", "3"]
+    assert run(late) == ["False", "1"]
+    assert run(ask, XLA_FLAGS="--xla_force_host_platform_device_count=2") == ["False", "2"]
+
+
 def test_save_load_roundtrip(chains, tmp_path):
     path = save_chains(chains, tmp_path / "sub" / "chains.nc")
     assert path.is_file() and [p.name for p in path.parent.iterdir()] == ["chains.nc"]  # no temporary left

@@ -1,10 +1,16 @@
 """What the head-to-head study runs (:class:`CompareSettings`), and its presets sized for a 2-core CPU and for a GPU.
 
 =========  ==============================================================================================================
-``cpu``    two points (the fiducial and one away from it), 20 000 emulated-relation XODs for the NPEs, three NPE seeds
-           per summary statistic, NUTS 2 chains x (300 + 600)
-``gpu``    three points, 100 000 XODs, five seeds, NUTS 4 chains x (500 + 1000)
+``cpu``    two points (the fiducial and one away from it), 10 000 emulated-relation XODs for the NPEs, three NPE seeds
+           per summary statistic with a compressor of half the paper's channels (8, 16, 16, 16) and a patience of 10
+           epochs, NUTS 2 chains x (200 + 400): sized to finish in one sitting on a 2-core CPU (README)
+``gpu``    three points, 100 000 XODs, five seeds, the paper's compressor, NUTS 4 chains x (500 + 1000)
 =========  ==============================================================================================================
+
+Where the time goes on the CPU: one VMIM training of the paper-sized compressor on 13 000 training XODs with Poisson
+resampling took 84 minutes here (275 epochs; README, SBI section), and the study trains six such (the full XOD and
+its (CR, HR) marginal, three seeds each); one gradient of the emulated-relation likelihood costs about 42 ms, and its
+NUTS takes 15-31 of them per draw.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import numpy as np
 from inference.mcmc.settings import NUTSSettings
 from inference.neutra import NeuTraSettings
 from inference.sbi.npe import NPESettings
+from inference.sbi.training import TrainSettings
 from inference.sbi.summaries import SUMMARIES
 from xcosmo.checks import check_choice, check_integer, check_type, fail
 
@@ -39,7 +46,8 @@ class CompareSettings:
         analytical model is run at each point's cosmology with its fiducial scaling relations.
     n_simulations : Poisson XODs of the emulated-relation model the NPEs learn from (``emulated`` campaign).
     npe : the NPE's settings (its ``summary`` and ``seed`` are set per training); by default trained on fresh Poisson
-        draws of the campaign's expected XODs every epoch (:mod:`inference.sbi.npe`; not for light cones).
+        draws of the campaign's expected XODs every epoch (:mod:`inference.sbi.npe`; not for light cones), with a
+        compressor of half the paper's channels and early stopping after 10 epochs without improvement, for time.
     npe_seeds : trainings per summary statistic (different initial weights), for the spread of table 3.
     summaries : the summary statistics of table 3 (:data:`inference.sbi.summaries.SUMMARIES`).
     nuts : NUTS for the explicit models (its ``neutra`` is replaced by the model's own below).
@@ -56,11 +64,12 @@ class CompareSettings:
     """
 
     points: tuple[tuple[float, ...], ...] = (FIDUCIAL, AWAY[0])
-    n_simulations: int = 20_000
-    npe: NPESettings = NPESettings(poisson_resampling=True)
+    n_simulations: int = 10_000
+    npe: NPESettings = NPESettings(poisson_resampling=True, channels=(8, 16, 16, 16),
+                                   compressor_training=TrainSettings(patience=10))  # fmt: skip
     npe_seeds: int = 3
     summaries: tuple[str, ...] = tuple(SUMMARIES)
-    nuts: NUTSSettings = NUTSSettings(num_chains=2, num_warmup=300, num_samples=600, dense_mass=True, progress=False)
+    nuts: NUTSSettings = NUTSSettings(num_chains=2, num_warmup=200, num_samples=400, dense_mass=True, progress=False)
     analytic_neutra: NeuTraSettings = NeuTraSettings()
     emulated_neutra: NeuTraSettings = NeuTraSettings(flow="laplace", num_steps=500, max_fits=1)
     draws: int = 10_000
@@ -115,6 +124,7 @@ class CompareSettings:
 COMPARE_PRESETS = {
     "cpu": CompareSettings(),
     "gpu": CompareSettings(points=(FIDUCIAL, *AWAY), n_simulations=100_000, npe_seeds=5,
+                           npe=NPESettings(poisson_resampling=True),
                            nuts=NUTSSettings(num_chains=4, num_warmup=500, num_samples=1000, dense_mass=True,
                                              progress=False)),  # fmt: skip
 }

@@ -30,7 +30,7 @@ from inference.mcmc import blackjax_nuts, numpyro_nuts
 from inference.mcmc.chains import load_chains, run_attrs, save_chains, to_tree
 from inference.mcmc.diagnostics import format_summary, inference_data, summary
 from inference.mcmc.plots import corner_plot
-from inference.mcmc.settings import BACKENDS, DEFAULT_TARGET_ACCEPT, NUTSSettings
+from inference.mcmc.settings import BACKENDS, DEFAULT_TARGET_ACCEPT, NUTSSettings, request_host_devices
 from inference.mcmc.start import init_strategy, initial_positions
 from inference.mcmc.timing import CompileClock
 from xcosmo.checks import check_type
@@ -40,6 +40,7 @@ __all__ = [
     "BACKENDS",
     "DEFAULT_TARGET_ACCEPT",
     "NUTSSettings",
+    "request_host_devices",
     "run_nuts",
     "summary",
     "format_summary",

@@ -14,7 +14,7 @@ import numpy as np
 from inference.neutra import NeuTraSettings
 from xcosmo.checks import check_bool, check_choice, check_integer, check_number, check_type
 
-__all__ = ["BACKENDS", "DEFAULT_TARGET_ACCEPT", "NUTSSettings", "chain_method"]
+__all__ = ["BACKENDS", "DEFAULT_TARGET_ACCEPT", "NUTSSettings", "chain_method", "request_host_devices"]
 
 BACKENDS: tuple[str, ...] = ("numpyro", "blackjax")
 """The NUTS implementations :func:`inference.mcmc.run_nuts` can drive."""
@@ -105,3 +105,18 @@ def chain_method(num_chains: int) -> str:
     if 1 < num_chains <= jax.local_device_count():
         return "parallel"
     return "sequential" if jax.default_backend() == "cpu" else "vectorized"
+
+
+def request_host_devices(n: int) -> bool:
+    """Ask for ``n`` host (CPU) devices, as an application does before JAX starts its backends
+    (``numpyro.set_host_device_count``), unless ``XLA_FLAGS`` already sets a count (the user's choice stands); returns
+    whether ``n`` chains can now run in parallel (:func:`chain_method`). Too late once JAX has computed anything: the
+    CPU then keeps the devices it started with."""
+    import os
+
+    import numpyro
+
+    n = check_integer("n", n, 1)
+    if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+        numpyro.set_host_device_count(n)
+    return jax.local_device_count() >= n
