@@ -34,6 +34,31 @@ def test_measures_of_gaussian_draws_and_of_its_fisher_matrix():
     assert degeneracy(f) == {"pair": ["sigma_8", "a_agn2"], "abs_correlation": pytest.approx(0.5)}
 
 
+def test_the_report_lists_every_pairs_correlation_in_every_posterior():
+    """report.md's correlation table: one row per pair of parameters of any posterior, the coefficients of the draws
+    of a known Gaussian and of its Fisher matrix in their columns, empty cells where a posterior lacks the pair."""
+    from inference.compare.report import markdown
+
+    draws = np.random.default_rng(1).multivariate_normal(MEAN, COV, 100_000)
+    other = ["omega_m", "sigma_8", "a_mt"]  # a posterior of other parameters beside cosmology
+    fisher = from_fisher(FisherResult(np.linalg.inv(COV[:3, :3]), MEAN[:3], other))
+    posteriors = {label: {**m, "degeneracy": degeneracy(m)}
+                  for label, m in (("NPE", from_draws(draws, NAMES)), ("analytic Fisher", fisher))}  # fmt: skip
+    text = markdown({"training_set": "test", "points": [{"theta": MEAN.tolist(), "posteriors": posteriors}],
+                     "table3": {}, "conclusion": {"analytic": 0.3, "physical": 0.5, "holds": False}})  # fmt: skip
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in text.splitlines() if line.startswith("| ") and ", " in line.split("|")[1]}  # fmt: skip
+    assert len(rows) == 6 + 3 - 1  # the NPE's 6 pairs and the Fisher's 3, (omega_m, sigma_8) in both
+    npe = posteriors["NPE"]["correlation"]  # from_draws's coefficients (checked above), rounded in the table
+    for (i, a), (j, b) in [((0, "omega_m"), (1, "sigma_8")), ((1, "sigma_8"), (3, "a_agn2")),
+                           ((2, "a_sn1"), (3, "a_agn2"))]:  # fmt: skip
+        assert rows[f"{a}, {b}"][0] == f"{npe[i][j]:+.2f}"
+        assert float(rows[f"{a}, {b}"][0]) == pytest.approx(CORR[i, j], abs=0.005 + 0.01)  # rounding + 3 sigma
+    assert float(rows["omega_m, sigma_8"][1]) == pytest.approx(CORR[0, 1], abs=0.005)
+    assert float(rows["sigma_8, a_mt"][1]) == pytest.approx(CORR[1, 2], abs=0.005) and rows["sigma_8, a_mt"][0] == ""
+    assert rows["a_sn1, a_agn2"][1] == ""
+
+
 def test_measures_refuse_draws_without_cosmology_or_too_few():
     with pytest.raises(ValueError, match="names"):
         from_draws(np.zeros((100, 2)), ["a_sn1", "a_sn2"])

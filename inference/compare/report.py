@@ -1,4 +1,6 @@
-"""The comparison's outputs: the tables as Markdown (``report.md``, what the README shows) and the figures as PNG.
+"""The comparison's outputs: the tables as Markdown (``report.md``, what the README shows: per point each posterior's
+FoM, marginal errors and degeneracy, then the correlation coefficient of every pair of parameters; table 3; the
+conclusion) and the figures as PNG.
 
 - ``corner_<k>.png`` (figures 10-11): at point k, the six physical parameters of the emulated-relation model's NUTS and
   Fisher posteriors and of the NPE, overlaid; Fisher posteriors are drawn as Gaussian samples of their covariance;
@@ -8,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +51,7 @@ def markdown(report: dict) -> str:
             d = m["degeneracy"]
             lines.append(f"| {label} | {_fmt(m['fom'])} | {errors} | {d['abs_correlation']:.2f} ({d['pair'][0]}, "
                          f"{d['pair'][1]}) |")  # fmt: skip
-        lines.append("")
+        lines += ["", f"Correlation coefficients at point {k}:", "", *_correlation_table(point["posteriors"]), ""]
     lines += ["**Table 3** (fiducial point; NPE: mean and standard deviation over seeds; Fisher: the explicit models "
               "on the same statistic)", "",
               "| summary | NPE FoM | NPE Delta Omega_m | NPE Delta sigma_8 | SBC min p | emulated Fisher FoM | "
@@ -66,6 +69,20 @@ def markdown(report: dict) -> str:
               f"parameter). The paper's conclusion (the physical parametrisation is less degenerate with cosmology) "
               f"{'holds' if c['holds'] else 'does not hold'} here.", ""]  # fmt: skip
     return "\n".join(lines)
+
+
+def _correlation_table(posteriors: dict[str, dict]) -> list[str]:
+    """Markdown rows: the correlation coefficient of every pair of parameters (one row per pair) in every posterior
+    (one column each; empty where a posterior lacks one of the pair)."""
+    labels = list(posteriors)
+    names = list(dict.fromkeys(n for m in posteriors.values() for n in m["names"]))
+    rows = ["| pair | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+    for a, b in itertools.combinations(names, 2):
+        cells = [f"{m['correlation'][m['names'].index(a)][m['names'].index(b)]:+.2f}"
+                 if a in m["names"] and b in m["names"] else "" for m in posteriors.values()]  # fmt: skip
+        if any(cells):
+            rows.append(f"| {a}, {b} | " + " | ".join(cells) + " |")
+    return rows
 
 
 def _samples(posterior: dict, names: list[str], n: int = 20_000, seed: int = 0) -> np.ndarray:
