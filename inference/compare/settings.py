@@ -3,7 +3,7 @@
 =========  ==============================================================================================================
 ``cpu``    two points (the fiducial and one away from it), 10 000 emulated-relation XODs for the NPEs, three NPE seeds
            per summary statistic with a compressor of half the paper's channels (8, 16, 16, 16) and a patience of 10
-           epochs, NUTS 2 chains x (200 + 400): sized to finish in one sitting on a 2-core CPU (README)
+           epochs, NUTS 2 chains x (200 + 400): sized down for a 2-core CPU (README)
 ``gpu``    three points, 100 000 XODs, five seeds, the paper's compressor, NUTS 4 chains x (500 + 1000)
 =========  ==============================================================================================================
 
