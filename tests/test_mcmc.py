@@ -276,6 +276,10 @@ def test_request_host_devices_only_before_jax_starts():
     assert run(ask) == ["True", "3"]
     assert run(late) == ["False", "1"]
     assert run(ask, XLA_FLAGS="--xla_force_host_platform_device_count=2") == ["False", "2"]
+    from inference.mcmc import request_host_devices
+
+    with pytest.raises(ValueError, match="n = 0 is not allowed"):  # refused before anything is asked
+        request_host_devices(0)
 
 
 def test_save_load_roundtrip(chains, tmp_path):
