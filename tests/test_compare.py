@@ -4,6 +4,7 @@ known, the Fisher matrices of the summary statistics against the information the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -113,6 +114,27 @@ def test_an_npe_of_light_cones_refuses_a_campaign_of_other_xods(tmp_path):
         light_cone_data(tmp_path / "a")
 
 
+def test_a_finished_npe_of_other_settings_is_refused_not_reused(tmp_path):
+    from distributed import Client
+
+    from inference.compare.simulated import trained_npe
+    from inference.sbi import NPESettings, SBIDataset, TrainSettings
+    from xcosmo.campaign import CampaignConfig, run_campaign
+
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
+        run_campaign(tmp_path / "a", CampaignConfig(n=48, simulator="analytic"), client=client, progress=False)
+    data = SBIDataset.from_store(tmp_path / "a")
+    once = TrainSettings(max_epochs=1, batch_size=32)
+    settings = NPESettings(loss="mse", channels=(4, 4), mlp_width=16, n_components=2, mdn_width=16,
+                           compressor_training=once, mdn_training=once)  # fmt: skip
+    trained_npe(data, tmp_path / "npe", settings, progress=False)
+    written = (tmp_path / "npe" / "npe.eqx").stat().st_mtime_ns
+    trained_npe(data, tmp_path / "npe", settings, progress=False)  # loaded, not trained again
+    assert (tmp_path / "npe" / "npe.eqx").stat().st_mtime_ns == written
+    with pytest.raises(ValueError, match="npe' was trained with other settings .* remove the folder"):
+        trained_npe(data, tmp_path / "npe", dataclasses.replace(settings, seed=1), progress=False)
+
+
 @pytest.mark.slow
 def test_the_study_at_a_tiny_size_writes_its_tables_and_figures_and_resumes(tmp_path):
     from inference.compare import CompareSettings, run_comparison
@@ -131,8 +153,8 @@ def test_the_study_at_a_tiny_size_writes_its_tables_and_figures_and_resumes(tmp_
     settings = CompareSettings(
         n_simulations=96, npe_seeds=2, summaries=("z-cr-hr", "z"), draws=300, sbc_xods=8, workers=1,
         light_cones=str(light_cones),
-        npe=NPESettings(channels=(4, 4), mlp_width=16, n_components=2, mdn_width=16, compressor_training=quick,
-                        mdn_training=quick, poisson_resampling=True),  # as the presets; not for the light cones
+        npe=NPESettings(loss="mse", channels=(4, 4), mlp_width=16, n_components=2, mdn_width=16,
+                        compressor_training=quick, mdn_training=quick, poisson_resampling=True),  # as the cpu preset
         nuts=NUTSSettings(num_chains=1, num_warmup=30, num_samples=30, dense_mass=True, progress=False),
         analytic_neutra=NeuTraSettings(flow="laplace", num_steps=50, max_fits=1),
         emulated_neutra=NeuTraSettings(flow="laplace", num_steps=50, max_fits=1),

@@ -63,13 +63,17 @@ def simulated_xod(simulator, theta: np.ndarray, seed: int, path: Path) -> np.nda
 
 def trained_npe(data, folder: Path, settings, *, progress: bool):
     """The NPE of ``settings`` (:class:`inference.sbi.NPESettings`) on ``data`` (:class:`inference.sbi.SBIDataset`),
-    trained in ``folder`` (resumed there, or loaded when finished)."""
-    from inference.sbi import fit_npe, load_npe
+    trained in ``folder`` (resumed there, or loaded when finished); finished weights of other settings are refused."""
+    from inference.sbi import NPESettings, fit_npe, load_npe
 
     weights = Path(folder) / "npe.eqx"
-    if weights.is_file():
-        return load_npe(weights, binning=data.binning)
-    return fit_npe(data, settings, out=folder, progress=progress)
+    if not weights.is_file():
+        return fit_npe(data, settings, out=folder, progress=progress)
+    npe = load_npe(weights, binning=data.binning)
+    if NPESettings.from_dict(npe.meta["settings"]) != settings:
+        raise ValueError(f"the NPE in {str(folder)!r} was trained with other settings ({npe.meta['settings']}, not "
+                         f"{settings.as_dict()}): remove the folder to train it again, or compare into another")
+    return npe
 
 
 def calibration(posterior, data, folder: Path, *, n_xods: int, n_draws: int = 1000) -> dict:
