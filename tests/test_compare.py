@@ -60,6 +60,15 @@ def test_the_report_lists_every_pairs_correlation_in_every_posterior():
     assert rows["a_sn1, a_agn2"][1] == ""
 
 
+def test_the_report_counts_the_sbc_p_values_below_one_percent():
+    from inference.compare.report import markdown
+
+    calibration = {"z-0": {"omega_m": 0.5, "sigma_8": 0.004}, "z-1": {"omega_m": 0.0005, "sigma_8": 0.011}}
+    text = markdown({"training_set": "test", "points": [], "table3": {}, "calibration": calibration,
+                     "conclusion": {"analytic": 0.3, "physical": 0.5, "holds": False}})  # fmt: skip
+    assert "| z-1 | 0.001 | 0.011 |" in text and "2 of 4 p-values below 0.01 (0.04 expected" in text
+
+
 def test_measures_refuse_draws_without_cosmology_or_too_few():
     with pytest.raises(ValueError, match="names"):
         from_draws(np.zeros((100, 2)), ["a_sn1", "a_sn2"])
@@ -114,10 +123,10 @@ def test_an_npe_of_light_cones_refuses_a_campaign_of_other_xods(tmp_path):
         light_cone_data(tmp_path / "a")
 
 
-def test_a_finished_npe_of_other_settings_is_refused_not_reused(tmp_path):
+def test_a_finished_npe_or_calibration_of_other_settings_is_refused_or_redone(tmp_path):
     from distributed import Client
 
-    from inference.compare.simulated import trained_npe
+    from inference.compare.simulated import calibration, trained_npe
     from inference.sbi import NPESettings, SBIDataset, TrainSettings
     from xcosmo.campaign import CampaignConfig, run_campaign
 
@@ -133,6 +142,9 @@ def test_a_finished_npe_of_other_settings_is_refused_not_reused(tmp_path):
     assert (tmp_path / "npe" / "npe.eqx").stat().st_mtime_ns == written
     with pytest.raises(ValueError, match="npe' was trained with other settings .* remove the folder"):
         trained_npe(data, tmp_path / "npe", dataclasses.replace(settings, seed=1), progress=False)
+    npe = trained_npe(data, tmp_path / "npe", settings, progress=False)
+    assert calibration(npe, data, tmp_path / "sbc", n_xods=3, n_draws=20)["n_xods"] == 3
+    assert calibration(npe, data, tmp_path / "sbc", n_xods=5, n_draws=20)["n_xods"] == 5  # not the cached 3
 
 
 @pytest.mark.slow

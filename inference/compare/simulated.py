@@ -78,12 +78,15 @@ def trained_npe(data, folder: Path, settings, *, progress: bool):
 
 def calibration(posterior, data, folder: Path, *, n_xods: int, n_draws: int = 1000) -> dict:
     """SBC Kolmogorov-Smirnov p-values, coverage and widths of ``posterior`` on at most ``n_xods`` held-out XODs of
-    ``data`` (:func:`inference.sbi.diagnose.diagnose`, its figures in ``folder``), cached in ``folder``."""
+    ``data`` (:func:`inference.sbi.diagnose.diagnose`, its figures in ``folder``), cached in ``folder`` for as many
+    XODs and draws."""
     from inference.sbi.diagnose import diagnose
 
     report = Path(folder) / "diagnostics.json"
     if report.is_file():
-        return json.loads(report.read_text())
+        cached = json.loads(report.read_text())
+        if cached["n_draws"] == n_draws and cached["n_xods"] == min(n_xods, cached["sizes"]["heldout"]):
+            return cached
     return diagnose(posterior, data, out=folder, n_draws=n_draws, max_xods=n_xods)
 
 
