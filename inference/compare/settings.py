@@ -6,13 +6,15 @@
            trained for at most 60 epochs (patience 4, then one refinement at a tenth of the step) and a mixture
            density network fitted to its statistics, NUTS 2 chains x (100 + 200): sized for one sitting on a 2-core
            CPU (README)
-``gpu``    three points, 100 000 XODs, five seeds, the paper's compressor trained by VMIM to convergence, NUTS 4 chains x (500 + 1000)
+``gpu``    three points, 100 000 XODs, five seeds, the paper's compressor trained by VMIM to convergence, NUTS 4
+           chains x (500 + 1000)
 =========  ==============================================================================================================
 
 Where the time goes on the CPU: one VMIM training of the paper-sized compressor on 13 000 training XODs with Poisson
 resampling took 84 minutes here (275 epochs; README, SBI section), and the study trains six such (the full XOD and
-its (CR, HR) marginal, three seeds each); one gradient of the emulated-relation likelihood costs about 42 ms, and its
-NUTS takes 15-31 of them per draw.
+its (CR, HR) marginal, three seeds each); the ``cpu`` preset's twelve NPEs took 39 minutes. One gradient of the
+emulated-relation likelihood costs about 42 ms, and its NUTS takes 15-31 of them per draw (14 minutes per point at
+the ``cpu`` preset).
 """
 
 from __future__ import annotations
