@@ -2,14 +2,14 @@
 non-fiducial point, with the shipped scaling-relation emulator.
 
 Slow: ``XLA_FLAGS=--xla_force_host_platform_device_count=4 pytest -m slow tests/test_nuts_emulated.py``
-(``XCOSMO_KEEP_CHAINS=1`` keeps the chains in /tmp). The density's gradient keeps one core busy (42 ms); the flag
-gives each chain a host device of its own, so that the four run in parallel threads over the cores
+(``XCOSMO_KEEP_CHAINS=1`` keeps the chains in /tmp). The density's gradient keeps one core busy (42 ms); the flag gives
+each chain a host device of its own, so that the four run in parallel threads over the cores
 (:func:`inference.mcmc.settings.chain_method`): on this 2-core CPU numpyro took 71 minutes and blackjax 62, 42.5 and
-43.3 ms per gradient evaluation of the whole run against 60 ms with the chains one after the other (2026-12-07). Run
-the backends one after the other: two processes side by side starved each other's thread pools. 4 chains x (500 + 500), dense mass, the
-emulator's errors marginalised. Checks: no divergent transition, R-hat < 1.01, every parameter's posterior mean within
-1 sigma of the truth, and the posterior widths of the six parameters within 25% of the Fisher errors of the same model
-(emulator errors marginalised in both).
+43.3 ms per gradient evaluation of the whole run against 60 ms with the chains one after the other (2026-12-07). Run the
+backends one after the other: two processes side by side starved each other's thread pools. 4 chains x (500 + 500),
+dense mass, the emulator's errors marginalised. Checks: no divergent transition, R-hat < 1.01, every parameter's
+posterior mean within 1 sigma of the truth, and the posterior widths of the six parameters within 25% of the Fisher
+errors of the same model (emulator errors marginalised in both).
 
 The posterior is a thousand times narrower than the prior in Omega_m and strongly correlated: NUTS started from the
 prior, before its first mass matrix is adapted, takes 1023 steps of size 3e-3 per iteration (46 s each here). So
