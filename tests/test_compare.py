@@ -65,8 +65,9 @@ def test_the_report_counts_the_sbc_p_values_below_one_percent():
 
     calibration = {"z-0": {"omega_m": 0.5, "sigma_8": 0.004}, "z-1": {"omega_m": 0.0005, "sigma_8": 0.011}}
     text = markdown({"training_set": "test", "points": [], "table3": {}, "calibration": calibration,
-                     "conclusion": {"analytic": 0.3, "physical": 0.5, "holds": False}})  # fmt: skip
+                     "sbc_xods": 1666, "conclusion": {"analytic": 0.3, "physical": 0.5, "holds": False}})  # fmt: skip
     assert "| z-1 | 0.001 | 0.011 |" in text and "2 of 4 p-values below 0.01 (0.04 expected" in text
+    assert "every NPE on 1666 held-out XODs each" in text
 
 
 def test_measures_refuse_draws_without_cosmology_or_too_few():
@@ -176,6 +177,7 @@ def test_the_study_at_a_tiny_size_writes_its_tables_and_figures_and_resumes(tmp_
     assert {"report.json", "report.md", "corner_0.png", "corner_1.png", "cosmology_0.png", "figure12.png"} <= names
     saved = json.loads((tmp_path / "c" / "report.json").read_text())
     assert set(saved["table3"]) == {"z-cr-hr", "z"} and saved["table3"]["z"]["npe"]["seeds"] == 2
+    assert saved["sbc_xods"] == 8  # of 16 held out
     posteriors = saved["points"][0]["posteriors"]
     assert set(posteriors) == {"analytic Fisher", "analytic NUTS", "emulated Fisher", "emulated NUTS", "NPE",
                                "NPE (light cones)"}  # fmt: skip

@@ -94,6 +94,36 @@ def test_an_emulated_campaign_trains_the_sbi_dataset(tmp_path, weights):
     assert attrs["emulator"]["sha256"] == attrs["simulator"]["sha256"] and attrs["binning"]["z_edges"][0] == 0.1
 
 
+def test_an_npe_trains_on_other_emulator_errors_of_its_simulations(tmp_path, weights):
+    """``emulator_errors``: the expected XODs of the same simulations at other seeds' emulator errors, which the stored
+    XODs are not draws of (they are of the campaign's: previous test); the rows asked give the rows of the whole; an
+    NPE trains on two errors per simulation and records it."""
+    from distributed import Client
+
+    from inference.sbi import NPESettings, SBIDataset, TrainSettings, fit_npe, other_seeds
+    from xcosmo.campaign import campaign_preset, run_campaign
+
+    config = campaign_preset("emulated", 48, preset=str(weights), design="random", seed=5)
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
+        run_campaign(tmp_path / "c", config, client=client, progress=False)
+    data = SBIDataset.from_store(tmp_path / "c")
+    seeds = other_seeds(data.seeds, 1)
+    assert len({*seeds, *other_seeds(data.seeds, 2), *data.seeds}) == 3 * data.n
+    other = data.expected(error=1)
+    np.testing.assert_allclose(data.expected([7, 3], error=1), other[[7, 3]], rtol=1e-6)
+    filled = other > 20
+    r = (data.counts - other)[filled] / np.sqrt(other[filled])
+    assert filled.sum() > 200 and not (abs(r.mean()) < 0.15 and 0.8 < r.std() < 1.2), (r.mean(), r.std())
+
+    quick = NPESettings(loss="mse", channels=(4, 4), mlp_width=16, n_components=2, mdn_width=16,
+                        poisson_resampling=True, emulator_errors=2,
+                        compressor_training=TrainSettings(max_epochs=2, batch_size=16),
+                        mdn_training=TrainSettings(max_epochs=2, batch_size=16))  # fmt: skip
+    post = fit_npe(data, quick)
+    assert post.meta["settings"]["emulator_errors"] == 2
+    assert NPESettings.from_dict(post.meta["settings"]) == quick
+
+
 def test_changed_weights_painter_and_parameters_outside_the_prior_are_refused(simulator, weights):
     from emulators.scaling.xods import EmulatedXODSimulator
 

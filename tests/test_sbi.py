@@ -22,6 +22,7 @@ from inference.sbi import (
     fit_npe,
     load_npe,
     mdn_split,
+    poisson_resampler,
     split_indices,
 )
 from inference.sbi.calibration import coverage, ranks, sbc_pvalues, tarp
@@ -312,6 +313,9 @@ def test_sbi_command_line(store, tmp_path):
     assert report["n_xods"] == 16 and set(report["sbc_ks_pvalue"]) == set(data.names)
     for name in ("sbc.png", "coverage.png", "regression.png", "gallery.png"):
         assert (tmp_path / "diag" / name).stat().st_size > 0
+    result = runner.invoke(app, ["sbi", "train", str(store), "--out", str(tmp_path / "eps"), "--poisson-resampling",
+                                 "--emulator-errors", "2", "-q"])  # fmt: skip
+    assert result.exit_code == 2 and "NPESettings.emulator_errors = 2" in result.output, result.output
 
 
 def test_summaries_are_the_xod_summed_over_their_axes():
@@ -384,6 +388,32 @@ def test_poisson_resampling_trains_on_draws_of_the_expected_xods(store, tmp_path
     assert not (tmp_path / "refused" / "compressor.ckpt").exists()
     with pytest.raises(TypeError, match="NPESettings.poisson_resampling"):
         NPESettings(poisson_resampling="yes")
+    # other emulator errors: only with Poisson resampling, and only where the expectation has one (not here)
+    with pytest.raises(ValueError, match="NPESettings.emulator_errors"):
+        NPESettings(emulator_errors=2)
+    with pytest.raises(ValueError, match="NPESettings.emulator_errors.*'analytic'"):
+        fit_npe(data, dataclasses.replace(QUICK, poisson_resampling=True, emulator_errors=2), out=tmp_path / "no-eps")
+    assert not (tmp_path / "no-eps" / "compressor.ckpt").exists()
+    with pytest.raises(ValueError, match="error.*seed"):
+        data.expected(error=1)
+
+
+def test_a_poisson_resampler_picks_one_of_each_simulations_expectations_at_random():
+    """Half the simulations have expectations (4, 4) and half (4, 400) in their one bin: the first half never draws
+    near 400, the second does half the time (2000 fair picks: 0.5 +- 0.011), and each pick is a Poisson draw of its
+    expectation (mean and variance)."""
+    n = 4000
+    lam = np.full((n, 2, 1, 1, 1), 4.0, np.float32)
+    lam[n // 2 :, 1] = 400.0
+    x, rows = poisson_resampler(XODScale(np.ones(1)))(jax.random.key(0), (jnp.asarray(lam), jnp.arange(n)))
+    np.testing.assert_array_equal(rows, np.arange(n))
+    counts = np.round(np.expm1(np.asarray(x, np.float64))).ravel()
+    high = counts > 200
+    assert not high[: n // 2].any()
+    assert 0.45 < high[n // 2 :].mean() < 0.55
+    for picked, mean in ((counts[~high], 4.0), (counts[high], 400.0)):
+        assert abs(picked.mean() - mean) < 5 * np.sqrt(mean / picked.size)
+        assert 0.85 < picked.var() / mean < 1.15
 
 
 def test_a_vmim_statistic_may_be_longer_than_the_parameters(store, tmp_path):

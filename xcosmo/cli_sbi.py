@@ -28,7 +28,11 @@ def train_command(
                                 "it), cr-hr (summed over z), z-cr (summed over HR) or z (dn/dz)."),  # fmt: skip
     ensemble: int = typer.Option(1, help="MDNs trained from different seeds, mixed by validation log-likelihood."),
     poisson_resampling: bool = typer.Option(False, help="Train on fresh Poisson draws of the simulations' expected "
-                                            "XODs every epoch (campaigns of the analytical model)."),  # fmt: skip
+                                            "XODs every epoch (campaigns of the analytical and emulated-relation "
+                                            "models)."),  # fmt: skip
+    emulator_errors: int = typer.Option(1, help="With --poisson-resampling on a campaign of the emulated-relation "
+                                        "model: each simulation's expected XOD under this many emulator errors, one "
+                                        "picked at random per draw (1: the campaign's own)."),  # fmt: skip
     epochs: int = typer.Option(300, help="Most epochs of each training (early stopping usually ends them sooner)."),
     patience: int = typer.Option(20, help="Epochs without a better validation loss before a training stops."),
     seed: int = typer.Option(0, help="Seeds the networks' initial weights."),
@@ -43,8 +47,8 @@ def train_command(
     say = speaker(quiet)
     base = NPESettings()
     settings = NPESettings(
-        loss=loss, summary=summary, ensemble=ensemble, poisson_resampling=poisson_resampling, seed=seed,
-        split_seed=split_seed,
+        loss=loss, summary=summary, ensemble=ensemble, poisson_resampling=poisson_resampling,
+        emulator_errors=emulator_errors, seed=seed, split_seed=split_seed,
         compressor_training=dataclasses.replace(base.compressor_training, max_epochs=epochs, patience=patience),
         mdn_training=TrainSettings(**{**dataclasses.asdict(base.mdn_training), "max_epochs": epochs, "patience": patience}),
     )  # fmt: skip

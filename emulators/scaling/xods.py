@@ -127,6 +127,10 @@ class EmulatedXODSimulator:
         xod = _draw(self._forward, theta, int(seed))
         return Simulated(xod.astype(np.float32), int(xod.sum()), time.perf_counter() - start, socket.gethostname())
 
+    expected_depends_on_seed = True
+    """:meth:`expected` depends on the seeds (through eps): another seed is another emulator error
+    (:meth:`inference.sbi.SBIDataset.expected`'s ``error``)."""
+
     @float64
     def expected(self, theta: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         """The expected XODs lambda(theta, eps) (n, n_z, n_cr, n_hr) of the simulations of parameters ``theta``

@@ -63,7 +63,7 @@ def markdown(report: dict) -> str:
                      f"{_fmt(npe['omega_m'][0])} +- {_fmt(npe['omega_m'][1])} | "
                      f"{_fmt(npe['sigma_8'][0])} +- {_fmt(npe['sigma_8'][1])} | {npe['sbc_min_p']:.3f} | "
                      f"{_fmt(row['emulated Fisher']['fom'])} | {_fmt(row['analytic Fisher']['fom'])} | {paper} |")  # fmt: skip
-    lines += ["", *_calibration_table(report.get("calibration", {}))]
+    lines += ["", *_calibration_table(report.get("calibration", {}), report.get("sbc_xods"))]
     c = report["conclusion"]
     lines += ["", f"Degeneracy with cosmology at the fiducial point: analytical model {c['analytic']:.2f}, physical "
               f"models {c['physical']:.2f} (largest abs(correlation) between Omega_m or sigma_8 and another "
@@ -72,14 +72,16 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _calibration_table(calibration: dict[str, dict[str, float]]) -> list[str]:
-    """Every NPE's SBC Kolmogorov-Smirnov p-values, and how many fall below 0.01 against the number expected of
-    calibrated posteriors (one in a hundred: the p-values of a calibrated posterior are uniform)."""
+def _calibration_table(calibration: dict[str, dict[str, float]], n_xods: int | None = None) -> list[str]:
+    """Every NPE's SBC Kolmogorov-Smirnov p-values (on ``n_xods`` held-out XODs each), and how many fall below 0.01
+    against the number expected of calibrated posteriors (one in a hundred: the p-values of a calibrated posterior are
+    uniform)."""
     if not calibration:
         return []
     names = list(next(iter(calibration.values())))
     p = np.array([[c[n] for n in names] for c in calibration.values()])
-    lines = ["SBC Kolmogorov-Smirnov p-values of every NPE on its held-out XODs:", "",
+    on = "its held-out XODs" if n_xods is None else f"{n_xods} held-out XODs each"
+    lines = [f"SBC Kolmogorov-Smirnov p-values of every NPE on {on}:", "",
              "| NPE | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]  # fmt: skip
     lines += [f"| {label} | " + " | ".join(f"{v:.3f}" for v in row) + " |" for label, row in zip(calibration, p)]
     return lines + ["", f"{int((p < 0.01).sum())} of {p.size} p-values below 0.01 ({0.01 * p.size:.2g} expected of "

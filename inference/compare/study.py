@@ -127,6 +127,7 @@ def run_comparison(out, settings: CompareSettings | None = None, *, progress: bo
                                                         for k, e in p["posteriors"].items()}} for p in points],
         "table3": table3,
         "calibration": {f"{s}-{seed}": c["sbc_ks_pvalue"] for (s, seed), c in calibrations.items()},
+        "sbc_xods": calibrations["z-cr-hr", 0]["n_xods"],
         **({"light_cones": light_cones["report"]} if light_cones else {}),
         "conclusion": {"analytic": analytic, "physical": physical, "holds": bool(physical < analytic)},
     }  # fmt: skip
@@ -146,7 +147,7 @@ def _light_cones(settings: CompareSettings, out: Path, say, progress: bool) -> d
     folder = out / "npe" / "light-cones"
     say(f"NPE of the full XOD on {data.n} simulated light cones ({settings.light_cones})")
     npe = simulated.trained_npe(data, folder, dataclasses.replace(settings.npe, summary="z-cr-hr", seed=0,
-                                                                  poisson_resampling=False),
+                                                                  poisson_resampling=False, emulator_errors=1),
                                 progress=progress)  # fmt: skip
     calibration = simulated.calibration(npe, data, folder / "diagnose", n_xods=settings.sbc_xods)
     report = {"store": settings.light_cones, "n": data.n, "train": npe.meta["sizes"]["train"],

@@ -8,9 +8,9 @@ mixture density network, and the diagnostics of its calibration.
 - :mod:`~inference.sbi.npe`: the pipeline and the amortised posterior.
 """
 
-from inference.sbi.dataset import SBIDataset, XODScale, split_indices
-from inference.sbi.npe import NPEPosterior, NPESettings, fit_npe, load_npe, mdn_split
+from inference.sbi.dataset import SBIDataset, XODScale, other_seeds, split_indices
+from inference.sbi.npe import NPEPosterior, NPESettings, fit_npe, load_npe, mdn_split, poisson_resampler
 from inference.sbi.training import TrainSettings
 
-__all__ = ["SBIDataset", "XODScale", "split_indices", "NPEPosterior", "NPESettings", "fit_npe", "load_npe", "mdn_split",
-           "TrainSettings"]
+__all__ = ["SBIDataset", "XODScale", "other_seeds", "split_indices", "NPEPosterior", "NPESettings", "fit_npe",
+           "load_npe", "mdn_split", "poisson_resampler", "TrainSettings"]

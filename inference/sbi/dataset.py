@@ -27,7 +27,8 @@ import numpy as np
 
 from xcosmo.checks import check_integer, fail
 
-__all__ = ["SPLIT_NAMES", "PAPER_PROPORTIONS", "MIN_SIMULATIONS", "SBIDataset", "split_indices", "XODScale"]
+__all__ = ["SPLIT_NAMES", "PAPER_PROPORTIONS", "MIN_SIMULATIONS", "SBIDataset", "other_seeds", "split_indices",
+           "XODScale"]
 
 SPLIT_NAMES = ("train", "validation", "test", "heldout")
 PAPER_PROPORTIONS = (32, 4, 4, 8)
@@ -35,6 +36,13 @@ PAPER_PROPORTIONS = (32, 4, 4, 8)
 MIN_SIMULATIONS = 48
 """Fewest finished simulations a store must hold: the paper's proportions then give at least 4 XODs to validation and
 to testing."""
+
+
+def other_seeds(seeds: np.ndarray, k: int) -> np.ndarray:
+    """(n,) seeds in [0, 2^32) derived from simulation ``seeds`` (n,) and ``k`` >= 1, independent of them and of each
+    other's streams (NumPy's ``SeedSequence`` of the pair (seed, k)): the k-th other run of each simulation."""
+    k = check_integer("k", k, 1)
+    return np.array([np.random.SeedSequence([int(s), k]).generate_state(1)[0] for s in np.asarray(seeds)], np.uint32)
 
 
 def split_indices(n: int, seed: int = 0, proportions: tuple[int, ...] = PAPER_PROPORTIONS) -> dict[str, np.ndarray]:
@@ -137,14 +145,43 @@ class SBIDataset:
 
         return ndtri(np.clip(self.unit, 1e-6, 1 - 1e-6))
 
-    def expected(self, rows: np.ndarray | None = None) -> np.ndarray:
+    def expected(self, rows: np.ndarray | None = None, *, error: int = 0, progress: bool = False) -> np.ndarray:
         """(n, n_z, n_cr, n_hr) the simulator's expected XODs of the simulations (or of those at positions ``rows``),
         of which ``counts`` are Poisson draws; only for simulators that define them (the analytical and the
-        emulated-relation models). Computed once for the whole dataset and kept (several trainings share them)."""
-        return self._expected if rows is None else self._expected[np.asarray(rows)]
+        emulated-relation models). Computed once for the whole dataset and kept (several trainings share them).
+
+        ``error = k > 0``: the same simulations' expected XODs under another draw of the simulator's own randomness
+        (the emulated-relation model's emulator error eps: a simulator whose ``expected_depends_on_seed`` is true),
+        as if each had been run from seed :func:`other_seeds` (seed, k); only for the rows asked, kept per rows.
+        ``progress``: a progress bar while they are computed (about 20 ms each for the emulated-relation model)."""
+        error = check_integer("error", error, 0)
+        if error and not self.expected_depends_on_seed:
+            fail("error", error, f"0 for a campaign of {self.spec.get('name')!r}, whose expected XODs do not depend on "
+                                 "the simulation's seed (only the emulated-relation model's do: its emulator "
+                                 "error)")  # fmt: skip
+        if error == 0:
+            if 0 not in self._expected:
+                self._expected[0] = self._compute_expected(self.theta, self.seeds, progress, "expected XODs")
+            return self._expected[0] if rows is None else self._expected[0][np.asarray(rows)]
+        rows = np.arange(self.n) if rows is None else np.asarray(rows)
+        key = (error, rows.tobytes())
+        if key not in self._expected:
+            seeds = other_seeds(self.seeds[rows], error)
+            self._expected[key] = self._compute_expected(self.theta[rows], seeds, progress,
+                                                         f"expected XODs, emulator error {error}")  # fmt: skip
+        return self._expected[key]
+
+    @property
+    def expected_depends_on_seed(self) -> bool:
+        """Whether the simulator's expected XODs depend on the simulations' seeds (:meth:`expected`'s ``error``)."""
+        return bool(getattr(self._simulator_with_expected, "expected_depends_on_seed", False))
 
     @functools.cached_property
-    def _expected(self) -> np.ndarray:
+    def _expected(self) -> dict:
+        return {}
+
+    @functools.cached_property
+    def _simulator_with_expected(self):
         from xcosmo.campaign.simulators import simulator_from_spec
 
         simulator = simulator_from_spec(self.spec)
@@ -152,7 +189,18 @@ class SBIDataset:
             fail("store", self.source, "a campaign of a simulator with expected XODs to redraw Poisson noise from "
                                        f"(the analytical or emulated-relation model), not of "
                                        f"{self.spec.get('name')!r}")  # fmt: skip
-        return simulator.expected(self.theta, self.seeds)
+        return simulator
+
+    def _compute_expected(self, theta: np.ndarray, seeds: np.ndarray, progress: bool, desc: str) -> np.ndarray:
+        from tqdm.auto import tqdm
+
+        simulator, chunk = self._simulator_with_expected, 1024
+        with tqdm(total=len(theta), desc=desc, unit="XOD", disable=not progress) as bar:
+            parts = []
+            for a in range(0, len(theta), chunk):
+                parts.append(simulator.expected(theta[a : a + chunk], seeds[a : a + chunk]))
+                bar.update(len(parts[-1]))
+        return np.concatenate(parts)
 
     @property
     def n(self) -> int:
