@@ -13,9 +13,9 @@
 
 Where the time goes on the CPU: one VMIM training of the paper-sized compressor on 13 000 training XODs with Poisson
 resampling took 84 minutes here (275 epochs; README, SBI section), and the study trains six such (the full XOD and
-its (CR, HR) marginal, three seeds each); the ``cpu`` preset's twelve NPEs took 39 minutes. One gradient of the
-emulated-relation likelihood costs about 42 ms, and its NUTS takes 15-31 of them per draw (14 minutes per point at
-the ``cpu`` preset).
+its (CR, HR) marginal, three seeds each); the ``cpu`` preset's twelve NPEs take about an hour (README). One gradient
+of the emulated-relation likelihood costs about 42 ms, and its NUTS takes 15-31 of them per draw (14 minutes per
+point at the ``cpu`` preset).
 """
 
 from __future__ import annotations
