@@ -198,8 +198,13 @@ def test_training_resumes_from_its_checkpoint_to_the_uninterrupted_result(tmp_pa
     info["settings"]["max_epochs"], info["done"] = 6, False  # the same run, stopped after 3 epochs
     leaves = ckpt.read_bytes().split(b"\n", 1)[1]
     ckpt.write_bytes(json.dumps(info).encode() + b"\n" + leaves)
-    resumed, history = train(mdn, loss, *data, full, checkpoint=ckpt)
+    resumed, history = train(mdn, loss, lambda: data[0], data[1], full, checkpoint=ckpt)  # training data on demand
     assert [h["epoch"] for h in history] == list(range(1, 7))
+    # a finished training returns its best model without asking for its training data
+    again, _ = train(mdn, loss, lambda: pytest.fail("the training data of a finished training was asked for"), data[1],
+                     full, checkpoint=ckpt)  # fmt: skip
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(eqx.filter(again, eqx.is_array)),
+                                                    jax.tree.leaves(eqx.filter(resumed, eqx.is_array))))  # fmt: skip
     arrays = lambda m: jax.tree.leaves(eqx.filter(m, eqx.is_array))  # noqa: E731
     for a, b in zip(arrays(reference), arrays(resumed), strict=True):
         assert np.allclose(a, b, atol=1e-6)

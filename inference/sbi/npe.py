@@ -371,12 +371,16 @@ def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str |
     counts = summarise(data.counts, settings.summary)
     scale = XODScale.fit(counts[splits["train"]])
     x = scale(counts)
-    x_train, draw = x[splits["train"]], None
-    if settings.poisson_resampling:
+    tr, va = splits["train"], splits["validation"]
+
+    def x_train():  # only called if the compressor has training left (a resumed one may be finished)
+        if not settings.poisson_resampling:
+            return x[tr]
         # a sum of Poisson counts is a Poisson draw of the summed expectations: each summary redraws alike
-        x_train = np.stack([summarise(data.expected(splits["train"], error=k, progress=progress), settings.summary)
-                            for k in range(settings.emulator_errors)], axis=1).astype(np.float32)  # fmt: skip
-        draw = poisson_resampler(scale)
+        return np.stack([summarise(data.expected(tr, error=k, progress=progress), settings.summary)
+                         for k in range(settings.emulator_errors)], axis=1).astype(np.float32)  # fmt: skip
+
+    draw = poisson_resampler(scale) if settings.poisson_resampling else None
     u = data.unit.astype(np.float32)
     z = data.normal.astype(np.float32)
     p = u.shape[1]
@@ -389,14 +393,14 @@ def fit_npe(data: SBIDataset, settings: NPESettings | None = None, *, out: str |
     key = jax.random.key(settings.seed)
     xod_shape = data.counts.shape[1:]
     compressor, mdns = _skeleton({"settings": settings.as_dict(), "names": data.names, "xod_shape": xod_shape})
-    tr, va = splits["train"], splits["validation"]
     head = None
     if settings.loss == "vmim":
-        (compressor, head), c_history = train((compressor, mdns[0]), _vmim_loss, (x_train, z[tr]), (x[va], z[va]),
-                                           settings.compressor_training, draw=draw, checkpoint=ckpt("compressor"),
-                                           progress=progress, desc="compressor (vmim)")  # fmt: skip
+        (compressor, head), c_history = train((compressor, mdns[0]), _vmim_loss, lambda: (x_train(), z[tr]),
+                                           (x[va], z[va]), settings.compressor_training, draw=draw,
+                                           checkpoint=ckpt("compressor"), progress=progress,
+                                           desc="compressor (vmim)")  # fmt: skip
     else:
-        compressor, c_history = train(compressor, _mse_loss, (x_train, u[tr]), (x[va], u[va]),
+        compressor, c_history = train(compressor, _mse_loss, lambda: (x_train(), u[tr]), (x[va], u[va]),
                                       settings.compressor_training, draw=draw, checkpoint=ckpt("compressor"),
                                       progress=progress, desc="compressor (mse)")  # fmt: skip
     y = np.asarray(jax.jit(jax.vmap(compressor))(jnp.asarray(x)))

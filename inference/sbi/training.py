@@ -20,7 +20,8 @@ never redrawn: early stopping judges the network on the simulations themselves.
 
 Checkpoint: with ``checkpoint=PATH`` the state after every epoch (best and current model, Adam's state, counters and
 history) is written atomically to one file; a training given an existing checkpoint of the same models and
-settings continues from it, and one of a finished training returns its best model at once.
+settings continues from it, and one of a finished training returns its best model at once (without asking for its
+training data, when that is given as a function: expected XODs can take minutes to compute).
 """
 
 from __future__ import annotations
@@ -82,19 +83,18 @@ def _mean_loss(loss, params, static, data: tuple, batch_size: int) -> float:
     return total / n
 
 
-def train(model: Any, loss: Callable, train_data: tuple, validation_data: tuple, settings: TrainSettings | None = None,
-          *, draw: Callable | None = None, checkpoint: str | os.PathLike | None = None, progress: bool = False,
+def train(model: Any, loss: Callable, train_data: tuple | Callable[[], tuple], validation_data: tuple,
+          settings: TrainSettings | None = None, *, draw: Callable | None = None,
+          checkpoint: str | os.PathLike | None = None, progress: bool = False,
           desc: str = "training") -> tuple[Any, list[dict]]:  # fmt: skip
     """Train ``model`` (an equinox module) on ``loss`` (module docstring); returns the best model and the history, one
-    ``{"epoch", "train", "validation", "learning_rate", "wall_s"}`` per epoch (mean losses)."""
+    ``{"epoch", "train", "validation", "learning_rate", "wall_s"}`` per epoch (mean losses). ``train_data``: the
+    arrays, or a function returning them, called only if there is training left to do."""
     import jax
     import optax
     from tqdm.auto import tqdm
 
     settings = TrainSettings() if settings is None else settings
-    n, n_val = train_data[0].shape[0], validation_data[0].shape[0]
-    if n == 0 or n_val == 0:
-        fail("training data", f"{n} training and {n_val} validation examples", "at least one of each")
     params, static = eqx.partition(model, eqx.is_inexact_array)
     # the step size lives in Adam's state, so one compiled step serves every refinement
     optimiser = optax.chain(optax.clip_by_global_norm(1.0), optax.inject_hyperparams(optax.adam)(settings.learning_rate))
@@ -111,6 +111,10 @@ def train(model: Any, loss: Callable, train_data: tuple, validation_data: tuple,
         state, info = _load(checkpoint, state, settings, desc)
     if info["done"]:
         return eqx.combine(state["best"], static), info["history"]
+    train_data = train_data() if callable(train_data) else train_data
+    n, n_val = train_data[0].shape[0], validation_data[0].shape[0]
+    if n == 0 or n_val == 0:
+        fail("training data", f"{n} training and {n_val} validation examples", "at least one of each")
 
     @eqx.filter_jit
     def step(p, opt_state, batch, key):
