@@ -320,7 +320,8 @@ def test_sbi_command_line(store, tmp_path):
         assert (tmp_path / "diag" / name).stat().st_size > 0
     result = runner.invoke(app, ["sbi", "train", str(store), "--out", str(tmp_path / "eps"), "--poisson-resampling",
                                  "--emulator-errors", "2", "-q"])  # fmt: skip
-    assert result.exit_code == 2 and "NPESettings.emulator_errors = 2" in result.output, result.output
+    assert result.exit_code == 2 and "error: NPESettings.emulator_errors = 2" in result.output, result.output
+    assert not (tmp_path / "eps" / "compressor.ckpt").exists()
 
 
 def test_summaries_are_the_xod_summed_over_their_axes():
